@@ -1,0 +1,261 @@
+//! Finishing a login at the callback route.
+
+use serde_json::{Map, Value};
+
+use super::Tollgate;
+use crate::cookies::CookieJar;
+use crate::error::{CallbackError, Error, IdTokenError};
+use crate::id_token::{self, Expectations, VerifyError};
+use crate::response::{self, AuthResponse};
+use crate::session::{Authentication, Internal, SessionData, TokenSet, User};
+use crate::transaction;
+
+/// Profile claims kept in the session by default (nextjs-auth0's `DEFAULT_ID_TOKEN_CLAIMS`).
+pub const DEFAULT_USER_CLAIMS: &[&str] = &[
+    "sub",
+    "name",
+    "nickname",
+    "given_name",
+    "family_name",
+    "picture",
+    "email",
+    "email_verified",
+    "org_id",
+];
+
+/// A completed login.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CallbackSuccess {
+    /// The new session (already sealed into `set_cookies` of the outcome).
+    pub session: SessionData,
+    /// The sanitised path to return to.
+    pub return_to: String,
+    /// All claims of the validated ID token.
+    pub id_token_claims: Map<String, Value>,
+}
+
+/// The result of the callback route, plus the cookies to set whatever happened (the transaction
+/// cookie is always deleted: it is single use).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CallbackOutcome {
+    /// The session, or why there is none.
+    pub result: Result<CallbackSuccess, Error>,
+    /// `Set-Cookie` lines: the session on success, and the deletion of the transaction cookie.
+    pub set_cookies: Vec<String>,
+}
+
+impl CallbackOutcome {
+    /// The default answer: `302` to `returnTo` on success; on failure a 400/502 HTML page that says
+    /// what happened, with a link to start again.
+    pub fn into_response(self, login_path: &str) -> AuthResponse {
+        match self.result {
+            Ok(ok) => response::redirect(&ok.return_to, &self.set_cookies),
+            Err(e) => response::html_page(
+                e.status(),
+                "Sign-in failed",
+                &e.to_string(),
+                Some((login_path, "Sign in again")),
+                &self.set_cookies,
+            ),
+        }
+    }
+}
+
+#[derive(Default)]
+struct CallbackParams {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    iss: Option<String>,
+}
+
+fn parse_params(query: &str) -> CallbackParams {
+    let mut p = CallbackParams::default();
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        let slot = match k.as_ref() {
+            "state" => &mut p.state,
+            "code" => &mut p.code,
+            "error" => &mut p.error,
+            "error_description" => &mut p.error_description,
+            "iss" => &mut p.iss,
+            _ => continue,
+        };
+        // A repeated parameter is ambiguous: keep the first, as most servers do.
+        if slot.is_none() {
+            *slot = Some(v.into_owned());
+        }
+    }
+    p
+}
+
+impl Tollgate {
+    /// Handles the provider's redirect back: checks the transaction, exchanges the code, validates
+    /// the ID token, and builds the session. Nothing is stored when any step fails.
+    pub async fn handle_callback(&self, query: &str, jar: &CookieJar) -> CallbackOutcome {
+        let p = parse_params(query);
+        let mut set_cookies = Vec::new();
+        if let Some(clear) = p
+            .state
+            .as_deref()
+            .and_then(|s| transaction::clear(self.config(), s))
+        {
+            set_cookies.push(clear);
+        }
+        let result = self.finish_login(&p, jar).await;
+        if let Ok(ok) = &result {
+            let mut lines = self
+                .inner
+                .sessions
+                .write(jar, &ok.session, crate::time::now());
+            lines.append(&mut set_cookies);
+            set_cookies = lines;
+        } else if let Err(e) = &result {
+            tracing::info!(error = %e, "login callback failed");
+        }
+        CallbackOutcome {
+            result,
+            set_cookies,
+        }
+    }
+
+    async fn finish_login(
+        &self,
+        p: &CallbackParams,
+        jar: &CookieJar,
+    ) -> Result<CallbackSuccess, Error> {
+        let config = self.config();
+        let now = crate::time::now();
+        let Some(state) = p.state.as_deref() else {
+            if let Some(error) = &p.error {
+                return Err(CallbackError::Authorization {
+                    error: error.clone(),
+                    description: p.error_description.clone(),
+                }
+                .into());
+            }
+            return Err(CallbackError::MissingState.into());
+        };
+        let txn = transaction::load(config, &self.inner.transaction_keys, jar, state, now)
+            .ok_or(CallbackError::MissingTransaction)?;
+        let meta = self.inner.provider.metadata().await?;
+        if let Some(iss) = &p.iss {
+            if iss != &meta.issuer {
+                return Err(CallbackError::IssuerMismatch.into());
+            }
+        }
+        if let Some(error) = &p.error {
+            return Err(CallbackError::Authorization {
+                error: error.clone(),
+                description: p.error_description.clone(),
+            }
+            .into());
+        }
+        let code = p
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or(CallbackError::MissingCode)?;
+        let tokens = self
+            .inner
+            .provider
+            .exchange_code(
+                &config.client_id,
+                &config.client_auth,
+                code,
+                &txn.redirect_uri,
+                &txn.code_verifier,
+            )
+            .await
+            .map_err(CallbackError::TokenExchange)?;
+        let raw_id_token =
+            tokens
+                .id_token
+                .as_deref()
+                .ok_or(CallbackError::IdToken(IdTokenError::Malformed(
+                    "the token response has no id_token",
+                )))?;
+        let client_secret = match &config.client_auth {
+            crate::config::ClientAuth::SecretPost(s)
+            | crate::config::ClientAuth::SecretBasic(s) => s,
+        };
+        let claims = id_token::validate(
+            &self.inner.provider,
+            raw_id_token,
+            &Expectations {
+                issuer: &meta.issuer,
+                client_id: &config.client_id,
+                nonce: Some(&txn.nonce),
+                max_age: txn.max_age,
+                now,
+                tolerance: config.clock_tolerance.as_secs(),
+                algorithms: &config.id_token_algorithms,
+                client_secret,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            VerifyError::Token(t) => Error::Callback(CallbackError::IdToken(t)),
+            VerifyError::Provider(p) => Error::Provider(p),
+        })?;
+        let session = build_session(&claims, tokens, &txn, now);
+        Ok(CallbackSuccess {
+            session,
+            return_to: txn.return_to,
+            id_token_claims: claims,
+        })
+    }
+}
+
+fn build_session(
+    claims: &Map<String, Value>,
+    tokens: crate::provider::token::TokenResponse,
+    txn: &transaction::Transaction,
+    now: u64,
+) -> SessionData {
+    let user: Map<String, Value> = claims
+        .iter()
+        .filter(|(k, _)| DEFAULT_USER_CLAIMS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let amr = match claims.get("amr") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let authentication = Authentication {
+        amr,
+        acr: claims.get("acr").and_then(Value::as_str).map(str::to_owned),
+        auth_time: id_token::numeric_date(claims, "auth_time").ok().flatten(),
+    };
+    let sid = claims
+        .get("sid")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| crate::random::token(24));
+    SessionData {
+        user: User(user),
+        token_set: TokenSet {
+            access_token: tokens.access_token,
+            id_token: tokens.id_token,
+            scope: tokens.scope.or_else(|| Some(txn.scope.clone())),
+            requested_scope: Some(txn.scope.clone()),
+            refresh_token: tokens.refresh_token,
+            expires_at: now + tokens.expires_in.unwrap_or(0),
+            audience: txn.audience.clone(),
+            token_type: Some(tokens.token_type),
+        },
+        access_tokens: Vec::new(),
+        internal: Internal {
+            sid,
+            created_at: now,
+            other: Map::new(),
+        },
+        authentication: Some(authentication),
+        extra: Map::new(),
+    }
+}

@@ -1,0 +1,122 @@
+//! Starting a login.
+
+use super::Tollgate;
+use crate::authorize::{AuthorizeRequest, LoginOptions, pkce_challenge};
+use crate::error::{Error, ProviderError};
+use crate::response::{self, AuthResponse};
+use crate::return_to::sanitize_return_to;
+use crate::transaction::{self, Transaction};
+
+/// Where to send the browser to log in, and the transaction cookie to set on the way.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LoginRedirect {
+    /// The provider's `/authorize` URL with every parameter.
+    pub url: url::Url,
+    /// `Set-Cookie` value of the sealed login transaction.
+    pub set_cookie: String,
+}
+
+impl LoginRedirect {
+    /// As an HTTP answer: `302` to the provider with the cookie.
+    pub fn into_response(self) -> AuthResponse {
+        response::redirect(self.url.as_str(), &[self.set_cookie])
+    }
+}
+
+impl Tollgate {
+    /// Prepares a login: a fresh state, nonce and PKCE verifier sealed in a transaction cookie, and
+    /// the `/authorize` URL. `returnTo` is sanitised; an unsafe one is replaced by the default page.
+    pub async fn start_login(&self, opts: LoginOptions) -> Result<LoginRedirect, Error> {
+        let config = self.config();
+        let meta = self.inner.provider.metadata().await?;
+        let base = config.app_url("/");
+        let return_to = opts
+            .return_to
+            .as_deref()
+            .and_then(|r| {
+                let safe = sanitize_return_to(r, &base);
+                if safe.is_none() {
+                    tracing::info!("refused an unsafe returnTo; using the default page");
+                }
+                safe
+            })
+            .or_else(|| {
+                sanitize_return_to(
+                    &config.app_url(&config.default_return_to).to_string(),
+                    &base,
+                )
+            })
+            .unwrap_or_else(|| format!("{}/", config.base_path()));
+        let state = crate::random::token(32);
+        let nonce = crate::random::token(32);
+        let verifier = crate::random::token(48);
+        let mut scope = opts.get("scope").unwrap_or(&config.scope).to_owned();
+        if !scope.split_whitespace().any(|s| s == "openid") {
+            scope = format!("openid {scope}");
+        }
+        let audience = opts
+            .get("audience")
+            .map(str::to_owned)
+            .or_else(|| config.audience.clone());
+        let max_age = opts.get("max_age").and_then(|m| m.parse::<u64>().ok());
+        let redirect_uri = config.redirect_uri().to_string();
+        let challenge = pkce_challenge(&verifier);
+        let mut extra: Vec<(&str, &str)> = config
+            .authorization_params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if let Some(a) = audience.as_deref() {
+            extra.push(("audience", a));
+        }
+        extra.extend(opts.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let url = AuthorizeRequest {
+            endpoint: &meta.authorization_endpoint,
+            client_id: &config.client_id,
+            redirect_uri: &redirect_uri,
+            scope: &scope,
+            state: &state,
+            nonce: &nonce,
+            code_challenge: &challenge,
+            extra,
+        }
+        .url()
+        .map_err(|e| ProviderError::InvalidResponse {
+            endpoint: "discovery document",
+            reason: format!("authorization_endpoint is not a URL ({e})"),
+        })?;
+        let txn = Transaction {
+            acr_values: opts.get("acr_values").map(str::to_owned),
+            state,
+            nonce,
+            code_verifier: verifier,
+            return_to,
+            redirect_uri,
+            scope,
+            audience,
+            max_age,
+            exp: crate::time::now() + config.transaction.max_age.as_secs(),
+        };
+        let set_cookie = transaction::store(config, &self.inner.transaction_keys, &txn);
+        Ok(LoginRedirect { url, set_cookie })
+    }
+
+    /// The login route: reads options from the query string and redirects to the provider.
+    /// A bad parameter answers 400; an unreachable provider answers 502.
+    pub async fn handle_login(&self, query: &str) -> AuthResponse {
+        let result = match LoginOptions::from_query(query) {
+            Ok(opts) => self.start_login(opts).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(r) => r.into_response(),
+            Err(e) => error_page(&e),
+        }
+    }
+}
+
+/// The HTML page for an error met in a browser flow.
+pub(crate) fn error_page(e: &Error) -> AuthResponse {
+    response::html_page(e.status(), "Sign-in problem", &e.to_string(), None, &[])
+}

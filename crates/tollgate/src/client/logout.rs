@@ -1,0 +1,117 @@
+//! Signing out: local session, refresh token, and the provider's session.
+
+use url::Url;
+
+use super::Tollgate;
+use crate::config::LogoutStrategy;
+use crate::cookies::CookieJar;
+use crate::response::{self, AuthResponse};
+use crate::return_to::sanitize_return_to;
+use crate::transaction;
+
+impl Tollgate {
+    /// The logout route. Query: `returnTo` (same origin only; default the base URL), `federated`
+    /// (presence), `state` (echoed by OIDC logout). The session and every transaction cookie are
+    /// deleted and the refresh token revoked *whatever the provider does*; then the browser goes
+    /// to the provider's logout endpoint (or straight to `returnTo` when the provider is unreachable).
+    pub async fn handle_logout(&self, query: &str, jar: &CookieJar) -> AuthResponse {
+        let config = self.config();
+        let mut return_to = None;
+        let mut federated = false;
+        let mut state = None;
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "returnTo" if return_to.is_none() => return_to = Some(v.into_owned()),
+                "federated" => federated = true,
+                "state" if state.is_none() => state = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        let base = config.app_url("/");
+        let return_url: Url = return_to
+            .as_deref()
+            .and_then(|r| sanitize_return_to(r, &base))
+            .and_then(|p| base.join(&p).ok())
+            .unwrap_or_else(|| config.app_base_url.clone());
+
+        let session = self.read_session(jar).map(|(s, _)| s);
+        let mut cookies = self.inner.sessions.clear(jar);
+        cookies.extend(transaction::clear_all(config, jar));
+
+        if let Some(rt) = session
+            .as_ref()
+            .and_then(|s| s.token_set.refresh_token.as_deref())
+        {
+            self.inner
+                .provider
+                .revoke_refresh_token(&config.client_id, &config.client_auth, rt)
+                .await;
+        }
+
+        let meta = match self.inner.provider.metadata().await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "provider unreachable at logout; the local session is ended");
+                return response::redirect(return_url.as_str(), &cookies);
+            }
+        };
+        let use_oidc = match config.logout_strategy {
+            LogoutStrategy::V2 => false,
+            LogoutStrategy::Oidc | LogoutStrategy::Auto if meta.end_session_endpoint.is_some() => {
+                true
+            }
+            LogoutStrategy::Auto => false,
+            LogoutStrategy::Oidc => {
+                return response::html_page(
+                    500,
+                    "Sign-out problem",
+                    "You are signed out of this application, but the provider does not support OpenID Connect logout (no end_session_endpoint): set the logout strategy to auto or v2.",
+                    Some((return_url.as_str(), "Continue")),
+                    &cookies,
+                );
+            }
+        };
+        let target = if use_oidc {
+            let Ok(mut url) = Url::parse(meta.end_session_endpoint.as_deref().unwrap_or_default())
+            else {
+                return response::redirect(return_url.as_str(), &cookies);
+            };
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("client_id", &config.client_id)
+                    .append_pair("post_logout_redirect_uri", return_url.as_str());
+                if let Some(s) = &state {
+                    q.append_pair("state", s);
+                }
+                if let Some(s) = session.as_ref() {
+                    if !s.internal.sid.is_empty() {
+                        q.append_pair("logout_hint", &s.internal.sid);
+                    }
+                    if config.id_token_hint_on_logout {
+                        if let Some(t) = &s.token_set.id_token {
+                            q.append_pair("id_token_hint", t);
+                        }
+                    }
+                }
+                if federated {
+                    q.append_pair("federated", "");
+                }
+            }
+            url
+        } else {
+            let Ok(mut url) = Url::parse(&meta.issuer).and_then(|i| i.join("v2/logout")) else {
+                return response::redirect(return_url.as_str(), &cookies);
+            };
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("client_id", &config.client_id)
+                    .append_pair("returnTo", return_url.as_str());
+                if federated {
+                    q.append_pair("federated", "");
+                }
+            }
+            url
+        };
+        response::redirect(target.as_str(), &cookies)
+    }
+}

@@ -1,0 +1,126 @@
+//! [`Tollgate`]: the SDK's entry point, independent of any web framework.
+
+mod callback;
+mod login;
+mod logout;
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::config::Config;
+use crate::cookies::CookieJar;
+use crate::error::Error;
+use crate::provider::{Provider, ProviderMetadata};
+use crate::response::{self, AuthResponse};
+use crate::secret::{KeyPurpose, Keyring};
+use crate::session::SessionData;
+use crate::session_cookie::CookieSessionCodec;
+
+pub use callback::{CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS};
+pub use login::LoginRedirect;
+
+/// The SDK: signs users in, keeps their session and signs them out. Cheap to clone; share one per
+/// application.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), tollgate::Error> {
+/// let auth = tollgate::Tollgate::new(tollgate::Config::from_env()?);
+/// let login = auth.start_login(tollgate::LoginOptions::new().return_to("/billing")).await?;
+/// println!("send the browser to {} with Set-Cookie {}", login.url, login.set_cookie);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Tollgate {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    provider: Provider,
+    sessions: CookieSessionCodec,
+    transaction_keys: Keyring,
+}
+
+impl Tollgate {
+    /// Builds the SDK. No network call happens here: discovery and keys are fetched on first use.
+    pub fn new(config: Config) -> Self {
+        // Select jsonwebtoken's crypto backend explicitly, so feature unification in an
+        // application's dependency tree can never leave it without one (a run-time panic).
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+        let allow_http = config.issuer.scheme() == "http";
+        let provider = Provider::new(config.issuer.clone(), allow_http, config.http_timeout);
+        let sessions = CookieSessionCodec::new(&config);
+        let transaction_keys = Keyring::derive(&config.secrets, KeyPurpose::Transaction)
+            .expect("invariant: a built Config has at least one secret");
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                provider,
+                sessions,
+                transaction_keys,
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The provider's metadata (fetched once, then cached for ten minutes).
+    pub async fn metadata(&self) -> Result<Arc<ProviderMetadata>, Error> {
+        Ok(self.inner.provider.metadata().await?)
+    }
+
+    /// The session codec (cookie format, rolling rules).
+    pub fn session_codec(&self) -> &CookieSessionCodec {
+        &self.inner.sessions
+    }
+
+    /// The session carried by a request, if any and valid.
+    pub async fn session(&self, jar: &CookieJar) -> Result<Option<SessionData>, Error> {
+        Ok(self.read_session(jar).map(|(s, _)| s))
+    }
+
+    /// The session and its cookie's expiry.
+    pub(crate) fn read_session(&self, jar: &CookieJar) -> Option<(SessionData, u64)> {
+        self.inner.sessions.read(jar, crate::time::now())
+    }
+
+    /// Reads the session for a request and computes the `Set-Cookie` lines of a rolling touch
+    /// (empty when nothing needs to change). Returns `None` when there is no valid session.
+    pub async fn session_with_touch(
+        &self,
+        jar: &CookieJar,
+    ) -> Result<Option<(SessionData, Vec<String>)>, Error> {
+        let now = crate::time::now();
+        Ok(self.inner.sessions.read(jar, now).map(|(s, exp)| {
+            let touch = self.inner.sessions.touch(jar, &s, exp, now);
+            (s, touch)
+        }))
+    }
+
+    /// `Set-Cookie` lines that save `session` (for updates made by the application).
+    pub async fn save_session(
+        &self,
+        jar: &CookieJar,
+        session: &SessionData,
+    ) -> Result<Vec<String>, Error> {
+        Ok(self.inner.sessions.write(jar, session, crate::time::now()))
+    }
+
+    /// The profile route: the user as JSON, 401 (or 204 when configured) when logged out.
+    pub async fn handle_profile(&self, jar: &CookieJar) -> AuthResponse {
+        match self.read_session(jar) {
+            Some((s, _)) => response::json(200, &serde_json::Value::Object(s.user.0), &[]),
+            None if self.inner.config.profile_no_content => response::empty(204, &[]),
+            None => response::json(
+                401,
+                &json!({"error": "unauthorized", "error_description": "The user does not have an active session."}),
+                &[],
+            ),
+        }
+    }
+}

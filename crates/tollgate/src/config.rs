@@ -1,0 +1,626 @@
+//! Configuration: built in code, or read from the environment with Auth0's own variable names.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::cookies::{CookieAttributes, SameSite};
+use crate::error::ConfigError;
+use crate::secret::{MIN_SECRET_LEN, Secret};
+
+mod env;
+
+/// The default scope of a login.
+pub const DEFAULT_SCOPE: &str = "openid profile email offline_access";
+
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form body (Auth0's default for regular web apps).
+    SecretPost(Secret),
+    /// HTTP Basic with `client_id:client_secret`.
+    SecretBasic(Secret),
+}
+
+/// Which logout endpoint to send the browser to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogoutStrategy {
+    /// OIDC RP-initiated logout when discovery has an `end_session_endpoint`, else `/v2/logout`.
+    #[default]
+    Auto,
+    /// Always OIDC RP-initiated logout; an error if the provider has no `end_session_endpoint`.
+    Oidc,
+    /// Always Auth0's `/v2/logout`.
+    V2,
+}
+
+/// Paths of the routes Tollgate serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Routes {
+    /// Starts a login. Default `/auth/login`.
+    pub login: String,
+    /// Receives the provider's answer. Default `/auth/callback`.
+    pub callback: String,
+    /// Ends the session. Default `/auth/logout`.
+    pub logout: String,
+    /// The user as JSON. Default `/auth/profile`.
+    pub profile: String,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self {
+            login: "/auth/login".into(),
+            callback: "/auth/callback".into(),
+            logout: "/auth/logout".into(),
+            profile: "/auth/profile".into(),
+        }
+    }
+}
+
+/// Session lifetime and cookie settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// Whether each request extends the session by `inactivity_duration` (up to `absolute_duration`).
+    pub rolling: bool,
+    /// Idle time after which a rolling session ends. Default 1 day.
+    pub inactivity_duration: Duration,
+    /// Lifetime of a session from login. Default 3 days.
+    pub absolute_duration: Duration,
+    /// Cookie name. Default `__session`.
+    pub cookie_name: String,
+    /// Cookie attributes.
+    pub cookie: CookieAttributes,
+    /// Omit `Max-Age` so the cookie ends with the browser session.
+    pub transient: bool,
+}
+
+/// Login transaction cookie settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TransactionConfig {
+    /// Name prefix; the cookie is `{prefix}{state}`. Default `__txn_`.
+    pub prefix: String,
+    /// Lifetime. Default 1 hour.
+    pub max_age: Duration,
+}
+
+/// Everything Tollgate needs to know. Build it with [`Config::builder`] or [`Config::from_env`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) issuer: Url,
+    pub(crate) client_id: String,
+    pub(crate) client_auth: ClientAuth,
+    pub(crate) secrets: Vec<Secret>,
+    pub(crate) app_base_url: Url,
+    pub(crate) scope: String,
+    pub(crate) audience: Option<String>,
+    pub(crate) authorization_params: Vec<(String, String)>,
+    pub(crate) session: SessionConfig,
+    pub(crate) transaction: TransactionConfig,
+    pub(crate) logout_strategy: LogoutStrategy,
+    pub(crate) id_token_hint_on_logout: bool,
+    pub(crate) routes: Routes,
+    pub(crate) http_timeout: Duration,
+    pub(crate) clock_tolerance: Duration,
+    pub(crate) id_token_algorithms: Vec<jsonwebtoken::Algorithm>,
+    pub(crate) profile_no_content: bool,
+    pub(crate) default_return_to: String,
+}
+
+impl Config {
+    /// Starts a configuration in code.
+    ///
+    /// ```
+    /// let config = tollgate::Config::builder()
+    ///     .domain("example.eu.auth0.com")
+    ///     .client_id("my-client")
+    ///     .client_secret("my-client-secret")
+    ///     .secret("a-long-random-value-of-at-least-32-bytes")
+    ///     .app_base_url("https://app.example.com")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(config.issuer().as_str(), "https://example.eu.auth0.com/");
+    /// ```
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// Reads the whole configuration from the environment (`AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`,
+    /// `AUTH0_CLIENT_SECRET`, `AUTH0_SECRET`, `APP_BASE_URL`, and the optional cookie and session
+    /// variables listed on [`ConfigBuilder::from_env`]).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        ConfigBuilder::from_env()?.build()
+    }
+
+    /// The provider's issuer, as configured (discovery must confirm it).
+    pub fn issuer(&self) -> &Url {
+        &self.issuer
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The application's base URL.
+    pub fn app_base_url(&self) -> &Url {
+        &self.app_base_url
+    }
+
+    /// The route paths.
+    pub fn routes(&self) -> &Routes {
+        &self.routes
+    }
+
+    /// Session settings.
+    pub fn session(&self) -> &SessionConfig {
+        &self.session
+    }
+
+    /// The redirect URI registered at the provider: the base URL plus the callback route.
+    pub fn redirect_uri(&self) -> Url {
+        self.app_url(&self.routes.callback)
+    }
+
+    /// An absolute URL of the application for a path (relative to the base URL's path).
+    pub(crate) fn app_url(&self, path: &str) -> Url {
+        let mut url = self.app_base_url.clone();
+        let base = self.app_base_url.path().trim_end_matches('/');
+        let (p, q) = path.split_once('?').unwrap_or((path, ""));
+        url.set_path(&format!("{base}{p}"));
+        url.set_query((!q.is_empty()).then_some(q));
+        url
+    }
+
+    /// The base URL's path without a trailing slash (`""` at the root).
+    pub(crate) fn base_path(&self) -> &str {
+        self.app_base_url.path().trim_end_matches('/')
+    }
+}
+
+/// Builds a [`Config`]; every setter reads as a sentence.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigBuilder {
+    domain: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    basic_auth: bool,
+    secrets: Vec<Secret>,
+    app_base_url: Option<String>,
+    scope: Option<String>,
+    audience: Option<String>,
+    authorization_params: Vec<(String, String)>,
+    rolling: Option<bool>,
+    inactivity: Option<Duration>,
+    absolute: Option<Duration>,
+    cookie_name: Option<String>,
+    cookie_path: Option<String>,
+    cookie_domain: Option<String>,
+    cookie_secure: Option<bool>,
+    cookie_same_site: Option<SameSite>,
+    transient: bool,
+    txn_prefix: Option<String>,
+    txn_max_age: Option<Duration>,
+    logout_strategy: LogoutStrategy,
+    no_id_token_hint: bool,
+    routes: Option<Routes>,
+    insecure_http_loopback: bool,
+    http_timeout: Option<Duration>,
+    clock_tolerance: Option<Duration>,
+    id_token_algorithms: Option<Vec<jsonwebtoken::Algorithm>>,
+    profile_no_content: bool,
+    default_return_to: Option<String>,
+}
+
+impl ConfigBuilder {
+    /// The Auth0 domain (`example.eu.auth0.com`) or any issuer URL (`https://id.example.com/`).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// The application's client id.
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+
+    /// The application's client secret (sent with `client_secret_post` unless
+    /// [`use_client_secret_basic`](Self::use_client_secret_basic) is called).
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(Secret::new(secret));
+        self
+    }
+
+    /// Authenticates at the token endpoint with HTTP Basic (`client_secret_basic`).
+    pub fn use_client_secret_basic(mut self) -> Self {
+        self.basic_auth = true;
+        self
+    }
+
+    /// Adds a cookie secret (at least 32 bytes). The first one added seals; all of them unseal.
+    /// A comma-separated list adds several at once, as in `AUTH0_SECRET`.
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        let s: String = secret.into();
+        self.secrets.extend(
+            s.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(Secret::new),
+        );
+        self
+    }
+
+    /// The application's base URL, e.g. `https://app.example.com`.
+    pub fn app_base_url(mut self, url: impl Into<String>) -> Self {
+        self.app_base_url = Some(url.into());
+        self
+    }
+
+    /// The login scope. Default `openid profile email offline_access`; `openid` is always added.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// The API audience of the login's access token.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// An extra authorization parameter sent on every login (protected ones are refused at build).
+    pub fn authorization_param(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.authorization_params.push((name.into(), value.into()));
+        self
+    }
+
+    /// Whether sessions roll (default true).
+    pub fn rolling_sessions(mut self, rolling: bool) -> Self {
+        self.rolling = Some(rolling);
+        self
+    }
+
+    /// Idle time after which a rolling session ends (default 1 day).
+    pub fn inactivity_duration(mut self, d: Duration) -> Self {
+        self.inactivity = Some(d);
+        self
+    }
+
+    /// Absolute session lifetime (default 3 days).
+    pub fn absolute_duration(mut self, d: Duration) -> Self {
+        self.absolute = Some(d);
+        self
+    }
+
+    /// The session cookie name (default `__session`).
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = Some(name.into());
+        self
+    }
+
+    /// Cookie `Path` (default `/`).
+    pub fn cookie_path(mut self, path: impl Into<String>) -> Self {
+        self.cookie_path = Some(path.into());
+        self
+    }
+
+    /// Cookie `Domain` (default: host-only).
+    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
+        self.cookie_domain = Some(domain.into());
+        self
+    }
+
+    /// Cookie `Secure` (default: true when the base URL is https). Cannot be turned off for https.
+    pub fn cookie_secure(mut self, secure: bool) -> Self {
+        self.cookie_secure = Some(secure);
+        self
+    }
+
+    /// Cookie `SameSite` (default `Lax`).
+    pub fn cookie_same_site(mut self, same_site: SameSite) -> Self {
+        self.cookie_same_site = Some(same_site);
+        self
+    }
+
+    /// Makes the session cookie end with the browser session (no `Max-Age`).
+    pub fn transient_cookie(mut self, transient: bool) -> Self {
+        self.transient = transient;
+        self
+    }
+
+    /// Transaction cookie name prefix (default `__txn_`).
+    pub fn transaction_cookie_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.txn_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Transaction lifetime (default 1 hour).
+    pub fn transaction_max_age(mut self, d: Duration) -> Self {
+        self.txn_max_age = Some(d);
+        self
+    }
+
+    /// The logout strategy (default [`LogoutStrategy::Auto`]).
+    pub fn logout_strategy(mut self, s: LogoutStrategy) -> Self {
+        self.logout_strategy = s;
+        self
+    }
+
+    /// Whether OIDC logout URLs carry `id_token_hint` (default true).
+    pub fn id_token_hint_on_logout(mut self, on: bool) -> Self {
+        self.no_id_token_hint = !on;
+        self
+    }
+
+    /// Custom route paths.
+    pub fn routes(mut self, routes: Routes) -> Self {
+        self.routes = Some(routes);
+        self
+    }
+
+    /// **Insecure.** Allows an `http://` issuer, and only on a loopback address (127.0.0.0/8, `::1`,
+    /// `localhost`): for a local tenant in development and tests. Never for a real provider.
+    pub fn insecure_allow_http_loopback_issuer(mut self) -> Self {
+        self.insecure_http_loopback = true;
+        self
+    }
+
+    /// Timeout of each call to the provider (default 5 s).
+    pub fn http_timeout(mut self, d: Duration) -> Self {
+        self.http_timeout = Some(d);
+        self
+    }
+
+    /// Clock tolerance for `exp`/`iat`/`auth_time` checks (default 60 s).
+    pub fn clock_tolerance(mut self, d: Duration) -> Self {
+        self.clock_tolerance = Some(d);
+        self
+    }
+
+    /// ID token signature algorithms accepted (default `[RS256]`). `HS*` uses the client secret.
+    pub fn id_token_algorithms(
+        mut self,
+        algs: impl IntoIterator<Item = jsonwebtoken::Algorithm>,
+    ) -> Self {
+        self.id_token_algorithms = Some(algs.into_iter().collect());
+        self
+    }
+
+    /// Answer `/auth/profile` with 204 instead of 401 when logged out.
+    pub fn profile_no_content_when_logged_out(mut self, on: bool) -> Self {
+        self.profile_no_content = on;
+        self
+    }
+
+    /// Where a login returns to without `returnTo` (default `/`).
+    pub fn default_return_to(mut self, path: impl Into<String>) -> Self {
+        self.default_return_to = Some(path.into());
+        self
+    }
+
+    /// Checks every value and builds the configuration. Each error names the setting and the fix.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let domain = self.domain.ok_or(ConfigError::Missing {
+            name: "AUTH0_DOMAIN",
+            hint: "set it to your tenant's domain, e.g. example.eu.auth0.com",
+        })?;
+        let issuer = parse_issuer(&domain, self.insecure_http_loopback)?;
+        let client_id = self
+            .client_id
+            .filter(|s| !s.is_empty())
+            .ok_or(ConfigError::Missing {
+                name: "AUTH0_CLIENT_ID",
+                hint: "copy it from your application's settings at the provider",
+            })?;
+        let secret = self.client_secret.ok_or(ConfigError::Missing {
+            name: "AUTH0_CLIENT_SECRET",
+            hint: "copy it from your application's settings at the provider",
+        })?;
+        let client_auth = if self.basic_auth {
+            ClientAuth::SecretBasic(secret)
+        } else {
+            ClientAuth::SecretPost(secret)
+        };
+        if self.secrets.is_empty() {
+            return Err(ConfigError::Missing {
+                name: "AUTH0_SECRET",
+                hint: "set it to a random value of at least 32 bytes, e.g. the output of `openssl rand -hex 32`",
+            });
+        }
+        if let Some((index, s)) = self
+            .secrets
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.expose().len() < MIN_SECRET_LEN)
+        {
+            return Err(ConfigError::SecretTooShort {
+                index,
+                len: s.expose().len(),
+            });
+        }
+        let base = self.app_base_url.ok_or(ConfigError::Missing {
+            name: "APP_BASE_URL",
+            hint: "set it to the URL your users open, e.g. https://app.example.com",
+        })?;
+        let app_base_url = parse_base_url(&base)?;
+        let https = app_base_url.scheme() == "https";
+        if https && self.cookie_secure == Some(false) {
+            return Err(ConfigError::InvalidValue {
+                name: "AUTH0_COOKIE_SECURE",
+                value: "false".into(),
+                expected: "true (or unset) when APP_BASE_URL is https",
+            });
+        }
+        let same_site = self.cookie_same_site.unwrap_or_default();
+        let secure = self.cookie_secure.unwrap_or(https);
+        if same_site == SameSite::None && !secure {
+            return Err(ConfigError::InvalidValue {
+                name: "AUTH0_COOKIE_SAME_SITE",
+                value: "none".into(),
+                expected: "lax or strict, or none together with a Secure cookie (browsers drop SameSite=None without Secure)",
+            });
+        }
+        let cookie_path = self.cookie_path.unwrap_or_else(|| "/".into());
+        if !cookie_path.starts_with('/') {
+            return Err(ConfigError::InvalidValue {
+                name: "AUTH0_COOKIE_PATH",
+                value: cookie_path,
+                expected: "a path starting with /",
+            });
+        }
+        let cookie = CookieAttributes {
+            path: cookie_path,
+            domain: self.cookie_domain,
+            secure,
+            same_site,
+        };
+        let mut scope = self.scope.unwrap_or_else(|| DEFAULT_SCOPE.into());
+        if !scope.split_whitespace().any(|s| s == "openid") {
+            scope = format!("openid {scope}");
+        }
+        for (name, _) in &self.authorization_params {
+            if crate::authorize::is_protected_param(name) {
+                return Err(ConfigError::InvalidValue {
+                    name: "authorization_param",
+                    value: name.clone(),
+                    expected: "a parameter other than client_id, redirect_uri, response_type, code_challenge, code_challenge_method, state and nonce (the SDK sets those)",
+                });
+            }
+        }
+        let inactivity = self.inactivity.unwrap_or(Duration::from_secs(86_400));
+        let absolute = self.absolute.unwrap_or(Duration::from_secs(259_200));
+        if inactivity.is_zero() || absolute.is_zero() {
+            return Err(ConfigError::InvalidValue {
+                name: "AUTH0_SESSION_INACTIVITY_DURATION / AUTH0_SESSION_ABSOLUTE_DURATION",
+                value: "0".into(),
+                expected: "a positive number of seconds",
+            });
+        }
+        let algorithms = self
+            .id_token_algorithms
+            .unwrap_or_else(|| vec![jsonwebtoken::Algorithm::RS256]);
+        if algorithms.is_empty() {
+            return Err(ConfigError::InvalidValue {
+                name: "id_token_algorithms",
+                value: "[]".into(),
+                expected: "at least one algorithm, e.g. RS256",
+            });
+        }
+        let default_return_to = self.default_return_to.unwrap_or_else(|| "/".into());
+        Ok(Config {
+            issuer,
+            client_id,
+            client_auth,
+            secrets: self.secrets,
+            app_base_url,
+            scope,
+            audience: self.audience.filter(|a| !a.is_empty()),
+            authorization_params: self.authorization_params,
+            session: SessionConfig {
+                rolling: self.rolling.unwrap_or(true),
+                inactivity_duration: inactivity,
+                absolute_duration: absolute,
+                cookie_name: self.cookie_name.unwrap_or_else(|| "__session".into()),
+                cookie,
+                transient: self.transient,
+            },
+            transaction: TransactionConfig {
+                prefix: self.txn_prefix.unwrap_or_else(|| "__txn_".into()),
+                max_age: self.txn_max_age.unwrap_or(Duration::from_secs(3600)),
+            },
+            logout_strategy: self.logout_strategy,
+            id_token_hint_on_logout: !self.no_id_token_hint,
+            routes: self.routes.unwrap_or_default(),
+            http_timeout: self.http_timeout.unwrap_or(Duration::from_secs(5)),
+            clock_tolerance: self.clock_tolerance.unwrap_or(Duration::from_secs(60)),
+            id_token_algorithms: algorithms,
+            profile_no_content: self.profile_no_content,
+            default_return_to,
+        })
+    }
+}
+
+fn parse_issuer(domain: &str, allow_http_loopback: bool) -> Result<Url, ConfigError> {
+    let domain = domain.trim();
+    let with_scheme = if domain.contains("://") {
+        domain.to_owned()
+    } else {
+        format!("https://{domain}")
+    };
+    let mut url = Url::parse(&with_scheme).map_err(|e| ConfigError::InvalidUrl {
+        name: "AUTH0_DOMAIN",
+        value: domain.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::InvalidUrl {
+            name: "AUTH0_DOMAIN",
+            value: domain.to_owned(),
+            reason: "it must be a host name or an https URL without query or fragment".into(),
+        });
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http_loopback && is_loopback(&url) => {}
+        "http" => {
+            return Err(ConfigError::InsecureIssuer {
+                issuer: url.to_string(),
+            });
+        }
+        _ => {
+            return Err(ConfigError::InvalidUrl {
+                name: "AUTH0_DOMAIN",
+                value: domain.to_owned(),
+                reason: "the scheme must be https".into(),
+            });
+        }
+    }
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    Ok(url)
+}
+
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+fn parse_base_url(value: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: &str| ConfigError::InvalidUrl {
+        name: "APP_BASE_URL",
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if !value.contains("://") {
+        return Err(invalid(
+            "it has no scheme; write it as https://host (or http://127.0.0.1:3000 in development)",
+        ));
+    }
+    let url = Url::parse(value).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid("it must be an http or https URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,162 @@
+//! Reading the configuration from environment variables with Auth0's names.
+
+use std::time::Duration;
+
+use super::ConfigBuilder;
+use crate::cookies::SameSite;
+use crate::error::ConfigError;
+
+impl ConfigBuilder {
+    /// A builder pre-filled from the environment, so code can override single values.
+    ///
+    /// | variable | meaning |
+    /// |---|---|
+    /// | `AUTH0_DOMAIN` | tenant domain or issuer URL |
+    /// | `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET` | the application's credentials |
+    /// | `AUTH0_SECRET` | cookie secret(s), comma-separated: the first seals, all unseal |
+    /// | `APP_BASE_URL` | the application's URL |
+    /// | `AUTH0_SCOPE`, `AUTH0_AUDIENCE` | login scope and API audience |
+    /// | `AUTH0_COOKIE_NAME`, `AUTH0_COOKIE_PATH`, `AUTH0_COOKIE_DOMAIN` | cookie name and attributes |
+    /// | `AUTH0_COOKIE_SECURE`, `AUTH0_COOKIE_TRANSIENT` | `true` / `false` |
+    /// | `AUTH0_COOKIE_SAME_SITE` | `lax`, `strict` or `none` |
+    /// | `AUTH0_SESSION_ROLLING` | `true` / `false` |
+    /// | `AUTH0_SESSION_INACTIVITY_DURATION`, `AUTH0_SESSION_ABSOLUTE_DURATION` | seconds |
+    /// | `AUTH0_TOKEN_ENDPOINT_AUTH_METHOD` | `client_secret_post` (default) or `client_secret_basic` |
+    /// | `AUTH0_LOGOUT_STRATEGY` | `auto`, `oidc` or `v2` |
+    /// | `AUTH0_INCLUDE_ID_TOKEN_HINT` | `true` / `false` |
+    /// | `TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER` | `true` allows an `http://127.0.0.1…` issuer |
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `get` (handy in tests).
+    ///
+    /// ```
+    /// let vars = [("AUTH0_DOMAIN", "example.auth0.com"), ("AUTH0_COOKIE_SECURE", "maybe")];
+    /// let err = tollgate::ConfigBuilder::from_vars(|n| {
+    ///     vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())
+    /// })
+    /// .unwrap_err();
+    /// assert!(err.to_string().contains("AUTH0_COOKIE_SECURE"));
+    /// ```
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let mut b = Self::default();
+        if let Some(v) = get("AUTH0_DOMAIN") {
+            b = b.domain(v);
+        }
+        if let Some(v) = get("AUTH0_CLIENT_ID") {
+            b = b.client_id(v);
+        }
+        if let Some(v) = get("AUTH0_CLIENT_SECRET") {
+            b = b.client_secret(v);
+        }
+        if let Some(v) = get("AUTH0_SECRET") {
+            b = b.secret(v);
+        }
+        if let Some(v) = get("APP_BASE_URL") {
+            b = b.app_base_url(v);
+        }
+        if let Some(v) = get("AUTH0_SCOPE") {
+            b = b.scope(v);
+        }
+        if let Some(v) = get("AUTH0_AUDIENCE") {
+            b = b.audience(v);
+        }
+        if let Some(v) = get("AUTH0_COOKIE_NAME") {
+            b = b.cookie_name(v);
+        }
+        if let Some(v) = get("AUTH0_COOKIE_PATH") {
+            b = b.cookie_path(v);
+        }
+        if let Some(v) = get("AUTH0_COOKIE_DOMAIN") {
+            b = b.cookie_domain(v);
+        }
+        if let Some(v) = get("AUTH0_COOKIE_SECURE") {
+            b = b.cookie_secure(bool_var("AUTH0_COOKIE_SECURE", &v)?);
+        }
+        if let Some(v) = get("AUTH0_COOKIE_TRANSIENT") {
+            b = b.transient_cookie(bool_var("AUTH0_COOKIE_TRANSIENT", &v)?);
+        }
+        if let Some(v) = get("AUTH0_COOKIE_SAME_SITE") {
+            let s = SameSite::parse(v.trim()).ok_or(ConfigError::InvalidValue {
+                name: "AUTH0_COOKIE_SAME_SITE",
+                value: v.clone(),
+                expected: "lax, strict or none",
+            })?;
+            b = b.cookie_same_site(s);
+        }
+        if let Some(v) = get("AUTH0_SESSION_ROLLING") {
+            b = b.rolling_sessions(bool_var("AUTH0_SESSION_ROLLING", &v)?);
+        }
+        if let Some(v) = get("AUTH0_SESSION_INACTIVITY_DURATION") {
+            b = b.inactivity_duration(seconds_var("AUTH0_SESSION_INACTIVITY_DURATION", &v)?);
+        }
+        if let Some(v) = get("AUTH0_SESSION_ABSOLUTE_DURATION") {
+            b = b.absolute_duration(seconds_var("AUTH0_SESSION_ABSOLUTE_DURATION", &v)?);
+        }
+        if let Some(v) = get("AUTH0_TOKEN_ENDPOINT_AUTH_METHOD") {
+            match v.trim() {
+                "client_secret_post" => {}
+                "client_secret_basic" => b = b.use_client_secret_basic(),
+                _ => {
+                    return Err(ConfigError::InvalidValue {
+                        name: "AUTH0_TOKEN_ENDPOINT_AUTH_METHOD",
+                        value: v,
+                        expected: "client_secret_post or client_secret_basic",
+                    });
+                }
+            }
+        }
+        if let Some(v) = get("AUTH0_LOGOUT_STRATEGY") {
+            let s = match v.trim() {
+                "auto" => super::LogoutStrategy::Auto,
+                "oidc" => super::LogoutStrategy::Oidc,
+                "v2" => super::LogoutStrategy::V2,
+                _ => {
+                    return Err(ConfigError::InvalidValue {
+                        name: "AUTH0_LOGOUT_STRATEGY",
+                        value: v,
+                        expected: "auto, oidc or v2",
+                    });
+                }
+            };
+            b = b.logout_strategy(s);
+        }
+        if let Some(v) = get("AUTH0_INCLUDE_ID_TOKEN_HINT") {
+            b = b.id_token_hint_on_logout(bool_var("AUTH0_INCLUDE_ID_TOKEN_HINT", &v)?);
+        }
+        if let Some(v) = get("TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER") {
+            if bool_var("TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER", &v)? {
+                b = b.insecure_allow_http_loopback_issuer();
+            }
+        }
+        Ok(b)
+    }
+}
+
+fn bool_var(name: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError::InvalidValue {
+            name,
+            value: value.to_owned(),
+            expected: "true or false",
+        }),
+    }
+}
+
+fn seconds_var(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs)
+        .ok_or(ConfigError::InvalidValue {
+            name,
+            value: value.to_owned(),
+            expected: "a positive whole number of seconds",
+        })
+}

@@ -1,0 +1,196 @@
+use super::*;
+
+fn vars(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    ConfigBuilder::from_vars(|n| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| (*v).to_owned())
+    })?
+    .build()
+}
+
+const GOOD: &[(&str, &str)] = &[
+    ("AUTH0_DOMAIN", "example.eu.auth0.com"),
+    ("AUTH0_CLIENT_ID", "client"),
+    ("AUTH0_CLIENT_SECRET", "client-secret"),
+    (
+        "AUTH0_SECRET",
+        "0123456789abcdef0123456789abcdef0123456789abcdef",
+    ),
+    ("APP_BASE_URL", "https://app.example.com"),
+];
+
+fn with(overrides: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut v: Vec<_> = GOOD
+        .iter()
+        .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k))
+        .copied()
+        .collect();
+    v.extend(overrides.iter().filter(|(_, val)| !val.is_empty()).copied());
+    v
+}
+
+#[test]
+fn good_config_has_secure_defaults() {
+    let c = vars(GOOD).unwrap();
+    assert_eq!(c.issuer().as_str(), "https://example.eu.auth0.com/");
+    assert_eq!(c.scope, DEFAULT_SCOPE);
+    assert!(
+        c.session.cookie.secure,
+        "https base URL makes cookies Secure"
+    );
+    assert_eq!(c.session.cookie.same_site, SameSite::Lax);
+    assert!(c.session.rolling);
+    assert_eq!(c.session.inactivity_duration.as_secs(), 86_400);
+    assert_eq!(c.session.absolute_duration.as_secs(), 259_200);
+    assert_eq!(c.transaction.max_age.as_secs(), 3600);
+    assert_eq!(
+        c.redirect_uri().as_str(),
+        "https://app.example.com/auth/callback"
+    );
+    assert_eq!(c.id_token_algorithms, vec![jsonwebtoken::Algorithm::RS256]);
+}
+
+#[test]
+fn each_missing_variable_is_named() {
+    for name in [
+        "AUTH0_DOMAIN",
+        "AUTH0_CLIENT_ID",
+        "AUTH0_CLIENT_SECRET",
+        "AUTH0_SECRET",
+        "APP_BASE_URL",
+    ] {
+        let v: Vec<_> = GOOD.iter().filter(|(k, _)| *k != name).copied().collect();
+        let err = vars(&v).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Missing { name: n, .. } if n == name),
+            "{err}"
+        );
+        assert!(err.to_string().starts_with(name), "{err}");
+    }
+}
+
+#[test]
+fn short_secret_is_refused_with_the_fix() {
+    let err = vars(&with(&[("AUTH0_SECRET", "too-short")])).unwrap_err();
+    assert_eq!(err, ConfigError::SecretTooShort { index: 0, len: 9 });
+    assert!(err.to_string().contains("openssl rand -hex 32"));
+    let err = vars(&with(&[(
+        "AUTH0_SECRET",
+        "0123456789abcdef0123456789abcdef,short",
+    )]))
+    .unwrap_err();
+    assert_eq!(err, ConfigError::SecretTooShort { index: 1, len: 5 });
+}
+
+#[test]
+fn several_secrets_are_kept_in_order() {
+    let c = vars(&with(&[(
+        "AUTH0_SECRET",
+        "new-new-new-new-new-new-new-new-new, old-old-old-old-old-old-old-old-old",
+    )]))
+    .unwrap();
+    assert_eq!(c.secrets.len(), 2);
+    assert!(c.secrets[0].expose().starts_with("new"));
+}
+
+#[test]
+fn base_url_needs_a_scheme() {
+    let err = vars(&with(&[("APP_BASE_URL", "app.example.com")])).unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::InvalidUrl {
+            name: "APP_BASE_URL",
+            ..
+        }
+    ));
+    assert!(err.to_string().contains("no scheme"), "{err}");
+    assert!(vars(&with(&[("APP_BASE_URL", "ftp://app.example.com")])).is_err());
+}
+
+#[test]
+fn plain_http_provider_needs_the_insecure_switch_and_loopback() {
+    let err = vars(&with(&[("AUTH0_DOMAIN", "http://127.0.0.1:4000")])).unwrap_err();
+    assert!(matches!(err, ConfigError::InsecureIssuer { .. }));
+    let ok = vars(&with(&[
+        ("AUTH0_DOMAIN", "http://127.0.0.1:4000"),
+        ("TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER", "true"),
+    ]))
+    .unwrap();
+    assert_eq!(ok.issuer().as_str(), "http://127.0.0.1:4000/");
+    let err = vars(&with(&[
+        ("AUTH0_DOMAIN", "http://auth.example.com"),
+        ("TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER", "true"),
+    ]))
+    .unwrap_err();
+    assert!(
+        matches!(err, ConfigError::InsecureIssuer { .. }),
+        "only loopback may be http"
+    );
+}
+
+#[test]
+fn cookie_settings_are_validated() {
+    let err = vars(&with(&[("AUTH0_COOKIE_SECURE", "false")])).unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::InvalidValue {
+            name: "AUTH0_COOKIE_SECURE",
+            ..
+        }
+    ));
+    let err = vars(&with(&[("AUTH0_COOKIE_SAME_SITE", "sometimes")])).unwrap_err();
+    assert!(err.to_string().contains("AUTH0_COOKIE_SAME_SITE"));
+    let err = vars(&with(&[
+        ("APP_BASE_URL", "http://127.0.0.1:3000"),
+        ("AUTH0_COOKIE_SAME_SITE", "none"),
+    ]))
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::InvalidValue {
+            name: "AUTH0_COOKIE_SAME_SITE",
+            ..
+        }
+    ));
+    let c = vars(&with(&[
+        ("AUTH0_COOKIE_SAME_SITE", "strict"),
+        ("AUTH0_COOKIE_PATH", "/app"),
+        ("AUTH0_COOKIE_DOMAIN", "example.com"),
+        ("AUTH0_COOKIE_TRANSIENT", "true"),
+        ("AUTH0_SESSION_INACTIVITY_DURATION", "600"),
+        ("AUTH0_SESSION_ROLLING", "false"),
+    ]))
+    .unwrap();
+    assert_eq!(c.session.cookie.same_site, SameSite::Strict);
+    assert_eq!(c.session.cookie.path, "/app");
+    assert_eq!(c.session.cookie.domain.as_deref(), Some("example.com"));
+    assert!(c.session.transient);
+    assert!(!c.session.rolling);
+    assert_eq!(c.session.inactivity_duration.as_secs(), 600);
+    let err = vars(&with(&[("AUTH0_SESSION_ABSOLUTE_DURATION", "-5")])).unwrap_err();
+    assert!(err.to_string().contains("AUTH0_SESSION_ABSOLUTE_DURATION"));
+}
+
+#[test]
+fn openid_is_always_in_the_scope_and_protected_params_are_refused() {
+    let c = vars(&with(&[("AUTH0_SCOPE", "profile email")])).unwrap();
+    assert_eq!(c.scope, "openid profile email");
+    let err = Config::builder()
+        .domain("example.auth0.com")
+        .client_id("c")
+        .client_secret("s")
+        .secret("0123456789abcdef0123456789abcdef")
+        .app_base_url("https://app.example.com")
+        .authorization_param("redirect_uri", "https://evil.example")
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::InvalidValue {
+            name: "authorization_param",
+            ..
+        }
+    ));
+}

@@ -1,0 +1,320 @@
+//! Reading the `Cookie` header and writing `Set-Cookie` lines, including chunked cookies.
+//!
+//! A value longer than [`MAX_CHUNK_SIZE`] bytes is split over `name__0`, `name__1`, … exactly as
+//! nextjs-auth0 v4 does, so both SDKs read each other's cookies.
+
+use std::fmt::Write as _;
+
+/// Values above this many bytes are split into chunks (nextjs-auth0's `MAX_CHUNK_SIZE`).
+pub const MAX_CHUNK_SIZE: usize = 3500;
+
+/// Chunk indexes above this are ignored when reading, which bounds the work a request can cause.
+const MAX_CHUNKS: usize = 64;
+
+/// The cookies of one request, parsed once.
+///
+/// ```
+/// let jar = tollgate::CookieJar::parse("a=1; __session=abc; b=2");
+/// assert_eq!(jar.get("__session"), Some("abc"));
+/// assert_eq!(jar.get("missing"), None);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CookieJar {
+    pairs: Vec<(String, String)>,
+}
+
+impl CookieJar {
+    /// Parses the value of one `Cookie` header. Malformed pairs are skipped; the first of two
+    /// cookies with the same name wins (browsers send the most specific path first).
+    pub fn parse(header: &str) -> Self {
+        let mut jar = Self::default();
+        jar.extend(header);
+        jar
+    }
+
+    /// Parses every `Cookie` header of a request.
+    pub fn from_headers(headers: &http::HeaderMap) -> Self {
+        let mut jar = Self::default();
+        for value in headers.get_all(http::header::COOKIE) {
+            if let Ok(s) = value.to_str() {
+                jar.extend(s);
+            }
+        }
+        jar
+    }
+
+    fn extend(&mut self, header: &str) {
+        for part in header.split(';') {
+            let Some((name, value)) = part.split_once('=') else {
+                continue;
+            };
+            let name = name.trim();
+            if name.is_empty() || self.get(name).is_some() {
+                continue;
+            }
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            self.pairs.push((name.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// The value of the cookie `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every cookie as `(name, value)`.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Names of the cookies whose name starts with `prefix`.
+    pub fn names_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> {
+        self.pairs
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(move |n| n.starts_with(prefix))
+    }
+
+    /// Reads a possibly chunked value: the plain cookie `name` when present and non-empty, else the
+    /// chunks `name__0..name__N` joined. A missing chunk yields `None`: half a value is no value.
+    pub fn get_chunked(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.get(name).filter(|v| !v.is_empty()) {
+            return Some(v.to_owned());
+        }
+        let mut chunks: Vec<(usize, &str)> = self.chunks_of(name).collect();
+        if chunks.is_empty() {
+            return None;
+        }
+        chunks.sort_unstable_by_key(|(i, _)| *i);
+        if chunks.iter().enumerate().any(|(want, (i, _))| want != *i) {
+            tracing::warn!(
+                cookie = name,
+                "a chunk of the cookie is missing; ignoring it"
+            );
+            return None;
+        }
+        Some(chunks.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// The chunks `name__N` present in this request, as `(N, value)`.
+    fn chunks_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (usize, &'a str)> {
+        self.pairs.iter().filter_map(move |(n, v)| {
+            let idx = n.strip_prefix(name)?.strip_prefix("__")?;
+            if idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let i: usize = idx.parse().ok()?;
+            (i < MAX_CHUNKS).then_some((i, v.as_str()))
+        })
+    }
+
+    /// Whether the request carries `name` or any chunk of it.
+    pub fn has_chunked(&self, name: &str) -> bool {
+        self.get(name).is_some() || self.chunks_of(name).next().is_some()
+    }
+}
+
+/// The `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SameSite {
+    /// `SameSite=Lax` (the default): sent on top-level navigations, which the login callback is.
+    #[default]
+    Lax,
+    /// `SameSite=Strict`. Breaks the callback from the provider's domain; use with care.
+    Strict,
+    /// `SameSite=None`; requires `Secure`.
+    None,
+}
+
+impl SameSite {
+    /// The attribute value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lax => "Lax",
+            Self::Strict => "Strict",
+            Self::None => "None",
+        }
+    }
+
+    /// Parses `lax`, `strict` or `none` (any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "lax" => Some(Self::Lax),
+            "strict" => Some(Self::Strict),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
+/// Attributes shared by the cookies Tollgate writes. Cookies are always `HttpOnly`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieAttributes {
+    /// `Path`, default `/`.
+    pub path: String,
+    /// `Domain`, absent by default (host-only cookie).
+    pub domain: Option<String>,
+    /// `Secure`.
+    pub secure: bool,
+    /// `SameSite`.
+    pub same_site: SameSite,
+}
+
+impl Default for CookieAttributes {
+    fn default() -> Self {
+        Self {
+            path: "/".to_owned(),
+            domain: None,
+            secure: false,
+            same_site: SameSite::Lax,
+        }
+    }
+}
+
+impl CookieAttributes {
+    /// A `Set-Cookie` value. `max_age: None` makes a browser-session (transient) cookie.
+    pub fn set(&self, name: &str, value: &str, max_age: Option<u64>) -> String {
+        let mut s = String::with_capacity(name.len() + value.len() + 96);
+        let _ = write!(s, "{name}={value}; Path={}", self.path);
+        if let Some(age) = max_age {
+            let _ = write!(s, "; Max-Age={age}");
+        }
+        self.push_common(&mut s);
+        s
+    }
+
+    /// A `Set-Cookie` value that deletes `name`.
+    pub fn delete(&self, name: &str) -> String {
+        let mut s = format!("{name}=; Path={}; Max-Age=0", self.path);
+        self.push_common(&mut s);
+        s
+    }
+
+    fn push_common(&self, s: &mut String) {
+        if let Some(d) = &self.domain {
+            let _ = write!(s, "; Domain={d}");
+        }
+        s.push_str("; HttpOnly");
+        if self.secure {
+            s.push_str("; Secure");
+        }
+        let _ = write!(s, "; SameSite={}", self.same_site.as_str());
+    }
+
+    /// `Set-Cookie` values that store `value` under `name`, chunked above [`MAX_CHUNK_SIZE`], and
+    /// delete whatever the request carried under the other layout (base cookie or surplus chunks).
+    /// `value` must be ASCII (every sealed Tollgate value is base64url).
+    pub fn set_chunked(
+        &self,
+        jar: &CookieJar,
+        name: &str,
+        value: &str,
+        max_age: Option<u64>,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        if value.len() <= MAX_CHUNK_SIZE {
+            out.push(self.set(name, value, max_age));
+            for (i, _) in jar.chunks_of(name) {
+                out.push(self.delete(&format!("{name}__{i}")));
+            }
+            return out;
+        }
+        let count = value.len().div_ceil(MAX_CHUNK_SIZE);
+        for (i, chunk) in value.as_bytes().chunks(MAX_CHUNK_SIZE).enumerate() {
+            // Chunk boundaries are byte boundaries; `value` is ASCII so each is valid UTF-8.
+            let chunk = std::str::from_utf8(chunk).unwrap_or_default();
+            out.push(self.set(&format!("{name}__{i}"), chunk, max_age));
+        }
+        if jar.get(name).is_some() {
+            out.push(self.delete(name));
+        }
+        for (i, _) in jar.chunks_of(name) {
+            if i >= count {
+                out.push(self.delete(&format!("{name}__{i}")));
+            }
+        }
+        out
+    }
+
+    /// `Set-Cookie` values that delete `name` and every chunk of it the request carried.
+    pub fn delete_chunked(&self, jar: &CookieJar, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if jar.get(name).is_some() {
+            out.push(self.delete(name));
+        }
+        for (i, _) in jar.chunks_of(name) {
+            out.push(self.delete(&format!("{name}__{i}")));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_trims() {
+        let jar = CookieJar::parse(" a = 1 ;b=\"two\"; broken; =x; a=dup");
+        assert_eq!(jar.get("a"), Some("1"));
+        assert_eq!(jar.get("b"), Some("two"));
+        assert_eq!(jar.iter().count(), 2);
+    }
+
+    #[test]
+    fn chunks_join_in_order_and_gaps_fail() {
+        let jar = CookieJar::parse("s__1=BB; s__0=AA; s__2=C");
+        assert_eq!(jar.get_chunked("s").as_deref(), Some("AABBC"));
+        let gap = CookieJar::parse("s__0=AA; s__2=C");
+        assert_eq!(gap.get_chunked("s"), None);
+        let not_chunks = CookieJar::parse("s__x=1; s__=2; s__+1=3");
+        assert_eq!(not_chunks.get_chunked("s"), None);
+    }
+
+    #[test]
+    fn base_cookie_wins_over_chunks() {
+        let jar = CookieJar::parse("s=base; s__0=chunk");
+        assert_eq!(jar.get_chunked("s").as_deref(), Some("base"));
+    }
+
+    #[test]
+    fn writes_chunks_and_cleans_up() {
+        let attrs = CookieAttributes::default();
+        let long = "x".repeat(MAX_CHUNK_SIZE * 2 + 1);
+        let jar = CookieJar::parse("s=old; s__5=stale");
+        let lines = attrs.set_chunked(&jar, "s", &long, Some(60));
+        assert!(lines[0].starts_with("s__0="));
+        assert!(lines[2].starts_with("s__2=x;"));
+        assert!(lines.iter().any(|l| l.starts_with("s=; ")));
+        assert!(lines.iter().any(|l| l.starts_with("s__5=; ")));
+        let short = attrs.set_chunked(&CookieJar::parse("s__0=a; s__1=b"), "s", "v", None);
+        assert_eq!(short.len(), 3);
+        assert_eq!(short[0], "s=v; Path=/; HttpOnly; SameSite=Lax");
+    }
+
+    #[test]
+    fn attributes_render() {
+        let attrs = CookieAttributes {
+            path: "/app".into(),
+            domain: Some("example.com".into()),
+            secure: true,
+            same_site: SameSite::Strict,
+        };
+        assert_eq!(
+            attrs.set("n", "v", Some(10)),
+            "n=v; Path=/app; Max-Age=10; Domain=example.com; HttpOnly; Secure; SameSite=Strict"
+        );
+        assert_eq!(
+            attrs.delete("n"),
+            "n=; Path=/app; Max-Age=0; Domain=example.com; HttpOnly; Secure; SameSite=Strict"
+        );
+    }
+}

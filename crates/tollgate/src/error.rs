@@ -1,0 +1,247 @@
+//! Typed errors. One enum per stage, all `#[non_exhaustive]` and matchable; each message says what
+//! happened and what to do.
+
+use thiserror::Error;
+
+/// A configuration value is missing or wrong. Raised at start-up by [`ConfigBuilder::build`].
+///
+/// [`ConfigBuilder::build`]: crate::ConfigBuilder::build
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required setting is absent.
+    #[error("{name} is missing: {hint}.")]
+    Missing {
+        /// The environment variable (or setting) name.
+        name: &'static str,
+        /// How to fix it.
+        hint: &'static str,
+    },
+    /// A cookie secret is shorter than 32 bytes.
+    #[error(
+        "AUTH0_SECRET entry {index} is {len} bytes long: use at least 32 random bytes, e.g. the output of `openssl rand -hex 32`."
+    )]
+    SecretTooShort {
+        /// Position in the comma-separated list (0 = the sealing secret).
+        index: usize,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A URL setting does not parse or has the wrong shape.
+    #[error("{name} is not a valid URL ({value:?}): {reason}.")]
+    InvalidUrl {
+        /// The setting.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The provider is on plain http.
+    #[error(
+        "AUTH0_DOMAIN {issuer} uses plain http: use https, or for a local tenant on 127.0.0.1 turn on insecure_allow_http_loopback_issuer (TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER=true)."
+    )]
+    InsecureIssuer {
+        /// The issuer URL.
+        issuer: String,
+    },
+    /// A setting has a value outside its domain.
+    #[error("{name} has the value {value:?}: expected {expected}.")]
+    InvalidValue {
+        /// The setting.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// What would be accepted.
+        expected: &'static str,
+    },
+}
+
+/// A call to the provider failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ProviderError {
+    /// The provider could not be reached, or did not answer in time.
+    #[error("the provider's {endpoint} could not be reached{}: check AUTH0_DOMAIN and the network.", if *.timeout { " in time" } else { "" })]
+    Unreachable {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// Whether the request timed out.
+        timeout: bool,
+    },
+    /// The provider answered with an OAuth error body (`{"error", "error_description"}`).
+    #[error("the provider's {endpoint} answered {status} {error}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    OAuth {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// The OAuth `error` code, e.g. `invalid_grant`.
+        error: String,
+        /// `error_description`.
+        description: Option<String>,
+    },
+    /// The provider answered something that is not what the protocol prescribes.
+    #[error("the provider's {endpoint} gave an invalid answer: {reason}.")]
+    InvalidResponse {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Discovery returned another issuer than the configured one (mix-up defence).
+    #[error(
+        "discovery says the issuer is {found:?} but AUTH0_DOMAIN gives {expected:?}: fix AUTH0_DOMAIN."
+    )]
+    IssuerMismatch {
+        /// Configured.
+        expected: String,
+        /// Found in discovery.
+        found: String,
+    },
+    /// Discovery lacks an endpoint Tollgate needs.
+    #[error("the provider does not advertise a {0}: this operation is not available with it.")]
+    MissingEndpoint(&'static str),
+}
+
+/// An ID token failed validation. No session is created from it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum IdTokenError {
+    /// Not a well-formed JWS/JWT.
+    #[error("the ID token is malformed: {0}")]
+    Malformed(&'static str),
+    /// Its `alg` is not on the allow-list (this includes `none`).
+    #[error("the ID token is signed with {0:?}, which is not allowed")]
+    DisallowedAlgorithm(String),
+    /// No published key matches its `kid` and algorithm, even after fetching the keys again.
+    #[error("no key of the provider matches the ID token (kid {kid:?})")]
+    NoMatchingKey {
+        /// The token's `kid`.
+        kid: Option<String>,
+    },
+    /// The signature does not verify.
+    #[error("the ID token signature is invalid")]
+    InvalidSignature,
+    /// `iss` is not the provider's issuer.
+    #[error("the ID token issuer {found:?} is not {expected:?}")]
+    IssuerMismatch {
+        /// Expected issuer.
+        expected: String,
+        /// Found.
+        found: String,
+    },
+    /// `aud` does not contain this client.
+    #[error("the ID token is not for this client (aud)")]
+    AudienceMismatch,
+    /// Several audiences and `azp` is not this client.
+    #[error("the ID token has several audiences and its azp is not this client")]
+    AuthorizedPartyMismatch,
+    /// `exp` has passed.
+    #[error("the ID token has expired")]
+    Expired,
+    /// `iat` is in the future beyond the clock tolerance.
+    #[error("the ID token was issued in the future: check the server clock")]
+    IssuedInFuture,
+    /// A required claim is missing or has the wrong type.
+    #[error("the ID token claim {0} is missing or has the wrong type")]
+    InvalidClaim(&'static str),
+    /// `nonce` differs from the one sent.
+    #[error("the ID token nonce does not match the login transaction")]
+    NonceMismatch,
+    /// `auth_time` is older than the `max_age` that was requested.
+    #[error(
+        "the ID token auth_time is older than the requested max_age: the user must authenticate again"
+    )]
+    AuthTimeTooOld,
+}
+
+/// The login callback could not complete. No session was created or changed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// The callback URL has no `state`.
+    #[error(
+        "the callback has no state parameter: a login must start at the login route (e.g. /auth/login), which sends state to the provider and expects it back."
+    )]
+    MissingState,
+    /// There is no transaction cookie for this `state`.
+    #[error(
+        "no login transaction matches this state: its cookie is missing, expired or was already used. Start the login again at the login route (e.g. /auth/login), in this browser, and finish it within the transaction lifetime."
+    )]
+    MissingTransaction,
+    /// The provider redirected back with an error (`access_denied`, `login_required`, …).
+    #[error("the provider refused the login: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Authorization {
+        /// The OAuth/OIDC error code.
+        error: String,
+        /// `error_description`.
+        description: Option<String>,
+    },
+    /// Neither `code` nor `error` is present.
+    #[error("the callback has no authorization code")]
+    MissingCode,
+    /// The authorization response names another issuer (RFC 9207).
+    #[error("the callback's iss parameter names another issuer")]
+    IssuerMismatch,
+    /// The code exchange failed.
+    #[error("the code exchange failed: {0}")]
+    TokenExchange(#[source] ProviderError),
+    /// The ID token is invalid.
+    #[error("the login was refused: {0}")]
+    IdToken(#[source] IdTokenError),
+}
+
+/// Any Tollgate error.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Talking to the provider.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    /// The login callback.
+    #[error(transparent)]
+    Callback(#[from] CallbackError),
+    /// A request parameter is invalid.
+    #[error("the parameter {name} is invalid: {reason}")]
+    InvalidParameter {
+        /// The parameter.
+        name: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+impl Error {
+    /// The HTTP status an application should answer with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Config(_) => 500,
+            Self::Provider(_) => 502,
+            Self::Callback(CallbackError::TokenExchange(ProviderError::OAuth { .. })) => 400,
+            Self::Callback(CallbackError::TokenExchange(_)) => 502,
+            Self::Callback(_) | Self::InvalidParameter { .. } => 400,
+        }
+    }
+
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "configuration_error",
+            Self::Provider(_) => "provider_error",
+            Self::Callback(c) => match c {
+                CallbackError::MissingState => "missing_state",
+                CallbackError::MissingTransaction => "invalid_state",
+                CallbackError::Authorization { .. } => "authorization_error",
+                CallbackError::MissingCode => "missing_code",
+                CallbackError::IssuerMismatch => "issuer_mismatch",
+                CallbackError::TokenExchange(_) => "token_exchange_error",
+                CallbackError::IdToken(_) => "invalid_id_token",
+            },
+            Self::InvalidParameter { .. } => "invalid_request",
+        }
+    }
+}

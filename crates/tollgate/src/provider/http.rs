@@ -1,0 +1,180 @@
+//! The HTTP client that talks to the provider: no redirects, timeouts, bounded bodies, JSON only.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::config::ClientAuth;
+use crate::error::ProviderError;
+
+/// Largest provider response body read, in bytes.
+const MAX_BODY: usize = 1 << 20;
+
+/// A provider answer that is not a 2xx, with its parsed OAuth error body when there is one.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorAnswer {
+    pub(crate) status: u16,
+    pub(crate) body: Option<serde_json::Map<String, Value>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct HttpClient {
+    inner: reqwest::Client,
+}
+
+impl HttpClient {
+    pub(crate) fn new(timeout: Duration) -> Self {
+        let inner = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("invariant: a reqwest client with these options always builds");
+        Self { inner }
+    }
+
+    /// GETs a JSON document.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        url: &str,
+    ) -> Result<T, ProviderError> {
+        let resp = self
+            .inner
+            .get(url)
+            .header("accept", "application/json")
+            .send()
+            .await;
+        let (status, body) = read(endpoint, resp).await?;
+        if !(200..300).contains(&status) {
+            return Err(ProviderError::InvalidResponse {
+                endpoint,
+                reason: format!("HTTP status {status}"),
+            });
+        }
+        parse_json(endpoint, &body)
+    }
+
+    /// POSTs a form with client authentication. A non-2xx answer is returned as `Err(Ok(answer))`.
+    pub(crate) async fn post_form<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        url: &str,
+        client_id: &str,
+        auth: &ClientAuth,
+        form: &[(&str, &str)],
+    ) -> Result<T, Result<ErrorAnswer, ProviderError>> {
+        let (status, body) = self
+            .post_form_raw(endpoint, url, client_id, auth, form)
+            .await
+            .map_err(Err)?;
+        if (200..300).contains(&status) {
+            return parse_json(endpoint, &body).map_err(Err);
+        }
+        let parsed = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| match v {
+                Value::Object(m) if m.get("error").is_some_and(Value::is_string) => Some(m),
+                _ => None,
+            });
+        Err(Ok(ErrorAnswer {
+            status,
+            body: parsed,
+        }))
+    }
+
+    /// POSTs a form with client authentication and returns status and body as they are.
+    pub(crate) async fn post_form_raw(
+        &self,
+        endpoint: &'static str,
+        url: &str,
+        client_id: &str,
+        auth: &ClientAuth,
+        form: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), ProviderError> {
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        let mut req = self.inner.post(url).header("accept", "application/json");
+        match auth {
+            ClientAuth::SecretPost(secret) => {
+                fields.push(("client_id", client_id));
+                fields.push(("client_secret", secret.expose()));
+            }
+            ClientAuth::SecretBasic(secret) => {
+                // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
+                let user = form_encode(client_id);
+                let pass = form_encode(secret.expose());
+                req = req.basic_auth(user, Some(pass));
+            }
+        }
+        read(endpoint, req.form(&fields).send().await).await
+    }
+}
+
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn read(
+    endpoint: &'static str,
+    resp: Result<reqwest::Response, reqwest::Error>,
+) -> Result<(u16, Vec<u8>), ProviderError> {
+    let mut resp = resp.map_err(|e| unreachable(endpoint, &e))?;
+    let status = resp.status().as_u16();
+    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large(endpoint));
+    }
+    let json = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            let ct = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            ct == "application/json" || ct.ends_with("+json")
+        });
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(endpoint, &e))? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_large(endpoint));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if !json && !body.is_empty() && (200..300).contains(&status) {
+        return Err(ProviderError::InvalidResponse {
+            endpoint,
+            reason: "the content type is not JSON".into(),
+        });
+    }
+    Ok((status, body))
+}
+
+fn parse_json<T: DeserializeOwned>(
+    endpoint: &'static str,
+    body: &[u8],
+) -> Result<T, ProviderError> {
+    serde_json::from_slice(body).map_err(|e| ProviderError::InvalidResponse {
+        endpoint,
+        reason: format!("malformed JSON ({e})"),
+    })
+}
+
+fn unreachable(endpoint: &'static str, e: &reqwest::Error) -> ProviderError {
+    tracing::warn!(endpoint, error = %e, "provider request failed");
+    ProviderError::Unreachable {
+        endpoint,
+        timeout: e.is_timeout(),
+    }
+}
+
+fn too_large(endpoint: &'static str) -> ProviderError {
+    ProviderError::InvalidResponse {
+        endpoint,
+        reason: format!("the body is larger than {MAX_BODY} bytes"),
+    }
+}

@@ -1,0 +1,88 @@
+//! Small builders for the HTTP answers of the auth routes, framework-agnostic (`http` types).
+
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::{HeaderValue, Response, StatusCode};
+
+/// The answer of an auth route: status, headers (including `Set-Cookie`) and a text body.
+pub type AuthResponse = Response<String>;
+
+fn with_cookies(mut resp: AuthResponse, cookies: &[String]) -> AuthResponse {
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            resp.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// A `302 Found` to `location`, setting `cookies`.
+pub(crate) fn redirect(location: &str, cookies: &[String]) -> AuthResponse {
+    let mut resp = Response::new(String::new());
+    *resp.status_mut() = StatusCode::FOUND;
+    match HeaderValue::from_str(location) {
+        Ok(v) => {
+            resp.headers_mut().insert(LOCATION, v);
+        }
+        Err(_) => *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR,
+    }
+    with_cookies(resp, cookies)
+}
+
+/// A JSON answer.
+pub(crate) fn json(status: u16, body: &serde_json::Value, cookies: &[String]) -> AuthResponse {
+    let mut resp = Response::new(body.to_string());
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    with_cookies(resp, cookies)
+}
+
+/// An empty answer with `status`.
+pub(crate) fn empty(status: u16, cookies: &[String]) -> AuthResponse {
+    let mut resp = Response::new(String::new());
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    with_cookies(resp, cookies)
+}
+
+/// A small HTML page with a title, a message and an optional link.
+pub(crate) fn html_page(
+    status: u16,
+    title: &str,
+    message: &str,
+    link: Option<(&str, &str)>,
+    cookies: &[String],
+) -> AuthResponse {
+    let link = link
+        .map(|(href, text)| format!("<p><a href=\"{}\">{}</a></p>", escape(href), escape(text)))
+        .unwrap_or_default();
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title></head>\n<body><main><h1>{t}</h1><p role=\"alert\">{m}</p>{link}</main></body></html>\n",
+        t = escape(title),
+        m = escape(message),
+    );
+    let mut resp = Response::new(body);
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    with_cookies(resp, cookies)
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,139 @@
+//! The stateless session store: the whole session sealed in the `__session` cookie (chunked above
+//! 3,500 bytes), in the exact nextjs-auth0 v4 format.
+
+use serde::Serialize;
+
+use crate::config::SessionConfig;
+use crate::cookies::CookieJar;
+use crate::jwe;
+use crate::secret::{KeyPurpose, Keyring, Secret};
+use crate::session::SessionData;
+
+/// Leeway on the cookie's own `exp`, as nextjs-auth0 reads it.
+const EXP_TOLERANCE: u64 = 15;
+
+/// A rolling session is re-sealed only when its expiry would move by at least this much, so a burst
+/// of requests does not pay for a new cookie each time.
+pub const ROLLING_GRANULARITY: u64 = 60;
+
+/// Reads and writes sessions in cookies. Keys are derived once, when this is built.
+///
+/// ```
+/// use tollgate::{CookieJar, CookieSessionCodec, Config, SessionData};
+/// let config = Config::builder()
+///     .domain("example.auth0.com").client_id("id").client_secret("s")
+///     .secret("0123456789abcdef0123456789abcdef").app_base_url("https://app.example.com")
+///     .build().unwrap();
+/// let codec = CookieSessionCodec::new(&config);
+/// let mut session = SessionData::default();
+/// session.internal.created_at = 1_800_000_000;
+/// let lines = codec.write(&CookieJar::default(), &session, 1_800_000_000);
+/// let header = lines[0].split(';').next().unwrap();
+/// let (read, _exp) = codec.read(&CookieJar::parse(header), 1_800_000_001).unwrap();
+/// assert_eq!(read, session);
+/// ```
+#[derive(Debug, Clone)]
+pub struct CookieSessionCodec {
+    keys: Keyring,
+    config: SessionConfig,
+}
+
+#[derive(Serialize)]
+struct Sealed<'a> {
+    #[serde(flatten)]
+    data: &'a SessionData,
+    exp: u64,
+}
+
+impl CookieSessionCodec {
+    /// A codec for `config`'s secrets and session settings.
+    pub fn new(config: &crate::Config) -> Self {
+        Self::with_secrets(&config.secrets, config.session.clone())
+    }
+
+    pub(crate) fn with_secrets(secrets: &[Secret], config: SessionConfig) -> Self {
+        Self {
+            keys: Keyring::derive(secrets, KeyPurpose::Session)
+                .expect("invariant: a built Config has at least one secret"),
+            config,
+        }
+    }
+
+    /// The session in `jar` and the cookie's expiry, or `None` when there is none, or it is
+    /// incomplete, tampered with, sealed with an unknown secret, malformed or expired.
+    pub fn read(&self, jar: &CookieJar, now: u64) -> Option<(SessionData, u64)> {
+        let sealed = jar.get_chunked(&self.config.cookie_name)?;
+        let plain = match jwe::open(&self.keys, &sealed) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::debug!(reason = ?e, "ignoring a session cookie that does not open");
+                return None;
+            }
+        };
+        let mut data: SessionData = serde_json::from_slice(&plain).ok()?;
+        let exp = data.extra.remove("exp")?.as_u64()?;
+        if now > exp.saturating_add(EXP_TOLERANCE) {
+            return None;
+        }
+        Some((data, exp))
+    }
+
+    /// Seconds the session may still live from `now`, per the rolling and absolute rules;
+    /// `0` when it has ended.
+    pub fn remaining(&self, session: &SessionData, now: u64) -> u64 {
+        let absolute_end = session
+            .internal
+            .created_at
+            .saturating_add(self.config.absolute_duration.as_secs());
+        let left = absolute_end.saturating_sub(now);
+        if self.config.rolling {
+            left.min(self.config.inactivity_duration.as_secs())
+        } else {
+            left
+        }
+    }
+
+    /// `Set-Cookie` lines that store `session` (replacing whatever layout `jar` had).
+    pub fn write(&self, jar: &CookieJar, session: &SessionData, now: u64) -> Vec<String> {
+        let max_age = self.remaining(session, now);
+        if max_age == 0 {
+            return self.clear(jar);
+        }
+        let json = serde_json::to_vec(&Sealed {
+            data: session,
+            exp: now + max_age,
+        })
+        .expect("invariant: session data always serialises");
+        let value = jwe::seal(&self.keys, &json);
+        let age = (!self.config.transient).then_some(max_age);
+        self.config
+            .cookie
+            .set_chunked(jar, &self.config.cookie_name, &value, age)
+    }
+
+    /// `Set-Cookie` lines for a rolling touch: empty when sessions do not roll or when the expiry
+    /// would move by less than [`ROLLING_GRANULARITY`].
+    pub fn touch(
+        &self,
+        jar: &CookieJar,
+        session: &SessionData,
+        cookie_exp: u64,
+        now: u64,
+    ) -> Vec<String> {
+        if !self.config.rolling {
+            return Vec::new();
+        }
+        let new_exp = now + self.remaining(session, now);
+        if new_exp < cookie_exp.saturating_add(ROLLING_GRANULARITY) {
+            return Vec::new();
+        }
+        self.write(jar, session, now)
+    }
+
+    /// `Set-Cookie` lines deleting the session cookie and all its chunks.
+    pub fn clear(&self, jar: &CookieJar) -> Vec<String> {
+        self.config
+            .cookie
+            .delete_chunked(jar, &self.config.cookie_name)
+    }
+}
