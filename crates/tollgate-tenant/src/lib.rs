@@ -1,1 +1,75 @@
-//! placeholder
+//! A local, Auth0-compatible tenant for demos and tests: login page, token endpoint, discovery,
+//! keys, userinfo and logout, served on a loopback port with no network access.
+//!
+//! # Quick start
+//!
+//! ```
+//! use tollgate_tenant::{ApiConfig, ClientConfig, Tenant, TenantConfig, UserConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tollgate_tenant::TenantError> {
+//! let config = TenantConfig::new()
+//!     .with_client(
+//!         ClientConfig::new("app-client-id", "app-client-secret")
+//!             .with_callback("http://127.0.0.1:3000/auth/callback")
+//!             .with_logout_url("http://127.0.0.1:3000/"),
+//!     )
+//!     .with_user(UserConfig::new("alice@example.com", "alice-password-1").with_name("Alice Example"))
+//!     .with_api(ApiConfig::new("https://payments.example.com").with_scopes(["read:payments"]));
+//! let tenant = Tenant::start(config, "127.0.0.1:0").await?;
+//! // Point the SDK at `tenant.issuer()`: "http://127.0.0.1:PORT/".
+//! let discovery = tenant.base_url().join(".well-known/openid-configuration").unwrap();
+//! assert!(discovery.as_str().starts_with(tenant.issuer()));
+//! tenant.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What it serves
+//!
+//! | Route | Behaviour |
+//! |---|---|
+//! | `GET /.well-known/openid-configuration` (and `/.well-known/oauth-authorization-server`) | Auth0-shaped discovery; `end_session_endpoint` only when enabled |
+//! | `GET /.well-known/jwks.json` | RS256 keys, current first |
+//! | `GET /authorize` | `response_type=code`, PKCE S256, `prompt`, `max_age`, `audience`, `acr_values`; SSO reuse |
+//! | `GET/POST /u/login?state=…` | an accessible HTML login form (`username`, `password`, `state`) |
+//! | `POST /oauth/token` | `authorization_code`, `refresh_token` (rotation, reuse detection, leeway, MRRT), `client_credentials` |
+//! | `GET /userinfo` | profile claims by scope |
+//! | `POST /oauth/revoke` | revokes a refresh-token family |
+//! | `GET /v2/logout`, `GET/POST /oidc/logout` | end the SSO session and return to an allowed URL |
+//!
+//! Errors use Auth0's wire shapes: `{"error","error_description"}` JSON bodies from endpoints,
+//! `error`/`error_description`/`state` redirects from `/authorize`, and HTML 400 pages when the
+//! client or redirect URI cannot be trusted.
+//!
+//! # Negative testing
+//!
+//! [`RunningTenant::set_id_token_fault`] builds a defect ([`IdTokenFault`]) into every ID token,
+//! and [`RunningTenant::rotate_signing_key`] / [`RunningTenant::drop_previous_keys`] exercise a
+//! relying party's key handling.
+//!
+//! # Security
+//!
+//! This is a test double. It binds loopback addresses only, keeps everything in memory, stores
+//! passwords in plain text in its configuration, and serves plain HTTP. Never use it as a real
+//! identity provider.
+
+mod clock;
+mod config;
+mod error;
+mod fault;
+mod http;
+mod jwt;
+mod keys;
+mod random;
+mod routes;
+mod scope;
+mod server;
+mod state;
+mod store;
+mod tokens;
+
+pub use config::{ApiConfig, ClientConfig, ConfigError, TenantConfig, UserConfig};
+pub use error::TenantError;
+pub use fault::IdTokenFault;
+pub use server::{RunningTenant, Tenant};

@@ -1,0 +1,398 @@
+//! Tenant configuration: clients, users, APIs, token lifetimes and keys.
+
+mod api;
+mod client;
+mod user;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use api::ApiConfig;
+pub use client::ClientConfig;
+pub use user::UserConfig;
+
+/// Everything a tenant serves: applications, users, APIs, token lifetimes and signing keys.
+///
+/// Build it in code or read it from TOML. The defaults follow Auth0's: ID tokens live 36000 s,
+/// access tokens 86400 s, refresh tokens 30 days, authorization codes 60 s.
+///
+/// ```
+/// use tollgate_tenant::{ApiConfig, ClientConfig, TenantConfig, UserConfig};
+///
+/// let config = TenantConfig::new()
+///     .with_client(
+///         ClientConfig::new("app-client-id", "app-client-secret")
+///             .with_callback("http://127.0.0.1:3000/auth/callback")
+///             .with_logout_url("http://127.0.0.1:3000/"),
+///     )
+///     .with_user(UserConfig::new("alice@example.com", "alice-password-1"))
+///     .with_api(ApiConfig::new("https://payments.example.com").with_scopes(["read:payments"]));
+/// assert_eq!(config.clients().len(), 1);
+///
+/// let from_toml = TenantConfig::from_toml_str(
+///     r#"
+///     id_token_lifetime = 600
+///
+///     [[clients]]
+///     client_id = "app-client-id"
+///     client_secret = "app-client-secret"
+///     callbacks = ["http://127.0.0.1:3000/auth/callback"]
+///
+///     [[users]]
+///     email = "alice@example.com"
+///     password = "alice-password-1"
+///     "#,
+/// )?;
+/// assert_eq!(from_toml.id_token_lifetime().as_secs(), 600);
+/// # Ok::<(), tollgate_tenant::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantConfig {
+    clients: Vec<ClientConfig>,
+    users: Vec<UserConfig>,
+    apis: Vec<ApiConfig>,
+    #[serde(with = "seconds")]
+    id_token_lifetime: Duration,
+    #[serde(with = "seconds")]
+    access_token_lifetime: Duration,
+    #[serde(with = "seconds")]
+    refresh_token_lifetime: Duration,
+    #[serde(with = "seconds")]
+    code_lifetime: Duration,
+    #[serde(with = "seconds")]
+    session_lifetime: Duration,
+    #[serde(with = "seconds")]
+    login_transaction_lifetime: Duration,
+    end_session_endpoint_discovery: bool,
+    signing_keys: Vec<PathBuf>,
+}
+
+impl Default for TenantConfig {
+    fn default() -> Self {
+        Self {
+            clients: Vec::new(),
+            users: Vec::new(),
+            apis: Vec::new(),
+            id_token_lifetime: Duration::from_secs(36_000),
+            access_token_lifetime: Duration::from_secs(86_400),
+            refresh_token_lifetime: Duration::from_secs(30 * 86_400),
+            code_lifetime: Duration::from_secs(60),
+            session_lifetime: Duration::from_secs(7 * 86_400),
+            login_transaction_lifetime: Duration::from_secs(15 * 60),
+            end_session_endpoint_discovery: true,
+            signing_keys: Vec::new(),
+        }
+    }
+}
+
+impl TenantConfig {
+    /// An empty tenant with Auth0's default lifetimes and generated signing keys.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The built-in example tenant that the binary serves without `--config`.
+    ///
+    /// One client `demo-client` / `demo-secret` (callback `http://127.0.0.1:3000/auth/callback`,
+    /// logout URL `http://127.0.0.1:3000/`), the users `alice@example.com` / `alice-password-1`
+    /// (TOTP secret `JBSWY3DPEHPK3PXP`) and `bob@example.com` / `bob-password-1`, and the API
+    /// `https://payments.example.com`.
+    pub fn example() -> Self {
+        Self::new()
+            .with_client(
+                ClientConfig::new("demo-client", "demo-secret")
+                    .with_callback("http://127.0.0.1:3000/auth/callback")
+                    .with_logout_url("http://127.0.0.1:3000/"),
+            )
+            .with_user(
+                UserConfig::new("alice@example.com", "alice-password-1")
+                    .with_name("Alice Example")
+                    .with_totp_secret("JBSWY3DPEHPK3PXP"),
+            )
+            .with_user(
+                UserConfig::new("bob@example.com", "bob-password-1").with_name("Bob Example"),
+            )
+            .with_api(
+                ApiConfig::new("https://payments.example.com")
+                    .with_scopes(["read:payments", "write:payments"]),
+            )
+    }
+
+    /// Parses a TOML document (field names as in `tenant.example.toml`) and checks it.
+    pub fn from_toml_str(toml: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(toml).map_err(ConfigError::Parse)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML file. Relative `signing_keys` paths are taken relative to the
+    /// file's folder.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Self::from_toml_str(&text)?;
+        if let Some(folder) = path.parent() {
+            for key in &mut config.signing_keys {
+                if key.is_relative() {
+                    *key = folder.join(&*key);
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Adds an application.
+    #[must_use]
+    pub fn with_client(mut self, client: ClientConfig) -> Self {
+        self.clients.push(client);
+        self
+    }
+
+    /// Adds a user.
+    #[must_use]
+    pub fn with_user(mut self, user: UserConfig) -> Self {
+        self.users.push(user);
+        self
+    }
+
+    /// Adds an API.
+    #[must_use]
+    pub fn with_api(mut self, api: ApiConfig) -> Self {
+        self.apis.push(api);
+        self
+    }
+
+    /// Sets the ID token lifetime (default 36000 s).
+    #[must_use]
+    pub fn with_id_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.id_token_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the access token lifetime (default 86400 s).
+    #[must_use]
+    pub fn with_access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.access_token_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the absolute refresh token lifetime (default 30 days; rotation does not extend it).
+    #[must_use]
+    pub fn with_refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.refresh_token_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the authorization code lifetime (default 60 s).
+    #[must_use]
+    pub fn with_code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.code_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the SSO session lifetime (default 7 days).
+    #[must_use]
+    pub fn with_session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = lifetime;
+        self
+    }
+
+    /// Sets how long a login page stays usable after `/authorize` (default 15 minutes).
+    #[must_use]
+    pub fn with_login_transaction_lifetime(mut self, lifetime: Duration) -> Self {
+        self.login_transaction_lifetime = lifetime;
+        self
+    }
+
+    /// Whether discovery advertises `end_session_endpoint` (default `true`), like Auth0's
+    /// "RP-Initiated Logout End Session Endpoint Discovery" tenant setting.
+    #[must_use]
+    pub fn with_end_session_endpoint_discovery(mut self, enabled: bool) -> Self {
+        self.end_session_endpoint_discovery = enabled;
+        self
+    }
+
+    /// Adds an RSA private key file (PKCS#1 or PKCS#8 PEM). The first one signs; the others are
+    /// published in the JWKS as previous keys. Without any, a key is generated at start.
+    #[must_use]
+    pub fn with_signing_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.signing_keys.push(path.into());
+        self
+    }
+
+    /// The applications.
+    pub fn clients(&self) -> &[ClientConfig] {
+        &self.clients
+    }
+
+    /// The users.
+    pub fn users(&self) -> &[UserConfig] {
+        &self.users
+    }
+
+    /// The APIs.
+    pub fn apis(&self) -> &[ApiConfig] {
+        &self.apis
+    }
+
+    /// The ID token lifetime.
+    pub fn id_token_lifetime(&self) -> Duration {
+        self.id_token_lifetime
+    }
+
+    /// The access token lifetime.
+    pub fn access_token_lifetime(&self) -> Duration {
+        self.access_token_lifetime
+    }
+
+    /// The refresh token lifetime.
+    pub fn refresh_token_lifetime(&self) -> Duration {
+        self.refresh_token_lifetime
+    }
+
+    /// The authorization code lifetime.
+    pub fn code_lifetime(&self) -> Duration {
+        self.code_lifetime
+    }
+
+    /// The SSO session lifetime.
+    pub fn session_lifetime(&self) -> Duration {
+        self.session_lifetime
+    }
+
+    /// How long a login transaction stays usable.
+    pub fn login_transaction_lifetime(&self) -> Duration {
+        self.login_transaction_lifetime
+    }
+
+    /// Whether discovery advertises `end_session_endpoint`.
+    pub fn end_session_endpoint_discovery(&self) -> bool {
+        self.end_session_endpoint_discovery
+    }
+
+    /// The signing key files, current first.
+    pub fn signing_key_files(&self) -> &[PathBuf] {
+        &self.signing_keys
+    }
+
+    /// The client with this id.
+    pub(crate) fn client(&self, client_id: &str) -> Option<&ClientConfig> {
+        self.clients.iter().find(|c| c.client_id() == client_id)
+    }
+
+    /// The user with this email (case-insensitive).
+    pub(crate) fn user_by_email(&self, email: &str) -> Option<&UserConfig> {
+        self.users
+            .iter()
+            .find(|u| u.email().eq_ignore_ascii_case(email))
+    }
+
+    /// The user with this `sub`.
+    pub(crate) fn user_by_sub(&self, sub: &str) -> Option<&UserConfig> {
+        self.users.iter().find(|u| u.sub() == sub)
+    }
+
+    /// The API with this identifier.
+    pub(crate) fn api(&self, identifier: &str) -> Option<&ApiConfig> {
+        self.apis.iter().find(|a| a.identifier() == identifier)
+    }
+
+    /// Checks what serde cannot: unique ids and well-formed URLs.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let mut client_ids = HashSet::new();
+        for client in &self.clients {
+            if client.client_id().is_empty() {
+                return Err(ConfigError::EmptyClientId);
+            }
+            if !client_ids.insert(client.client_id()) {
+                return Err(ConfigError::DuplicateClient {
+                    client_id: client.client_id().to_owned(),
+                });
+            }
+            for url in client.callbacks().iter().chain(client.logout_urls()) {
+                if url::Url::parse(url).is_err() {
+                    return Err(ConfigError::InvalidUrl { url: url.clone() });
+                }
+            }
+        }
+        let mut emails = HashSet::new();
+        for user in &self.users {
+            if !emails.insert(user.email().to_lowercase()) {
+                return Err(ConfigError::DuplicateUser {
+                    email: user.email().to_owned(),
+                });
+            }
+        }
+        let mut apis = HashSet::new();
+        for api in &self.apis {
+            if !apis.insert(api.identifier()) {
+                return Err(ConfigError::DuplicateApi {
+                    identifier: api.identifier().to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a tenant configuration could not be read or accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read the tenant configuration {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown or mistyped fields.
+    #[error("invalid tenant configuration: {0}")]
+    Parse(#[source] toml::de::Error),
+    /// A client has an empty `client_id`.
+    #[error("a client has an empty client_id; give every client a non-empty id")]
+    EmptyClientId,
+    /// Two clients share a `client_id`.
+    #[error("client_id {client_id:?} is configured twice; client ids must be unique")]
+    DuplicateClient {
+        /// The repeated id.
+        client_id: String,
+    },
+    /// Two users share an email.
+    #[error("user {email:?} is configured twice; emails must be unique")]
+    DuplicateUser {
+        /// The repeated email.
+        email: String,
+    },
+    /// Two APIs share an identifier.
+    #[error("API {identifier:?} is configured twice; identifiers must be unique")]
+    DuplicateApi {
+        /// The repeated identifier.
+        identifier: String,
+    },
+    /// A callback or logout URL is not an absolute URL.
+    #[error("{url:?} is not an absolute URL; callback and logout URLs must be absolute")]
+    InvalidUrl {
+        /// The offending value.
+        url: String,
+    },
+}
+
+/// Serde adapter: a `Duration` written as whole seconds.
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}

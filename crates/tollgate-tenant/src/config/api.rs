@@ -1,0 +1,56 @@
+//! One API (an Auth0 "resource server").
+
+use serde::Deserialize;
+
+/// An API that access tokens can be issued for, identified by its `audience`.
+///
+/// ```
+/// use tollgate_tenant::ApiConfig;
+///
+/// let api = ApiConfig::new("https://payments.example.com").with_scopes(["read:payments"]);
+/// assert_eq!(api.identifier(), "https://payments.example.com");
+/// assert_eq!(api.scopes(), ["read:payments"]);
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    identifier: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+impl ApiConfig {
+    /// An API with this identifier (the `audience` value) and no scopes.
+    pub fn new(identifier: impl Into<String>) -> Self {
+        Self {
+            identifier: identifier.into(),
+            scopes: Vec::new(),
+        }
+    }
+
+    /// Adds the permissions (scopes) this API defines.
+    #[must_use]
+    pub fn with_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// The identifier, used as `audience`.
+    pub fn identifier(&self) -> &str {
+        &self.identifier
+    }
+
+    /// The scopes this API defines.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// Whether this API defines `scope`.
+    pub(crate) fn defines_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|own| own == scope)
+    }
+}

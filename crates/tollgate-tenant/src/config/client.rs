@@ -1,0 +1,137 @@
+//! One registered application (an Auth0 "client").
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A registered application: its credentials, allowed URLs and refresh-token policy.
+///
+/// Mirrors an Auth0 "Regular Web Application". The callback and logout URLs are matched exactly,
+/// as Auth0 does for URLs without wildcards.
+///
+/// ```
+/// use std::time::Duration;
+/// use tollgate_tenant::ClientConfig;
+///
+/// let client = ClientConfig::new("app-client-id", "app-client-secret")
+///     .with_callback("http://127.0.0.1:3000/auth/callback")
+///     .with_logout_url("http://127.0.0.1:3000/")
+///     .with_refresh_token_rotation(true)
+///     .with_rotation_leeway(Duration::from_secs(0));
+/// assert_eq!(client.client_id(), "app-client-id");
+/// ```
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    client_id: String,
+    client_secret: String,
+    #[serde(default)]
+    callbacks: Vec<String>,
+    #[serde(default)]
+    logout_urls: Vec<String>,
+    #[serde(default = "default_rotation")]
+    refresh_token_rotation: bool,
+    #[serde(default, with = "super::seconds")]
+    rotation_leeway: Duration,
+}
+
+fn default_rotation() -> bool {
+    true
+}
+
+impl ClientConfig {
+    /// A client with these credentials, no allowed URLs, rotation on and no reuse interval.
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            callbacks: Vec::new(),
+            logout_urls: Vec::new(),
+            refresh_token_rotation: true,
+            rotation_leeway: Duration::ZERO,
+        }
+    }
+
+    /// Adds an Allowed Callback URL (matched exactly against `redirect_uri`).
+    #[must_use]
+    pub fn with_callback(mut self, url: impl Into<String>) -> Self {
+        self.callbacks.push(url.into());
+        self
+    }
+
+    /// Adds an Allowed Logout URL (matched exactly against `returnTo` / `post_logout_redirect_uri`).
+    #[must_use]
+    pub fn with_logout_url(mut self, url: impl Into<String>) -> Self {
+        self.logout_urls.push(url.into());
+        self
+    }
+
+    /// Turns refresh-token rotation on (the default) or off.
+    #[must_use]
+    pub fn with_refresh_token_rotation(mut self, rotation: bool) -> Self {
+        self.refresh_token_rotation = rotation;
+        self
+    }
+
+    /// Sets the rotation overlap period: how long the previous refresh token stays usable after it
+    /// was rotated. Zero (the default) disables the overlap.
+    #[must_use]
+    pub fn with_rotation_leeway(mut self, leeway: Duration) -> Self {
+        self.rotation_leeway = leeway;
+        self
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The client secret.
+    pub fn client_secret(&self) -> &str {
+        &self.client_secret
+    }
+
+    /// The Allowed Callback URLs, in order.
+    pub fn callbacks(&self) -> &[String] {
+        &self.callbacks
+    }
+
+    /// The Allowed Logout URLs, in order.
+    pub fn logout_urls(&self) -> &[String] {
+        &self.logout_urls
+    }
+
+    /// Whether refresh tokens rotate on every use.
+    pub fn refresh_token_rotation(&self) -> bool {
+        self.refresh_token_rotation
+    }
+
+    /// The rotation overlap period.
+    pub fn rotation_leeway(&self) -> Duration {
+        self.rotation_leeway
+    }
+
+    /// Whether `url` is one of the Allowed Callback URLs.
+    pub(crate) fn allows_callback(&self, url: &str) -> bool {
+        self.callbacks.iter().any(|allowed| allowed == url)
+    }
+
+    /// Whether `url` is one of the Allowed Logout URLs.
+    pub(crate) fn allows_logout_url(&self, url: &str) -> bool {
+        self.logout_urls.iter().any(|allowed| allowed == url)
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("callbacks", &self.callbacks)
+            .field("logout_urls", &self.logout_urls)
+            .field("refresh_token_rotation", &self.refresh_token_rotation)
+            .field("rotation_leeway", &self.rotation_leeway)
+            .finish()
+    }
+}

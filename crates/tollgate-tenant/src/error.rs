@@ -1,0 +1,54 @@
+//! Errors from starting a tenant.
+
+use std::path::PathBuf;
+
+use crate::ConfigError;
+
+/// Why a tenant could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TenantError {
+    /// The configuration was rejected.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The listen address is not `IP:PORT`.
+    #[error("{value:?} is not a socket address; use e.g. 127.0.0.1:0")]
+    InvalidListenAddress {
+        /// The value given.
+        value: String,
+    },
+    /// The listen address is not a loopback address; the tenant only serves this machine.
+    #[error("{addr} is not a loopback address; the local tenant binds 127.0.0.1 (or ::1) only")]
+    NotLoopback {
+        /// The address given.
+        addr: std::net::SocketAddr,
+    },
+    /// Binding the socket failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A signing key file could not be read.
+    #[error("cannot read the signing key {}: {source}", path.display())]
+    ReadKey {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A signing key file is not an RSA private key in PKCS#1 or PKCS#8 PEM.
+    #[error("{} is not an RSA private key in PKCS#1 or PKCS#8 PEM", path.display())]
+    InvalidKey {
+        /// The file.
+        path: PathBuf,
+    },
+    /// RSA key generation or encoding failed.
+    #[error("cannot create an RSA signing key: {source}")]
+    KeyGeneration {
+        /// The underlying RSA or encoding error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}

@@ -1,0 +1,159 @@
+//! RSA signing keys and the key ring published as the JWKS.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::TenantError;
+
+/// RSA modulus size for generated keys, as Auth0 uses.
+const KEY_BITS: usize = 2048;
+
+/// One RSA key pair with everything needed to sign, verify and publish it.
+pub(crate) struct SigningKey {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    n: String,
+    e: String,
+    public_pem: String,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// Generates a fresh RSA-2048 key (about a second; opt-level 3 is set for `rsa` in dev).
+    pub(crate) fn generate() -> Result<Self, TenantError> {
+        let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, KEY_BITS).map_err(|e| {
+            TenantError::KeyGeneration {
+                source: Box::new(e),
+            }
+        })?;
+        Self::from_private(&private)
+    }
+
+    /// Reads a PKCS#1 (`BEGIN RSA PRIVATE KEY`) or PKCS#8 (`BEGIN PRIVATE KEY`) PEM file.
+    pub(crate) fn from_pem_file(path: &Path) -> Result<Self, TenantError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TenantError::ReadKey {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let private = RsaPrivateKey::from_pkcs1_pem(&text)
+            .ok()
+            .or_else(|| RsaPrivateKey::from_pkcs8_pem(&text).ok())
+            .ok_or_else(|| TenantError::InvalidKey {
+                path: path.to_path_buf(),
+            })?;
+        Self::from_private(&private)
+    }
+
+    fn from_private(private: &RsaPrivateKey) -> Result<Self, TenantError> {
+        let wrap =
+            |e: Box<dyn std::error::Error + Send + Sync>| TenantError::KeyGeneration { source: e };
+        let public = RsaPublicKey::from(private);
+        let der = private.to_pkcs1_der().map_err(|e| wrap(Box::new(e)))?;
+        let spki = public.to_public_key_der().map_err(|e| wrap(Box::new(e)))?;
+        let public_pem = public
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| wrap(Box::new(e)))?;
+        let digest = Sha256::digest(spki.as_bytes());
+        let n_bytes = public.n().to_bytes_be();
+        let e_bytes = public.e().to_bytes_be();
+        Ok(Self {
+            kid: URL_SAFE_NO_PAD.encode(&digest[..16]),
+            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+            decoding: DecodingKey::from_rsa_raw_components(&n_bytes, &e_bytes),
+            n: URL_SAFE_NO_PAD.encode(&n_bytes),
+            e: URL_SAFE_NO_PAD.encode(&e_bytes),
+            public_pem,
+        })
+    }
+
+    /// The key id published in the JWKS and put in token headers.
+    pub(crate) fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The private key for RS256 signing.
+    pub(crate) fn encoding_key(&self) -> &EncodingKey {
+        &self.encoding
+    }
+
+    /// The public key for RS256 verification.
+    pub(crate) fn decoding_key(&self) -> &DecodingKey {
+        &self.decoding
+    }
+
+    /// The public key as SPKI PEM text (used by the HS256 key-confusion fault).
+    pub(crate) fn public_pem(&self) -> &str {
+        &self.public_pem
+    }
+
+    /// The public key as a JWK, in Auth0's member order.
+    pub(crate) fn jwk(&self) -> Value {
+        json!({
+            "alg": "RS256",
+            "kty": "RSA",
+            "use": "sig",
+            "n": self.n,
+            "e": self.e,
+            "kid": self.kid,
+        })
+    }
+}
+
+/// The published keys: the current signing key first, then previous ones.
+#[derive(Debug)]
+pub(crate) struct KeyRing {
+    keys: Vec<Arc<SigningKey>>,
+}
+
+impl KeyRing {
+    /// A ring of these keys, the first being current. `keys` must not be empty.
+    pub(crate) fn new(current: SigningKey, previous: Vec<SigningKey>) -> Self {
+        let mut keys = vec![Arc::new(current)];
+        keys.extend(previous.into_iter().map(Arc::new));
+        Self { keys }
+    }
+
+    /// The key that signs new tokens.
+    pub(crate) fn current(&self) -> Arc<SigningKey> {
+        Arc::clone(&self.keys[0])
+    }
+
+    /// All published keys, current first.
+    pub(crate) fn all(&self) -> &[Arc<SigningKey>] {
+        &self.keys
+    }
+
+    /// Makes `key` current; the others stay published.
+    pub(crate) fn rotate(&mut self, key: SigningKey) {
+        self.keys.insert(0, Arc::new(key));
+    }
+
+    /// Unpublishes every key but the current one.
+    pub(crate) fn drop_previous(&mut self) {
+        self.keys.truncate(1);
+    }
+
+    /// The JWKS document.
+    pub(crate) fn jwks(&self) -> Value {
+        json!({ "keys": self.keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() })
+    }
+}

@@ -1,0 +1,57 @@
+//! `tollgate-tenant [--config tenant.toml] [--listen 127.0.0.1:4000]`: serves a local tenant
+//! until interrupted. Without `--config`, serves the built-in example tenant.
+
+use std::process::ExitCode;
+
+use tollgate_tenant::{Tenant, TenantConfig};
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage: tollgate-tenant [--config FILE.toml] [--listen 127.0.0.1:4000]";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let mut config_path = None;
+    let mut listen = "127.0.0.1:4000".to_owned();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--config", Some(value)) => config_path = Some(value),
+            ("--listen", Some(value)) => listen = value,
+            ("--help" | "-h", _) => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+
+    let config = match config_path {
+        Some(path) => match TenantConfig::from_file(&path) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => TenantConfig::example(),
+    };
+    let tenant = match Tenant::start(config, &listen).await {
+        Ok(tenant) => tenant,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", tenant.issuer());
+    std::future::pending::<()>().await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,198 @@
+//! `GET /v2/logout` (Auth0 logout) and `GET|POST /oidc/logout` (RP-initiated logout).
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde_json::Value;
+
+use super::AppState;
+use crate::http::cookies;
+use crate::http::oauth_error::{redirect, with_query};
+use crate::http::pages;
+use crate::http::params::Params;
+use crate::state::TenantState;
+use crate::{ClientConfig, jwt};
+
+/// `/v2/logout?returnTo&client_id&federated`.
+pub(super) async fn v2_logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::from_query(query.as_deref());
+    let client = match params.get("client_id") {
+        Some(id) => match state.config.client(id) {
+            Some(client) => Some(client),
+            None => return bad_request(&format!("Unknown client: {id}")),
+        },
+        None => None,
+    };
+    let target = match resolve_return_url(&state, client, params.get("returnTo")) {
+        Ok(target) => target,
+        Err(response) => return response,
+    };
+    end_sessions(&state, &headers, None);
+    finish(target)
+}
+
+/// `GET /oidc/logout` with query parameters.
+pub(super) async fn oidc_logout_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    oidc_logout(
+        &state,
+        &headers,
+        &Params::from_query(query.as_deref()),
+        false,
+    )
+}
+
+/// `POST /oidc/logout` with form parameters (also the target of the confirmation page).
+pub(super) async fn oidc_logout_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(params) = Params::from_body(&headers, &body) else {
+        return bad_request("The request body must be form-encoded");
+    };
+    let confirmed = params.get("confirm") == Some("yes");
+    oidc_logout(&state, &headers, &params, confirmed)
+}
+
+fn oidc_logout(
+    state: &TenantState,
+    headers: &HeaderMap,
+    params: &Params,
+    confirmed: bool,
+) -> Response {
+    let hint = match params.get("id_token_hint") {
+        Some(token) => match jwt::verify_rs256(state.keys().all(), &state.issuer, token, false) {
+            Some(claims) => Some(claims),
+            None => {
+                return bad_request(
+                    "The id_token_hint is not a valid ID token issued by this tenant.",
+                );
+            }
+        },
+        None => None,
+    };
+    let hint_audiences: Vec<String> = match hint.as_ref().and_then(|c| c.get("aud")) {
+        Some(Value::String(aud)) => vec![aud.clone()],
+        Some(Value::Array(auds)) => auds
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let hint_sid = hint
+        .as_ref()
+        .and_then(|c| c.get("sid"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+
+    let client_id = match (params.get("client_id"), hint.is_some()) {
+        (Some(id), true) if !hint_audiences.iter().any(|a| a == id) => {
+            return bad_request("The client_id does not match the audience of the id_token_hint.");
+        }
+        (Some(id), _) => Some(id.to_owned()),
+        (None, _) => hint_audiences.first().cloned(),
+    };
+    let client = match client_id {
+        Some(id) => match state.config.client(&id) {
+            Some(client) => Some(client),
+            None => return bad_request(&format!("Unknown client: {id}")),
+        },
+        None => None,
+    };
+    let logout_hint = params.get("logout_hint");
+    if let Some(logout_hint) = logout_hint
+        && hint.is_some()
+        && hint_sid.as_deref() != Some(logout_hint)
+    {
+        return bad_request("The logout_hint does not match the session of the id_token_hint.");
+    }
+    let target = match resolve_return_url(state, client, params.get("post_logout_redirect_uri")) {
+        Ok(target) => target,
+        Err(response) => return response,
+    };
+
+    let current_sid =
+        cookies::sso_cookie(headers).and_then(|c| state.store().session(&c).map(|s| s.sid.clone()));
+    let hint_matches_session = logout_hint.is_some() && logout_hint == current_sid.as_deref();
+    if hint.is_none() && !hint_matches_session && !confirmed {
+        return pages::logout_confirm(&[
+            ("client_id", client.map(ClientConfig::client_id)),
+            (
+                "post_logout_redirect_uri",
+                params.get("post_logout_redirect_uri"),
+            ),
+            ("logout_hint", logout_hint),
+            ("state", params.get("state")),
+        ]);
+    }
+    end_sessions(state, headers, hint_sid.as_deref());
+    finish(target.map(|url| with_query(&url, &[("state", params.get("state"))])))
+}
+
+/// The URL to return to: `requested` if allowed (for `client`, or for any client when none is
+/// named), else the client's first logout URL, else nowhere.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the early-return response, built at most once per request"
+)]
+fn resolve_return_url(
+    state: &TenantState,
+    client: Option<&ClientConfig>,
+    requested: Option<&str>,
+) -> Result<Option<String>, Response> {
+    match (requested, client) {
+        (Some(url), Some(client)) if client.allows_logout_url(url) => Ok(Some(url.to_owned())),
+        (Some(url), None)
+            if state
+                .config
+                .clients()
+                .iter()
+                .any(|c| c.allows_logout_url(url)) =>
+        {
+            Ok(Some(url.to_owned()))
+        }
+        (Some(url), _) => Err(bad_request(&format!(
+            "The logout URL {url} is not in the list of Allowed Logout URLs. Add it to the application's settings."
+        ))),
+        (None, Some(client)) => Ok(client.logout_urls().first().cloned()),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Ends the browser's SSO session and the session named by `sid`, if any.
+fn end_sessions(state: &TenantState, headers: &HeaderMap, sid: Option<&str>) {
+    let mut store = state.store();
+    if let Some(cookie) = cookies::sso_cookie(headers)
+        && let Some(session) = store.end_session(&cookie)
+    {
+        tracing::info!(sid = %session.sid, "SSO session ended");
+    }
+    if let Some(sid) = sid {
+        store.end_session_by_sid(sid);
+    }
+}
+
+/// Redirects to `target` (or shows the logged-out page) and clears the SSO cookie.
+fn finish(target: Option<String>) -> Response {
+    let mut response = match target {
+        Some(url) => redirect(&url),
+        None => pages::logged_out(),
+    };
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookies::clear_sso_cookie());
+    response
+}
+
+fn bad_request(message: &str) -> Response {
+    pages::error_page(StatusCode::BAD_REQUEST, "Logout failed", message)
+}

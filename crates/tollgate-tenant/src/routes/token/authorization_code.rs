@@ -1,0 +1,138 @@
+//! The `authorization_code` grant, with PKCE (S256).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::TokenResponse;
+use crate::http::oauth_error::OAuthError;
+use crate::http::params::Params;
+use crate::state::TenantState;
+use crate::store::{CodeUse, RefreshFamily};
+use crate::tokens::{self, IdTokenSubject};
+use crate::{ClientConfig, scope};
+
+const INVALID_CODE: &str = "Invalid authorization code";
+const BAD_VERIFIER: &str = "Failed to verify code verifier";
+
+/// Exchanges a code for tokens. A replayed code is refused and revokes the refresh tokens the
+/// first exchange produced.
+pub(super) fn exchange(
+    state: &TenantState,
+    client: &ClientConfig,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let code_value = params
+        .get("code")
+        .ok_or_else(|| OAuthError::missing("code"))?;
+    let code = match state.store().use_code(code_value) {
+        CodeUse::Fresh(code) => code,
+        CodeUse::Invalid => return Err(OAuthError::invalid_grant(INVALID_CODE)),
+    };
+    let request = &code.request;
+    if request.client_id != client.client_id() {
+        return Err(OAuthError::invalid_grant(INVALID_CODE));
+    }
+    let redirect_ok = match params.get("redirect_uri") {
+        Some(uri) => uri == request.redirect_uri,
+        None => !request.redirect_uri_sent,
+    };
+    if !redirect_ok {
+        return Err(OAuthError::invalid_grant(
+            "The redirect_uri does not match the one sent to /authorize",
+        ));
+    }
+    if !verifier_matches(
+        request.code_challenge.as_deref(),
+        params.get("code_verifier"),
+    ) {
+        return Err(OAuthError::invalid_grant(BAD_VERIFIER));
+    }
+    let user = state
+        .config
+        .user_by_email(&code.email)
+        .ok_or_else(|| OAuthError::invalid_grant(INVALID_CODE))?;
+
+    let access_token = tokens::user_access_token(
+        state,
+        client.client_id(),
+        user,
+        request.audience.as_deref(),
+        &request.scope,
+    );
+    let id_token = scope::has(&request.scope, "openid").then(|| {
+        tokens::id_token(
+            state,
+            &IdTokenSubject {
+                client,
+                user,
+                scope: &request.scope,
+                nonce: request.nonce.as_deref(),
+                sid: &code.sid,
+                auth_time: code.auth_time,
+                amr: code.amr.as_deref(),
+            },
+        )
+    });
+    let refresh_token = scope::has(&request.scope, "offline_access").then(|| {
+        let grant = RefreshFamily {
+            client_id: client.client_id().to_owned(),
+            email: code.email.clone(),
+            sid: code.sid.clone(),
+            scope: request.scope.clone(),
+            audience: request.audience.clone(),
+            auth_time: code.auth_time,
+        };
+        let mut store = state.store();
+        let (family, token) = store
+            .refresh
+            .issue(grant, state.config.refresh_token_lifetime());
+        store.link_code_family(code_value, &family);
+        token
+    });
+    Ok(TokenResponse {
+        access_token,
+        id_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: state.config.access_token_lifetime().as_secs(),
+        scope: Some(scope::join(&request.scope)),
+    })
+}
+
+/// RFC 7636 S256: `BASE64URL(SHA256(verifier)) == challenge`. A verifier without a challenge,
+/// or a challenge without a verifier, fails.
+fn verifier_matches(challenge: Option<&str>, verifier: Option<&str>) -> bool {
+    match (challenge, verifier) {
+        (None, None) => true,
+        (Some(challenge), Some(verifier)) => {
+            let well_formed = (43..=128).contains(&verifier.len())
+                && verifier
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+            let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            well_formed && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verifier_matches;
+
+    #[test]
+    fn rfc7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(verifier_matches(Some(challenge), Some(verifier)));
+        assert!(!verifier_matches(
+            Some(challenge),
+            Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx")
+        ));
+        assert!(!verifier_matches(Some(challenge), None));
+        assert!(!verifier_matches(None, Some(verifier)));
+        assert!(verifier_matches(None, None));
+    }
+}

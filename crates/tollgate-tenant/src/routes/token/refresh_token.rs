@@ -1,0 +1,103 @@
+//! The `refresh_token` grant: rotation with reuse detection, down-scoping and multi-resource
+//! refresh (`audience` naming any configured API).
+
+use super::TokenResponse;
+use crate::http::oauth_error::OAuthError;
+use crate::http::params::Params;
+use crate::state::TenantState;
+use crate::store::RefreshOutcome;
+use crate::tokens::{self, IdTokenSubject};
+use crate::{ClientConfig, scope};
+
+const INVALID_REFRESH_TOKEN: &str = "Unknown or invalid refresh token.";
+
+/// Exchanges a refresh token for new tokens.
+pub(super) fn exchange(
+    state: &TenantState,
+    client: &ClientConfig,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let token = params
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::missing("refresh_token"))?;
+    let requested_api =
+        match params.get("audience") {
+            Some(audience) => Some(state.config.api(audience).ok_or_else(|| {
+                OAuthError::access_denied(format!("Service not found: {audience}"))
+            })?),
+            None => None,
+        };
+
+    let (grant, new_token, scopes) = {
+        let mut store = state.store();
+        // Check the requested scope before using the token, so a refused request does not
+        // rotate the client's token away.
+        let original = store
+            .refresh
+            .peek(token)
+            .filter(|g| g.client_id == client.client_id())
+            .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH_TOKEN))?;
+        let requested = params
+            .get("scope")
+            .map_or_else(|| original.scope.clone(), scope::parse);
+        let allowed = |s: &String| {
+            scope::has(&original.scope, s) || requested_api.is_some_and(|a| a.defines_scope(s))
+        };
+        if !requested.iter().all(allowed) {
+            return Err(OAuthError::invalid_grant(
+                "The requested scope exceeds the scope granted by the resource owner",
+            ));
+        }
+        match store.refresh.present(
+            token,
+            client.client_id(),
+            client.refresh_token_rotation(),
+            client.rotation_leeway(),
+        ) {
+            RefreshOutcome::Granted { grant, new_token } => (grant, new_token, requested),
+            RefreshOutcome::Invalid => {
+                return Err(OAuthError::invalid_grant(INVALID_REFRESH_TOKEN));
+            }
+        }
+    };
+
+    let audience = requested_api
+        .map(|a| a.identifier().to_owned())
+        .or_else(|| grant.audience.clone());
+    let api = audience.as_deref().and_then(|a| state.config.api(a));
+    let granted = scope::grant(&scopes, api);
+    let user = state
+        .config
+        .user_by_email(&grant.email)
+        .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH_TOKEN))?;
+
+    let access_token = tokens::user_access_token(
+        state,
+        client.client_id(),
+        user,
+        audience.as_deref(),
+        &granted,
+    );
+    let id_token = scope::has(&granted, "openid").then(|| {
+        tokens::id_token(
+            state,
+            &IdTokenSubject {
+                client,
+                user,
+                scope: &granted,
+                nonce: None,
+                sid: &grant.sid,
+                auth_time: grant.auth_time,
+                amr: None,
+            },
+        )
+    });
+    Ok(TokenResponse {
+        access_token,
+        id_token,
+        refresh_token: new_token,
+        token_type: "Bearer",
+        expires_in: state.config.access_token_lifetime().as_secs(),
+        scope: Some(scope::join(&granted)),
+    })
+}

@@ -1,0 +1,200 @@
+//! Starting, controlling and stopping a tenant.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::keys::{KeyRing, SigningKey};
+use crate::state::TenantState;
+use crate::{IdTokenFault, TenantConfig, TenantError, routes};
+
+/// How long [`RunningTenant::shutdown`] waits for open connections before dropping them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Starts local tenants. See [`Tenant::start`].
+#[derive(Debug, Clone, Copy)]
+pub struct Tenant;
+
+impl Tenant {
+    /// Binds `listen` (a loopback `IP:PORT`; port 0 picks a free one), prepares the signing keys
+    /// and spawns the server on the current Tokio runtime.
+    ///
+    /// The issuer is `http://IP:PORT/` with the bound port.
+    ///
+    /// ```
+    /// use tollgate_tenant::{ClientConfig, Tenant, TenantConfig, UserConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tollgate_tenant::TenantError> {
+    /// let config = TenantConfig::new()
+    ///     .with_client(
+    ///         ClientConfig::new("app-client-id", "app-client-secret")
+    ///             .with_callback("http://127.0.0.1:3000/auth/callback"),
+    ///     )
+    ///     .with_user(UserConfig::new("alice@example.com", "alice-password-1"));
+    /// let tenant = Tenant::start(config, "127.0.0.1:0").await?;
+    /// assert!(tenant.issuer().starts_with("http://127.0.0.1:"));
+    /// assert!(tenant.issuer().ends_with('/'));
+    /// tenant.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start(config: TenantConfig, listen: &str) -> Result<RunningTenant, TenantError> {
+        config.validate()?;
+        let addr: SocketAddr = listen
+            .parse()
+            .map_err(|_| TenantError::InvalidListenAddress {
+                value: listen.to_owned(),
+            })?;
+        if !addr.ip().is_loopback() {
+            return Err(TenantError::NotLoopback { addr });
+        }
+        // A tree that enables both of jsonwebtoken's crypto backends would otherwise make it
+        // panic when choosing one; installing ours is a no-op when one is already installed.
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+
+        let key_files = config.signing_key_files().to_vec();
+        let keys = tokio::task::spawn_blocking(move || load_keys(&key_files))
+            .await
+            .map_err(|e| TenantError::KeyGeneration {
+                source: Box::new(e),
+            })??;
+
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| TenantError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| TenantError::Bind { addr, source })?;
+        let issuer = format!("http://{local}/");
+        let base_url = Url::parse(&issuer).map_err(|_| TenantError::InvalidListenAddress {
+            value: listen.to_owned(),
+        })?;
+
+        let state = Arc::new(TenantState::new(config, issuer, keys));
+        let app = routes::router(Arc::clone(&state));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(error) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(%error, "tenant server failed");
+            }
+        });
+        tracing::info!(issuer = %state.issuer, "local tenant listening");
+        Ok(RunningTenant {
+            state,
+            base_url,
+            local_addr: local,
+            stop: Some(stop),
+            server: Some(server),
+        })
+    }
+}
+
+fn load_keys(files: &[std::path::PathBuf]) -> Result<KeyRing, TenantError> {
+    match files.split_first() {
+        None => Ok(KeyRing::new(SigningKey::generate()?, Vec::new())),
+        Some((current, previous)) => {
+            let current = SigningKey::from_pem_file(current)?;
+            let previous = previous
+                .iter()
+                .map(|p| SigningKey::from_pem_file(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(KeyRing::new(current, previous))
+        }
+    }
+}
+
+/// A tenant serving on a loopback port. Dropping it stops the server; [`shutdown`] also waits
+/// for it to finish.
+///
+/// [`shutdown`]: RunningTenant::shutdown
+#[derive(Debug)]
+pub struct RunningTenant {
+    state: Arc<TenantState>,
+    base_url: Url,
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl RunningTenant {
+    /// The issuer, `http://127.0.0.1:PORT/`, with the trailing slash Auth0 uses.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The issuer as a URL (the base of every endpoint).
+    pub fn base_url(&self) -> Url {
+        self.base_url.clone()
+    }
+
+    /// The bound socket address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The configuration being served.
+    pub fn config(&self) -> &TenantConfig {
+        &self.state.config
+    }
+
+    /// Generates a new RSA key with a new `kid` and makes it the signing key. The previous keys
+    /// stay in the JWKS. Takes about a second: call it from a test, not a hot path.
+    ///
+    /// # Panics
+    /// Panics if the operating system cannot provide randomness for the key.
+    pub fn rotate_signing_key(&self) {
+        let key =
+            SigningKey::generate().expect("RSA key generation only fails without OS randomness");
+        tracing::info!(kid = key.kid(), "signing key rotated");
+        self.state.keys_mut().rotate(key);
+    }
+
+    /// Removes every key but the current one from the JWKS.
+    pub fn drop_previous_keys(&self) {
+        self.state.keys_mut().drop_previous();
+    }
+
+    /// Builds `fault` into every ID token issued while it is set; `None` clears it.
+    pub fn set_id_token_fault(&self, fault: Option<IdTokenFault>) {
+        if fault == Some(IdTokenFault::UnknownKid) {
+            // Make the unpublished key now rather than inside a request.
+            if let Err(error) = self.state.rogue_key() {
+                tracing::error!(%error, "cannot generate the unpublished key");
+            }
+        }
+        self.state.set_fault(fault);
+    }
+
+    /// Stops accepting connections and waits (up to five seconds) for the server to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
+                .await
+                .is_err()
+        {
+            server.abort();
+        }
+    }
+}
+
+impl Drop for RunningTenant {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! In-memory state that changes while the tenant runs: SSO sessions, login transactions,
+//! authorization codes, refresh-token families and opaque access tokens.
+//!
+//! Everything lives behind one mutex in [`crate::state::TenantState`]; no method here awaits.
+
+mod refresh;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+pub(crate) use refresh::{RefreshFamily, RefreshOutcome, RefreshTokens};
+
+use crate::random;
+
+/// How long a used authorization code is remembered, so that a replay can be detected.
+const USED_CODE_MEMORY: Duration = Duration::from_secs(3600);
+
+/// The checked parameters of one `/authorize` request.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthorizeRequest {
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
+    /// Whether `redirect_uri` was sent (then `/oauth/token` must repeat it).
+    pub(crate) redirect_uri_sent: bool,
+    pub(crate) scope: Vec<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) nonce: Option<String>,
+    pub(crate) code_challenge: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) max_age: Option<u64>,
+    /// Kept for the MFA step (`http://schemas.openid.net/pape/policies/2007/06/multi-factor`).
+    pub(crate) acr_values: Option<String>,
+    pub(crate) login_hint: Option<String>,
+}
+
+/// An SSO session, named by the `auth0` cookie.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    /// The `sid` claim.
+    pub(crate) sid: String,
+    /// The user's email (users are looked up in the configuration).
+    pub(crate) email: String,
+    /// When the user last typed their password (Unix seconds).
+    pub(crate) auth_time: u64,
+    /// Authentication methods used (`pwd`, later `mfa`).
+    pub(crate) amr: Vec<String>,
+    expires_at: Instant,
+}
+
+/// A login in progress between `/authorize` and the code redirect.
+#[derive(Debug, Clone)]
+pub(crate) struct LoginTransaction {
+    pub(crate) request: AuthorizeRequest,
+    expires_at: Instant,
+}
+
+/// What an authorization code stands for.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCode {
+    pub(crate) request: AuthorizeRequest,
+    pub(crate) email: String,
+    pub(crate) sid: String,
+    pub(crate) auth_time: u64,
+    /// `Some` when the user authenticated interactively in this transaction.
+    pub(crate) amr: Option<Vec<String>>,
+    expires_at: Instant,
+    used: bool,
+    /// The refresh-token family created when the code was exchanged.
+    family: Option<String>,
+}
+
+/// The answer to presenting an authorization code.
+#[derive(Debug)]
+pub(crate) enum CodeUse {
+    /// First use of a live code.
+    Fresh(Box<AuthCode>),
+    /// Unknown, expired or already used (in which case its refresh tokens were revoked).
+    Invalid,
+}
+
+/// An opaque access token (issued without an `audience`), good only at `/userinfo`.
+#[derive(Debug, Clone)]
+pub(crate) struct OpaqueToken {
+    pub(crate) email: String,
+    pub(crate) scope: Vec<String>,
+    expires_at: Instant,
+}
+
+/// All mutable tenant state.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    sessions: HashMap<String, Session>,
+    transactions: HashMap<String, LoginTransaction>,
+    codes: HashMap<String, AuthCode>,
+    opaque_tokens: HashMap<String, OpaqueToken>,
+    pub(crate) refresh: RefreshTokens,
+}
+
+impl Store {
+    /// Forgets everything that has expired.
+    fn purge(&mut self, now: Instant) {
+        self.sessions.retain(|_, s| s.expires_at > now);
+        self.transactions.retain(|_, t| t.expires_at > now);
+        self.codes
+            .retain(|_, c| c.expires_at + USED_CODE_MEMORY > now);
+        self.opaque_tokens.retain(|_, t| t.expires_at > now);
+        self.refresh.purge(now);
+    }
+
+    /// Starts an SSO session; returns the cookie value.
+    pub(crate) fn create_session(
+        &mut self,
+        email: &str,
+        auth_time: u64,
+        amr: Vec<String>,
+        lifetime: Duration,
+    ) -> (String, Session) {
+        let now = Instant::now();
+        self.purge(now);
+        let cookie = random::secret();
+        let session = Session {
+            sid: random::id(),
+            email: email.to_owned(),
+            auth_time,
+            amr,
+            expires_at: now + lifetime,
+        };
+        self.sessions.insert(cookie.clone(), session.clone());
+        (cookie, session)
+    }
+
+    /// Records a fresh authentication in an existing session of the same user.
+    pub(crate) fn reauthenticate(
+        &mut self,
+        cookie: &str,
+        auth_time: u64,
+        amr: Vec<String>,
+    ) -> Option<Session> {
+        let session = self.sessions.get_mut(cookie)?;
+        session.auth_time = auth_time;
+        session.amr = amr;
+        Some(session.clone())
+    }
+
+    /// The live session named by this cookie value.
+    pub(crate) fn session(&self, cookie: &str) -> Option<&Session> {
+        self.sessions
+            .get(cookie)
+            .filter(|s| s.expires_at > Instant::now())
+    }
+
+    /// Ends the session named by this cookie value.
+    pub(crate) fn end_session(&mut self, cookie: &str) -> Option<Session> {
+        self.sessions.remove(cookie)
+    }
+
+    /// Ends the session with this `sid`.
+    pub(crate) fn end_session_by_sid(&mut self, sid: &str) {
+        self.sessions.retain(|_, s| s.sid != sid);
+    }
+
+    /// Keeps a login transaction; returns its id (the `state` of `/u/login`).
+    pub(crate) fn create_transaction(
+        &mut self,
+        request: AuthorizeRequest,
+        lifetime: Duration,
+    ) -> String {
+        let now = Instant::now();
+        self.purge(now);
+        let id = random::id();
+        self.transactions.insert(
+            id.clone(),
+            LoginTransaction {
+                request,
+                expires_at: now + lifetime,
+            },
+        );
+        id
+    }
+
+    /// The live login transaction with this id.
+    pub(crate) fn transaction(&self, id: &str) -> Option<&LoginTransaction> {
+        self.transactions
+            .get(id)
+            .filter(|t| t.expires_at > Instant::now())
+    }
+
+    /// Removes a finished login transaction.
+    pub(crate) fn finish_transaction(&mut self, id: &str) -> Option<LoginTransaction> {
+        self.transactions
+            .remove(id)
+            .filter(|t| t.expires_at > Instant::now())
+    }
+
+    /// Issues an authorization code for a completed login.
+    pub(crate) fn issue_code(
+        &mut self,
+        request: AuthorizeRequest,
+        session: &Session,
+        amr: Option<Vec<String>>,
+        lifetime: Duration,
+    ) -> String {
+        let now = Instant::now();
+        self.purge(now);
+        let code = random::secret();
+        self.codes.insert(
+            code.clone(),
+            AuthCode {
+                request,
+                email: session.email.clone(),
+                sid: session.sid.clone(),
+                auth_time: session.auth_time,
+                amr,
+                expires_at: now + lifetime,
+                used: false,
+                family: None,
+            },
+        );
+        code
+    }
+
+    /// Presents a code: the first use of a live code succeeds; any replay revokes the refresh
+    /// tokens that the first use produced.
+    pub(crate) fn use_code(&mut self, code: &str) -> CodeUse {
+        let Some(entry) = self.codes.get_mut(code) else {
+            return CodeUse::Invalid;
+        };
+        if entry.used {
+            if let Some(family) = entry.family.take() {
+                self.refresh.revoke_family(&family);
+            }
+            return CodeUse::Invalid;
+        }
+        entry.used = true;
+        if entry.expires_at <= Instant::now() {
+            return CodeUse::Invalid;
+        }
+        CodeUse::Fresh(Box::new(entry.clone()))
+    }
+
+    /// Remembers which refresh-token family a code produced.
+    pub(crate) fn link_code_family(&mut self, code: &str, family: &str) {
+        if let Some(entry) = self.codes.get_mut(code) {
+            entry.family = Some(family.to_owned());
+        }
+    }
+
+    /// Issues an opaque access token.
+    pub(crate) fn issue_opaque_token(
+        &mut self,
+        email: &str,
+        scope: Vec<String>,
+        lifetime: Duration,
+    ) -> String {
+        let now = Instant::now();
+        self.purge(now);
+        let token = random::secret();
+        self.opaque_tokens.insert(
+            token.clone(),
+            OpaqueToken {
+                email: email.to_owned(),
+                scope,
+                expires_at: now + lifetime,
+            },
+        );
+        token
+    }
+
+    /// The live opaque access token with this value.
+    pub(crate) fn opaque_token(&self, token: &str) -> Option<&OpaqueToken> {
+        self.opaque_tokens
+            .get(token)
+            .filter(|t| t.expires_at > Instant::now())
+    }
+}

@@ -1,0 +1,123 @@
+//! Building ID tokens, access tokens and the user profile claims they share with `/userinfo`.
+
+use serde_json::{Value, json};
+
+use crate::jwt::{self, Claims};
+use crate::state::TenantState;
+use crate::{ClientConfig, UserConfig, clock, fault, scope};
+
+/// The user's claims that `scope` releases: always `sub`; `profile` adds `name`, `nickname`,
+/// `picture` and `updated_at` (ISO-8601); `email` adds `email` and `email_verified`.
+pub(crate) fn profile_claims(state: &TenantState, user: &UserConfig, scopes: &[String]) -> Claims {
+    let mut claims = Claims::new();
+    claims.insert("sub".to_owned(), json!(user.sub()));
+    if scope::has(scopes, "profile") {
+        claims.insert("name".to_owned(), json!(user.name()));
+        claims.insert("nickname".to_owned(), json!(user.nickname()));
+        claims.insert("picture".to_owned(), json!(user.picture()));
+        claims.insert(
+            "updated_at".to_owned(),
+            json!(clock::iso8601(state.updated_at)),
+        );
+    }
+    if scope::has(scopes, "email") {
+        claims.insert("email".to_owned(), json!(user.email()));
+        claims.insert("email_verified".to_owned(), json!(user.email_verified()));
+    }
+    claims
+}
+
+/// What an ID token is about.
+#[derive(Debug)]
+pub(crate) struct IdTokenSubject<'a> {
+    pub(crate) client: &'a ClientConfig,
+    pub(crate) user: &'a UserConfig,
+    pub(crate) scope: &'a [String],
+    pub(crate) nonce: Option<&'a str>,
+    pub(crate) sid: &'a str,
+    pub(crate) auth_time: u64,
+    /// `None` for tokens from silent authentication and refresh, which carry no `amr` at Auth0.
+    pub(crate) amr: Option<&'a [String]>,
+}
+
+/// Issues a signed ID token (with the configured fault, if any).
+pub(crate) fn id_token(state: &TenantState, subject: &IdTokenSubject<'_>) -> String {
+    let now = clock::now();
+    let mut claims = profile_claims(state, subject.user, subject.scope);
+    claims.insert("iss".to_owned(), json!(state.issuer));
+    claims.insert("aud".to_owned(), json!(subject.client.client_id()));
+    claims.insert("iat".to_owned(), json!(now));
+    claims.insert(
+        "exp".to_owned(),
+        json!(now + state.config.id_token_lifetime().as_secs()),
+    );
+    claims.insert("sid".to_owned(), json!(subject.sid));
+    claims.insert("auth_time".to_owned(), json!(subject.auth_time));
+    if let Some(nonce) = subject.nonce {
+        claims.insert("nonce".to_owned(), json!(nonce));
+    }
+    if let Some(amr) = subject.amr {
+        claims.insert("amr".to_owned(), json!(amr));
+    }
+    fault::sign_id_token(state, subject.client.client_secret(), claims)
+}
+
+/// Issues a user's access token: a JWT for `audience`, or an opaque token for `/userinfo` when
+/// there is no audience.
+pub(crate) fn user_access_token(
+    state: &TenantState,
+    client_id: &str,
+    user: &UserConfig,
+    audience: Option<&str>,
+    scopes: &[String],
+) -> String {
+    let lifetime = state.config.access_token_lifetime();
+    let Some(audience) = audience else {
+        return state
+            .store()
+            .issue_opaque_token(user.email(), scopes.to_vec(), lifetime);
+    };
+    let aud = if scope::has(scopes, "openid") {
+        json!([audience, state.endpoint("userinfo")])
+    } else {
+        json!(audience)
+    };
+    let mut claims = access_claims(state, &user.sub(), aud, client_id, scopes);
+    claims.remove("gty");
+    jwt::sign_rs256(&state.current_key(), &claims)
+}
+
+/// Issues a machine-to-machine access token (`client_credentials`).
+pub(crate) fn client_access_token(
+    state: &TenantState,
+    client_id: &str,
+    audience: &str,
+    scopes: &[String],
+) -> String {
+    let sub = format!("{client_id}@clients");
+    let claims = access_claims(state, &sub, json!(audience), client_id, scopes);
+    jwt::sign_rs256(&state.current_key(), &claims)
+}
+
+fn access_claims(
+    state: &TenantState,
+    sub: &str,
+    aud: Value,
+    client_id: &str,
+    scopes: &[String],
+) -> Claims {
+    let now = clock::now();
+    let mut claims = Claims::new();
+    claims.insert("iss".to_owned(), json!(state.issuer));
+    claims.insert("sub".to_owned(), json!(sub));
+    claims.insert("aud".to_owned(), aud);
+    claims.insert("iat".to_owned(), json!(now));
+    claims.insert(
+        "exp".to_owned(),
+        json!(now + state.config.access_token_lifetime().as_secs()),
+    );
+    claims.insert("scope".to_owned(), json!(scope::join(scopes)));
+    claims.insert("azp".to_owned(), json!(client_id));
+    claims.insert("gty".to_owned(), json!("client-credentials"));
+    claims
+}
