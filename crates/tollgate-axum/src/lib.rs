@@ -1,1 +1,38 @@
-//! placeholder
+//! # tollgate-axum
+//!
+//! The axum adapter for [Tollgate](tollgate): one call mounts the auth routes, one layer keeps
+//! rolling sessions fresh, and extractors hand the session or the user to handlers.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use tollgate::{Config, Tollgate};
+//! use tollgate_axum::{User, SessionLayer};
+//!
+//! async fn profile(user: User) -> String {
+//!     format!("Hello {}", user.name().unwrap_or("there"))
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = Tollgate::new(Config::from_env()?);
+//! let app: Router = Router::new()
+//!     .route("/profile", get(profile))
+//!     .merge(tollgate_axum::routes(auth.clone()))   // /auth/login, /auth/callback, /auth/logout, /auth/profile
+//!     .layer(SessionLayer::new(auth));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A page request without a session is redirected to the login route with `returnTo` set to the
+//! page; an API request (one that does not accept `text/html`) gets `401` JSON instead.
+
+mod extract;
+mod layer;
+mod rejection;
+mod routes;
+
+pub use extract::{Session, User};
+pub use layer::{SessionLayer, SessionService};
+pub use rejection::{LoginRequired, MissingSessionLayer, SessionRejection};
+pub use routes::routes;
+pub use tollgate;

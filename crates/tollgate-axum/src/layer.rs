@@ -1,0 +1,123 @@
+//! The session layer: reads the session once per request for the extractors, and keeps rolling
+//! sessions fresh by re-sealing the cookie when its expiry should move.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::http::header::SET_COOKIE;
+use axum::response::Response;
+use tollgate::{CookieJar, SessionData, Tollgate};
+use tower::{Layer, Service};
+
+/// What the layer leaves in the request extensions for the extractors.
+#[derive(Clone, Debug)]
+pub(crate) struct SessionContext {
+    pub(crate) auth: Tollgate,
+    pub(crate) session: Option<Arc<SessionData>>,
+}
+
+/// A [`Layer`] that makes the session available to [`Session`](crate::Session) and
+/// [`User`](crate::User), and rolls it.
+///
+/// ```
+/// # fn f(auth: tollgate::Tollgate) {
+/// let app: axum::Router = axum::Router::new().layer(tollgate_axum::SessionLayer::new(auth));
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct SessionLayer {
+    auth: Tollgate,
+}
+
+impl SessionLayer {
+    /// A layer for `auth`.
+    pub fn new(auth: Tollgate) -> Self {
+        Self { auth }
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// The service of [`SessionLayer`].
+#[derive(Clone, Debug)]
+pub struct SessionService<S> {
+    inner: S,
+    auth: Tollgate,
+}
+
+impl<S> Service<Request> for SessionService<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        // Take the service that was driven to readiness, leave a fresh clone behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        Box::pin(async move {
+            let is_auth_route = is_auth_route(&auth, req.uri().path());
+            let jar = CookieJar::from_headers(req.headers());
+            let (session, touch) = match auth.session_with_touch(&jar).await {
+                Ok(Some((s, touch))) => (Some(Arc::new(s)), touch),
+                Ok(None) => (None, Vec::new()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the session");
+                    (None, Vec::new())
+                }
+            };
+            req.extensions_mut().insert(SessionContext {
+                auth: auth.clone(),
+                session,
+            });
+            let mut resp = inner.call(req).await?;
+            if !is_auth_route && !touch.is_empty() && !sets_session_cookie(&auth, &resp) {
+                for line in touch {
+                    if let Ok(v) = HeaderValue::from_str(&line) {
+                        resp.headers_mut().append(SET_COOKIE, v);
+                    }
+                }
+            }
+            Ok(resp)
+        })
+    }
+}
+
+fn is_auth_route(auth: &Tollgate, path: &str) -> bool {
+    let r = auth.config().routes();
+    [&r.login, &r.callback, &r.logout, &r.profile]
+        .iter()
+        .any(|p| p.as_str() == path)
+}
+
+/// Whether the handler already wrote the session cookie (then its version wins).
+fn sets_session_cookie(auth: &Tollgate, resp: &Response) -> bool {
+    let name = &auth.config().session().cookie_name;
+    resp.headers().get_all(SET_COOKIE).iter().any(|v| {
+        v.to_str().ok().is_some_and(|s| {
+            s.strip_prefix(name.as_str())
+                .is_some_and(|rest| rest.starts_with('=') || rest.starts_with("__"))
+        })
+    })
+}
