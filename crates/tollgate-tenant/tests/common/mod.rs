@@ -289,3 +289,64 @@ pub fn now() -> u64 {
         .expect("after 1970")
         .as_secs()
 }
+
+/// Posts a form to `/oauth/token` as `client_id` with `client_secret_basic`.
+pub async fn token_as(
+    http: &Client,
+    tenant: &RunningTenant,
+    client_id: &str,
+    client_secret: &str,
+    form: &[(&str, &str)],
+) -> Response {
+    http.post(url(tenant, "oauth/token"))
+        .basic_auth(client_id, Some(client_secret))
+        .form(form)
+        .send()
+        .await
+        .expect("token endpoint answers")
+}
+
+/// Logs in (fresh browser) for `client_id` and exchanges the code; returns the token response.
+pub async fn tokens_for(
+    tenant: &RunningTenant,
+    client_id: &str,
+    client_secret: &str,
+    extra: &[(&str, &str)],
+) -> Value {
+    let http = browser();
+    let mut params = vec![("client_id", client_id)];
+    params.extend_from_slice(extra);
+    let callback = login_with(&http, tenant, &params).await;
+    let code = query(&callback)["code"].clone();
+    let response = token_as(
+        &http,
+        tenant,
+        client_id,
+        client_secret,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("JSON tokens")
+}
+
+/// Uses a refresh token as `client_id`, with extra form fields.
+pub async fn refresh_as(
+    tenant: &RunningTenant,
+    client_id: &str,
+    client_secret: &str,
+    refresh_token: &str,
+    extra: &[(&str, &str)],
+) -> Response {
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    form.extend_from_slice(extra);
+    token_as(&browser(), tenant, client_id, client_secret, &form).await
+}
