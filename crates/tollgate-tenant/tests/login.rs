@@ -280,7 +280,8 @@ async fn bad_client_or_redirect_uri_gets_a_page_not_a_redirect() {
 async fn protocol_errors_are_redirected_with_state() {
     let tenant = start().await;
     let http = browser();
-    let cases: Vec<(Vec<(&str, &str)>, &str, Option<&str>)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, Option<&'a str>);
+    let cases: Vec<Case<'_>> = vec![
         (
             vec![("response_type", "token")],
             "unsupported_response_type",
