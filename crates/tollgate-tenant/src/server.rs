@@ -117,6 +117,26 @@ fn load_keys(files: &[std::path::PathBuf]) -> Result<KeyRing, TenantError> {
 /// A tenant serving on a loopback port. Dropping it stops the server; [`shutdown`] also waits
 /// for it to finish.
 ///
+/// ```
+/// use tollgate_tenant::{IdTokenFault, Tenant, TenantConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tollgate_tenant::TenantError> {
+/// let tenant = Tenant::start(TenantConfig::example(), "127.0.0.1:0").await?;
+/// assert_eq!(tenant.base_url().as_str(), tenant.issuer());
+///
+/// // Every ID token issued from now on is expired; `None` restores normal tokens.
+/// tenant.set_id_token_fault(Some(IdTokenFault::Expired));
+/// tenant.set_id_token_fault(None);
+///
+/// // A new signing key; the previous one stays in the JWKS until dropped.
+/// tenant.rotate_signing_key();
+/// tenant.drop_previous_keys();
+/// tenant.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+///
 /// [`shutdown`]: RunningTenant::shutdown
 #[derive(Debug)]
 pub struct RunningTenant {
