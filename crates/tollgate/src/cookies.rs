@@ -3,6 +3,7 @@
 //! A value longer than [`MAX_CHUNK_SIZE`] bytes is split over `name__0`, `name__1`, … exactly as
 //! nextjs-auth0 v4 does, so both SDKs read each other's cookies.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Values above this many bytes are split into chunks (nextjs-auth0's `MAX_CHUNK_SIZE`).
@@ -84,9 +85,9 @@ impl CookieJar {
 
     /// Reads a possibly chunked value: the plain cookie `name` when present and non-empty, else the
     /// chunks `name__0..name__N` joined. A missing chunk yields `None`: half a value is no value.
-    pub fn get_chunked(&self, name: &str) -> Option<String> {
+    pub fn get_chunked(&self, name: &str) -> Option<Cow<'_, str>> {
         if let Some(v) = self.get(name).filter(|v| !v.is_empty()) {
-            return Some(v.to_owned());
+            return Some(Cow::Borrowed(v));
         }
         let mut chunks: Vec<(usize, &str)> = self.chunks_of(name).collect();
         if chunks.is_empty() {
@@ -100,7 +101,7 @@ impl CookieJar {
             );
             return None;
         }
-        Some(chunks.into_iter().map(|(_, v)| v).collect())
+        Some(Cow::Owned(chunks.into_iter().map(|(_, v)| v).collect()))
     }
 
     /// The chunks `name__N` present in this request, as `(N, value)`.

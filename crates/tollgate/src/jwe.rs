@@ -70,9 +70,16 @@ pub(crate) fn open(keys: &Keyring, compact: &str) -> Result<Vec<u8>, OpenError> 
     let iv: [u8; 12] = decode_exact(iv)?;
     let tag: [u8; 16] = decode_exact(tag)?;
     let ct = B64.decode(ct).map_err(|_| OpenError::Malformed)?;
-    for key in keys.all() {
+    let all = keys.all();
+    let mut owned = Some(ct);
+    for (i, key) in all.iter().enumerate() {
         let cipher = Aes256Gcm::new(&key.0.into());
-        let mut buf = ct.clone();
+        // Only copy the ciphertext when another key may still need it.
+        let mut buf = if i + 1 == all.len() {
+            owned.take().unwrap_or_default()
+        } else {
+            owned.clone().unwrap_or_default()
+        };
         if cipher
             .decrypt_inout_detached(
                 &Nonce::from(iv),

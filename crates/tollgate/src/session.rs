@@ -143,7 +143,7 @@ impl fmt::Debug for AccessTokenEntry {
 }
 
 /// Bookkeeping the SDK owns. Hooks cannot change it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Internal {
     /// The provider's session id (`sid` of the ID token), used for logout and back-channel logout.
@@ -158,7 +158,7 @@ pub struct Internal {
 }
 
 /// Everything stored for one signed-in user.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionData {
     /// Profile claims.
@@ -188,5 +188,76 @@ impl SessionData {
         self.authentication.as_ref().is_some_and(|a| {
             a.amr.iter().any(|m| m == "mfa") || a.acr.as_deref() == Some(ACR_MULTI_FACTOR)
         })
+    }
+}
+
+// Hand-written deserialisation: `#[serde(flatten)]` buffers every value through an intermediate
+// representation, which doubled the cost of reading a session cookie. These visitors route the
+// known members straight to their types and keep the rest as JSON values.
+
+impl<'de> Deserialize<'de> for SessionData {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SessionData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a session object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SessionData, A::Error> {
+                let mut user = None;
+                let mut token_set = None;
+                let mut access_tokens = None;
+                let mut internal = None;
+                let mut authentication = None;
+                let mut extra = Map::new();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "user" => user = Some(map.next_value()?),
+                        "tokenSet" => token_set = Some(map.next_value()?),
+                        "accessTokens" => access_tokens = map.next_value()?,
+                        "internal" => internal = Some(map.next_value()?),
+                        "authentication" => authentication = map.next_value()?,
+                        _ => {
+                            extra.insert(key.into_owned(), map.next_value()?);
+                        }
+                    }
+                }
+                Ok(SessionData {
+                    user: user.ok_or_else(|| serde::de::Error::missing_field("user"))?,
+                    token_set: token_set.ok_or_else(|| serde::de::Error::missing_field("tokenSet"))?,
+                    access_tokens: access_tokens.unwrap_or_default(),
+                    internal: internal.ok_or_else(|| serde::de::Error::missing_field("internal"))?,
+                    authentication,
+                    extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Internal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Internal;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the internal session object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Internal, A::Error> {
+                let mut out = Internal::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "sid" => out.sid = map.next_value()?,
+                        "createdAt" => out.created_at = map.next_value()?,
+                        _ => {
+                            out.other.insert(key.into_owned(), map.next_value()?);
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
     }
 }
