@@ -219,12 +219,16 @@ impl Store {
         code
     }
 
-    /// Presents a code: the first use of a live code succeeds; any replay revokes the refresh
-    /// tokens that the first use produced.
-    pub(crate) fn use_code(&mut self, code: &str) -> CodeUse {
+    /// Presents a code on behalf of `client_id`: the first use of a live code by its own client
+    /// succeeds; any replay revokes the refresh tokens that the first use produced. A code shown
+    /// by another client is refused without being spent.
+    pub(crate) fn use_code(&mut self, code: &str, client_id: &str) -> CodeUse {
         let Some(entry) = self.codes.get_mut(code) else {
             return CodeUse::Invalid;
         };
+        if entry.request.client_id != client_id {
+            return CodeUse::Invalid;
+        }
         if entry.used {
             if let Some(family) = entry.family.take() {
                 self.refresh.revoke_family(&family);

@@ -280,6 +280,13 @@ async fn code_is_bound_to_its_client_and_redirect_uri() {
         Some("Invalid authorization code"),
     )
     .await;
+    // The attempt by another client did not spend the code.
+    assert_eq!(
+        code_exchange_with(&http, &tenant, &code, VERIFIER)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     let code = login_code(&browser(), &tenant).await;
     let other_redirect = token(

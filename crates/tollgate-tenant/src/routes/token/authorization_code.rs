@@ -26,14 +26,11 @@ pub(super) fn exchange(
     let code_value = params
         .get("code")
         .ok_or_else(|| OAuthError::missing("code"))?;
-    let code = match state.store().use_code(code_value) {
+    let code = match state.store().use_code(code_value, client.client_id()) {
         CodeUse::Fresh(code) => code,
         CodeUse::Invalid => return Err(OAuthError::invalid_grant(INVALID_CODE)),
     };
     let request = &code.request;
-    if request.client_id != client.client_id() {
-        return Err(OAuthError::invalid_grant(INVALID_CODE));
-    }
     let redirect_ok = match params.get("redirect_uri") {
         Some(uri) => uri == request.redirect_uri,
         None => !request.redirect_uri_sent,
