@@ -1,0 +1,226 @@
+//! Test harness: the local tenant and a Tollgate axum app on loopback ports, and a small browser
+//! that keeps cookies the way a real one does for one host (shared across ports) and never follows
+//! redirects, so every hop can be asserted.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::routing::get;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use tollgate::{Config, ConfigBuilder, Tollgate};
+use tollgate_axum::{Session, SessionLayer, User};
+use tollgate_tenant::{ApiConfig, ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
+use url::Url;
+
+pub const CLIENT_ID: &str = "app-client";
+pub const CLIENT_SECRET: &str = "app-client-secret";
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const ALICE: (&str, &str) = ("alice@example.com", "alice-password-1");
+
+pub struct TestApp {
+    pub tenant: RunningTenant,
+    pub auth: Tollgate,
+    pub base: Url,
+}
+
+pub async fn start() -> TestApp {
+    start_with(|b| b).await
+}
+
+/// Starts the tenant and an app whose config `tweak` may change.
+pub async fn start_with(tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    let tenant = Tenant::start(
+        TenantConfig::new()
+            .with_client(
+                ClientConfig::new(CLIENT_ID, CLIENT_SECRET)
+                    .with_callback(base.join("/auth/callback").unwrap().as_str())
+                    .with_logout_url(base.as_str())
+                    .with_logout_url(base.join("/goodbye").unwrap().as_str()),
+            )
+            .with_user(UserConfig::new(ALICE.0, ALICE.1).with_name("Alice Example"))
+            .with_api(ApiConfig::new("https://payments.example.com").with_scopes(["read:payments"])),
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let config = tweak(
+        Config::builder()
+            .domain(tenant.issuer())
+            .insecure_allow_http_loopback_issuer()
+            .client_id(CLIENT_ID)
+            .client_secret(CLIENT_SECRET)
+            .secret(SECRET)
+            .app_base_url(base.as_str()),
+    )
+    .build()
+    .unwrap();
+    let auth = Tollgate::new(config);
+    let app = Router::new()
+        .route("/", get(|s: Option<Session>| async move {
+            match s {
+                Some(s) => format!("home: signed in as {}", s.user.sub()),
+                None => "home: anonymous".to_owned(),
+            }
+        }))
+        .route("/profile", get(|u: User| async move { format!("profile of {}", u.name().unwrap_or("?")) }))
+        .merge(tollgate_axum::routes(auth.clone()))
+        .layer(SessionLayer::new(auth.clone()));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    TestApp { tenant, auth, base }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        self.base.join(path).unwrap().to_string()
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub url: Url,
+    pub location: Option<Url>,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Resp {
+    /// Whether this answer sets the named cookie to a non-empty value.
+    pub fn sets(&self, name: &str) -> bool {
+        self.set_cookies
+            .iter()
+            .any(|c| c.starts_with(&format!("{name}=")) && !c.starts_with(&format!("{name}=;")))
+    }
+
+    /// Whether this answer deletes the named cookie.
+    pub fn deletes(&self, name: &str) -> bool {
+        self.set_cookies
+            .iter()
+            .any(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0"))
+    }
+
+    pub fn location(&self) -> &Url {
+        self.location.as_ref().unwrap_or_else(|| panic!("no Location in {self:?}"))
+    }
+
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.location()
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+/// Cookies for one host (browsers share them across ports), no redirects followed.
+pub struct Browser {
+    http: reqwest::Client,
+    pub cookies: BTreeMap<String, String>,
+    pub accept: &'static str,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+            accept: "text/html,application/xhtml+xml",
+        }
+    }
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder, url: &str) -> Resp {
+        let mut req = req.header("accept", self.accept);
+        if !self.cookies.is_empty() {
+            req = req.header(COOKIE, self.cookie_header());
+        }
+        let resp = req.send().await.unwrap();
+        let url = Url::parse(url).unwrap();
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .map(|l| url.join(l.to_str().unwrap()).unwrap());
+        let set_cookies: Vec<String> = resp
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        for c in &set_cookies {
+            let pair = c.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if c.contains("Max-Age=0") || value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let body = resp.text().await.unwrap();
+        Resp { status, url, location, set_cookies, body }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Resp {
+        let req = self.http.get(url);
+        self.send(req, url).await
+    }
+
+    pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Resp {
+        let req = self.http.post(url).form(form);
+        self.send(req, url).await
+    }
+
+    pub fn has_session(&self) -> bool {
+        self.cookies.keys().any(|k| k == "__session" || k.starts_with("__session__"))
+    }
+
+    pub fn txn_cookies(&self) -> Vec<String> {
+        self.cookies.keys().filter(|k| k.starts_with("__txn_")).cloned().collect()
+    }
+
+    /// `/auth/login` up to the provider's redirect back to the callback (not followed).
+    pub async fn login_until_callback(&mut self, app: &TestApp, login_query: &str, user: (&str, &str)) -> Resp {
+        let start = self.get(&app.url(&format!("/auth/login?{login_query}"))).await;
+        assert_eq!(start.status, 302, "{start:?}");
+        assert!(start.location().as_str().starts_with(&format!("{}authorize", app.tenant.issuer())));
+        let mut hop = self.get(start.location().as_str()).await;
+        if hop.location.as_ref().is_some_and(|l| l.path() == "/u/login") {
+            let page_url = hop.location().to_string();
+            let page = self.get(&page_url).await;
+            assert_eq!(page.status, 200, "{page:?}");
+            let state = Url::parse(&page_url)
+                .unwrap()
+                .query_pairs()
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.into_owned())
+                .unwrap();
+            hop = self
+                .post_form(&page_url, &[("state", &state), ("username", user.0), ("password", user.1)])
+                .await;
+        }
+        assert_eq!(hop.status, 302, "{hop:?}");
+        hop
+    }
+
+    /// A whole login; returns the callback's answer.
+    pub async fn login(&mut self, app: &TestApp, login_query: &str) -> Resp {
+        let back = self.login_until_callback(app, login_query, ALICE).await;
+        assert!(back.location().as_str().starts_with(&app.url("/auth/callback")), "{back:?}");
+        self.get(back.location().as_str()).await
+    }
+}
