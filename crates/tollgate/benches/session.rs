@@ -22,12 +22,19 @@ fn codec() -> CookieSessionCodec {
 
 fn cookie_header(case: usize) -> String {
     let vectors: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{FIXTURES}/vectors.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(format!("{FIXTURES}/vectors.json")).unwrap())
+            .unwrap();
     vectors["cases"][case]["cookies"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| format!("{}={}", c["name"].as_str().unwrap(), c["value"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{}={}",
+                c["name"].as_str().unwrap(),
+                c["value"].as_str().unwrap()
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -203,7 +203,10 @@ impl<'de> Deserialize<'de> for SessionData {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a session object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<SessionData, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SessionData, A::Error> {
                 let mut user = None;
                 let mut token_set = None;
                 let mut access_tokens = None;
@@ -224,9 +227,11 @@ impl<'de> Deserialize<'de> for SessionData {
                 }
                 Ok(SessionData {
                     user: user.ok_or_else(|| serde::de::Error::missing_field("user"))?,
-                    token_set: token_set.ok_or_else(|| serde::de::Error::missing_field("tokenSet"))?,
+                    token_set: token_set
+                        .ok_or_else(|| serde::de::Error::missing_field("tokenSet"))?,
                     access_tokens: access_tokens.unwrap_or_default(),
-                    internal: internal.ok_or_else(|| serde::de::Error::missing_field("internal"))?,
+                    internal: internal
+                        .ok_or_else(|| serde::de::Error::missing_field("internal"))?,
                     authentication,
                     extra,
                 })
@@ -244,7 +249,10 @@ impl<'de> Deserialize<'de> for Internal {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("the internal session object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Internal, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Internal, A::Error> {
                 let mut out = Internal::default();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     match key.as_ref() {

@@ -38,7 +38,13 @@ fn jar_of(case: &Value) -> CookieJar {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| format!("{}={}", c["name"].as_str().unwrap(), c["value"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{}={}",
+                c["name"].as_str().unwrap(),
+                c["value"].as_str().unwrap()
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ");
     CookieJar::parse(&header)
@@ -57,8 +63,13 @@ fn reads_every_vector_with_the_expected_outcome() {
             "valid" => {
                 let (session, exp) = got.unwrap_or_else(|| panic!("{name}: expected a session"));
                 assert_eq!(exp, case["exp"].as_u64().unwrap(), "{name}");
-                let want: Value = serde_json::from_str(&read(case["plaintext"].as_str().unwrap())).unwrap();
-                assert_eq!(serde_json::to_value(&session).unwrap(), want, "{name}: every member survives");
+                let want: Value =
+                    serde_json::from_str(&read(case["plaintext"].as_str().unwrap())).unwrap();
+                assert_eq!(
+                    serde_json::to_value(&session).unwrap(),
+                    want,
+                    "{name}: every member survives"
+                );
                 assert_eq!(session.user.sub(), "auth0|64f1c2a9b3e4d5f6a7b8c9d0");
                 assert_eq!(session.internal.sid, "Hk3mN9pQ2rS7tV1wX5yZ8aB4cD6eF0gJ");
             }
@@ -98,10 +109,19 @@ fn writes_cookies_in_the_nextjs_layout() {
             .collect::<Vec<_>>()
             .join("; ");
         for (i, l) in lines.iter().enumerate() {
-            let name = if chunks == 1 { "__session".to_owned() } else { format!("__session__{i}") };
-            assert!(l.starts_with(&format!("{name}=eyJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiZGlyIn0")) || i > 0, "{l}");
+            let name = if chunks == 1 {
+                "__session".to_owned()
+            } else {
+                format!("__session__{i}")
+            };
+            assert!(
+                l.starts_with(&format!("{name}=eyJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiZGlyIn0")) || i > 0,
+                "{l}"
+            );
             assert!(l.starts_with(&format!("{name}=")), "{l}");
-            assert!(l.contains("; HttpOnly") && l.contains("; SameSite=Lax") && l.contains("; Secure"));
+            assert!(
+                l.contains("; HttpOnly") && l.contains("; SameSite=Lax") && l.contains("; Secure")
+            );
             assert!(l.contains("; Max-Age=86400"), "{l}");
         }
         let (back, exp) = codec.read(&CookieJar::parse(&header), now).unwrap();

@@ -74,6 +74,12 @@ impl Tollgate {
         Ok(self.inner.provider.metadata().await?)
     }
 
+    /// How many times the provider's signing keys were fetched since start (a metric worth
+    /// watching: a jump means tokens with unknown key ids are arriving).
+    pub fn jwks_fetch_count(&self) -> u64 {
+        self.inner.provider.jwks_fetch_count()
+    }
+
     /// The session codec (cookie format, rolling rules).
     pub fn session_codec(&self) -> &CookieSessionCodec {
         &self.inner.sessions

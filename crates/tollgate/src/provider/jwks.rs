@@ -1,6 +1,7 @@
 //! The provider's signing keys, cached, refreshed on an unknown `kid` with single-flight and a
 //! cooldown so that forged tokens cannot make Tollgate hammer the provider.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -115,6 +116,8 @@ struct Loaded {
     attempted_at: Option<Instant>,
     /// Whether the last attempt failed.
     failed: bool,
+    /// Last fetch caused by a token whose key was not in a fresh set.
+    forced_at: Option<Instant>,
 }
 
 /// After a failed fetch, wait this long before trying again.
@@ -123,6 +126,7 @@ const FAILURE_BACKOFF: Duration = Duration::from_secs(2);
 pub(crate) struct JwksCache {
     loaded: RwLock<Loaded>,
     fetch_lock: Mutex<()>,
+    fetches: AtomicU64,
 }
 
 impl std::fmt::Debug for JwksCache {
@@ -139,13 +143,19 @@ impl JwksCache {
                 fetched_at: None,
                 attempted_at: None,
                 failed: false,
+                forced_at: None,
             }),
             fetch_lock: Mutex::new(()),
+            fetches: AtomicU64::new(0),
         }
     }
 
     /// Whether the cached keys may be used as they are for a token that `want` describes, and if
     /// not, whether a fetch is allowed now.
+    ///
+    /// A key set that is fresh but lacks the wanted key may be fetched again (the provider rotated
+    /// its keys), but at most once per [`REFRESH_COOLDOWN`]: tokens with made-up `kid`s cannot make
+    /// Tollgate hammer the provider. After a failed fetch, the next waits [`FAILURE_BACKOFF`].
     fn decide(
         &self,
         want: &impl Fn(&[VerificationKey]) -> bool,
@@ -156,15 +166,21 @@ impl JwksCache {
         if fresh && want(&keys) {
             return (keys, Decision::UseCached);
         }
-        let wait = if l.failed {
-            FAILURE_BACKOFF
-        } else {
-            REFRESH_COOLDOWN
-        };
-        if l.attempted_at.is_some_and(|t| t.elapsed() < wait) {
-            return (keys, Decision::CoolingDown { failed: l.failed });
+        if l.failed
+            && l.attempted_at
+                .is_some_and(|t| t.elapsed() < FAILURE_BACKOFF)
+        {
+            return (keys, Decision::CoolingDown { failed: true });
         }
-        (keys, Decision::Fetch)
+        if fresh && l.forced_at.is_some_and(|t| t.elapsed() < REFRESH_COOLDOWN) {
+            return (keys, Decision::CoolingDown { failed: false });
+        }
+        (keys, Decision::Fetch { forced: fresh })
+    }
+
+    /// How many times the key set was fetched.
+    pub(crate) fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
     }
 
     /// The keys, fetching them when never fetched, when too old, or when `want` finds no key in
@@ -192,8 +208,19 @@ impl JwksCache {
                 tracing::debug!("no matching signing key, and the key set was fetched moments ago");
                 return Ok(keys);
             }
-            (_, Decision::Fetch) => {}
+            (_, Decision::Fetch { forced }) => {
+                if forced {
+                    tracing::info!(
+                        "no published key matches a token; fetching the provider's keys again"
+                    );
+                    self.loaded
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .forced_at = Some(Instant::now());
+                }
+            }
         }
+        self.fetches.fetch_add(1, Ordering::Relaxed);
         let result = http.get_json::<RawSet>("JWKS", jwks_uri).await;
         let mut l = self.loaded.write().unwrap_or_else(|p| p.into_inner());
         l.attempted_at = Some(Instant::now());
@@ -220,7 +247,7 @@ impl JwksCache {
 enum Decision {
     UseCached,
     CoolingDown { failed: bool },
-    Fetch,
+    Fetch { forced: bool },
 }
 
 #[cfg(test)]

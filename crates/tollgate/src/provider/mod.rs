@@ -42,6 +42,11 @@ impl Provider {
         self.discovery.get(&self.http).await
     }
 
+    /// How many times the key set was fetched.
+    pub(crate) fn jwks_fetch_count(&self) -> u64 {
+        self.jwks.fetch_count()
+    }
+
     /// The signing keys; refetched (single-flight, with a cooldown) when `want` finds no match.
     pub(crate) async fn jwks(
         &self,

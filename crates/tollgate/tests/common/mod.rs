@@ -1,0 +1,91 @@
+//! Shared by the core's integration tests: a local tenant, a Tollgate client for it, and a login
+//! driven over HTTP up to the callback, so each test can inspect the typed outcome.
+
+#![allow(dead_code, unreachable_pub)]
+
+use tollgate::{Config, ConfigBuilder, CookieJar, LoginOptions, Tollgate};
+use tollgate_tenant::{ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
+use url::Url;
+
+pub const APP: &str = "http://127.0.0.1:3999";
+pub const CLIENT_ID: &str = "core-client";
+pub const CLIENT_SECRET: &str = "core-client-secret";
+pub const SECRET: &str = "core-test-secret-core-test-secret-0123456";
+pub const ALICE: (&str, &str) = ("alice@example.com", "alice-password-1");
+
+pub async fn tenant() -> RunningTenant {
+    Tenant::start(
+        TenantConfig::new()
+            .with_client(
+                ClientConfig::new(CLIENT_ID, CLIENT_SECRET)
+                    .with_callback(format!("{APP}/auth/callback"))
+                    .with_logout_url(format!("{APP}/")),
+            )
+            .with_user(UserConfig::new(ALICE.0, ALICE.1).with_name("Alice Example")),
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap()
+}
+
+pub fn client(
+    tenant: &RunningTenant,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> Tollgate {
+    let b = Config::builder()
+        .domain(tenant.issuer())
+        .insecure_allow_http_loopback_issuer()
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .secret(SECRET)
+        .app_base_url(APP);
+    Tollgate::new(tweak(b).build().unwrap())
+}
+
+/// The tenant's browser side: its own cookie store (the SSO cookie), redirects off.
+pub fn tenant_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+/// Starts a login with `opts` and walks the tenant's pages; returns the callback query string and
+/// the cookie jar the browser would send to the callback (the transaction cookie).
+pub async fn login_to_callback(
+    auth: &Tollgate,
+    browser: &reqwest::Client,
+    opts: LoginOptions,
+) -> (String, CookieJar) {
+    let login = auth.start_login(opts).await.unwrap();
+    let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
+    let mut resp = browser.get(login.url.as_str()).send().await.unwrap();
+    let mut location = Url::parse(login.url.as_str())
+        .unwrap()
+        .join(resp.headers()["location"].to_str().unwrap())
+        .unwrap();
+    if location.path() == "/u/login" {
+        let state = location
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        resp = browser
+            .post(location.as_str())
+            .form(&[
+                ("state", state.as_str()),
+                ("username", ALICE.0),
+                ("password", ALICE.1),
+            ])
+            .send()
+            .await
+            .unwrap();
+        location = location
+            .join(resp.headers()["location"].to_str().unwrap())
+            .unwrap();
+    }
+    assert_eq!(location.path(), "/auth/callback", "{location}");
+    (location.query().unwrap_or("").to_owned(), jar)
+}
