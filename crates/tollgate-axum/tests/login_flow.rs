@@ -21,45 +21,93 @@ async fn login_browse_and_logout() {
     let start_login = b.get(guarded.location().as_str()).await;
     assert_eq!(start_login.status, 302);
     let authorize = start_login.location().clone();
-    let q = |k: &str| authorize.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.into_owned());
+    let q = |k: &str| {
+        authorize
+            .query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+    };
     assert_eq!(q("response_type").as_deref(), Some("code"));
     assert_eq!(q("client_id").as_deref(), Some(common::CLIENT_ID));
-    assert_eq!(q("scope").as_deref(), Some("openid profile email offline_access"));
+    assert_eq!(
+        q("scope").as_deref(),
+        Some("openid profile email offline_access")
+    );
     assert_eq!(q("code_challenge_method").as_deref(), Some("S256"));
     assert_eq!(q("redirect_uri").unwrap(), app.url("/auth/callback"));
     assert!(q("nonce").unwrap().len() >= 32 && q("code_challenge").is_some());
     let state = q("state").unwrap();
-    assert!(start_login.sets(&format!("__txn_{state}")), "transaction cookie named after the state");
+    assert!(
+        start_login.sets(&format!("__txn_{state}")),
+        "transaction cookie named after the state"
+    );
     let txn_line = start_login.set_cookies[0].clone();
-    assert!(txn_line.contains("Max-Age=3600") && txn_line.contains("HttpOnly") && txn_line.contains("SameSite=Lax"));
+    assert!(
+        txn_line.contains("Max-Age=3600")
+            && txn_line.contains("HttpOnly")
+            && txn_line.contains("SameSite=Lax")
+    );
 
     // Finish at the tenant and come back.
     let mut hop = b.get(authorize.as_str()).await;
     let page_url = hop.location().to_string();
     let page = b.get(&page_url).await;
     assert!(page.body.contains("autocomplete=\"current-password\""));
-    let tenant_state = hop.location().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let tenant_state = hop
+        .location()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
     hop = b
-        .post_form(&page_url, &[("state", &tenant_state), ("username", common::ALICE.0), ("password", common::ALICE.1)])
+        .post_form(
+            &page_url,
+            &[
+                ("state", &tenant_state),
+                ("username", common::ALICE.0),
+                ("password", common::ALICE.1),
+            ],
+        )
         .await;
     let callback = b.get(hop.location().as_str()).await;
     assert_eq!(callback.status, 302, "{callback:?}");
     assert_eq!(callback.location().as_str(), app.url("/profile?tab=1"));
     assert!(callback.sets("__session"));
-    assert!(callback.deletes(&format!("__txn_{state}")), "the transaction is single use");
+    assert!(
+        callback.deletes(&format!("__txn_{state}")),
+        "the transaction is single use"
+    );
     assert!(b.txn_cookies().is_empty());
-    let session_line = callback.set_cookies.iter().find(|c| c.starts_with("__session=")).unwrap();
-    assert!(session_line.contains("HttpOnly") && session_line.contains("Path=/") && session_line.contains("Max-Age=86400"));
-    assert!(!session_line.contains("Secure"), "http base URL: no Secure attribute");
+    let session_line = callback
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("__session="))
+        .unwrap();
+    assert!(
+        session_line.contains("HttpOnly")
+            && session_line.contains("Path=/")
+            && session_line.contains("Max-Age=86400")
+    );
+    assert!(
+        !session_line.contains("Secure"),
+        "http base URL: no Secure attribute"
+    );
 
     // Signed in: pages and the profile route.
-    assert_eq!(b.get(&app.url("/profile?tab=1")).await.body, "profile of Alice Example");
+    assert_eq!(
+        b.get(&app.url("/profile?tab=1")).await.body,
+        "profile of Alice Example"
+    );
     let profile = b.get(&app.url("/auth/profile")).await;
     assert_eq!(profile.status, 200);
     let user: serde_json::Value = serde_json::from_str(&profile.body).unwrap();
     assert_eq!(user["email"], "alice@example.com");
     assert!(user["sub"].as_str().unwrap().starts_with("auth0|"));
-    assert!(user.get("amr").is_none() && user.get("nonce").is_none(), "profile claims only");
+    assert!(
+        user.get("amr").is_none() && user.get("nonce").is_none(),
+        "profile claims only"
+    );
 
     // The session keeps the step-up claims and the tokens.
     let jar = CookieJar::parse(&format!("__session={}", b.cookies["__session"]));
@@ -68,7 +116,11 @@ async fn login_browse_and_logout() {
     assert_eq!(authn.amr, vec!["pwd".to_owned()]);
     assert!(authn.auth_time.is_some());
     assert!(!session.internal.sid.is_empty());
-    let refresh_token = session.token_set.refresh_token.clone().expect("offline_access gives a refresh token");
+    let refresh_token = session
+        .token_set
+        .refresh_token
+        .clone()
+        .expect("offline_access gives a refresh token");
     assert!(session.token_set.id_token.is_some());
 
     // Logout: cookies gone, refresh token revoked, browser sent to OIDC logout with the hint.
@@ -78,7 +130,11 @@ async fn login_browse_and_logout() {
     assert!(!b.has_session());
     let end = logout.location().clone();
     assert_eq!(end.path(), "/oidc/logout");
-    let eq = |k: &str| end.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.into_owned());
+    let eq = |k: &str| {
+        end.query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+    };
     assert_eq!(eq("client_id").as_deref(), Some(common::CLIENT_ID));
     assert_eq!(eq("post_logout_redirect_uri").unwrap(), app.url("/"));
     assert_eq!(eq("id_token_hint"), session.token_set.id_token);
@@ -98,13 +154,21 @@ async fn login_browse_and_logout() {
         .send()
         .await
         .unwrap();
-    assert_eq!(refresh.status(), 403, "the refresh token was revoked at logout");
+    assert_eq!(
+        refresh.status(),
+        403,
+        "the refresh token was revoked at logout"
+    );
 
     // Logged out everywhere: the profile route says 401, the next login asks for the password.
     assert_eq!(b.get(&app.url("/auth/profile")).await.status, 401);
     let again = b.get(&app.url("/auth/login")).await;
     let at_tenant = b.get(again.location().as_str()).await;
-    assert_eq!(at_tenant.location().path(), "/u/login", "the tenant's SSO session ended too");
+    assert_eq!(
+        at_tenant.location().path(),
+        "/u/login",
+        "the tenant's SSO session ended too"
+    );
 }
 
 #[tokio::test]
@@ -115,7 +179,11 @@ async fn second_login_uses_the_tenant_sso_session() {
     b.cookies.retain(|k, _| !k.starts_with("__session"));
     let start = b.get(&app.url("/auth/login")).await;
     let hop = b.get(start.location().as_str()).await;
-    assert_eq!(hop.location().path(), "/auth/callback", "no password the second time");
+    assert_eq!(
+        hop.location().path(),
+        "/auth/callback",
+        "no password the second time"
+    );
     let done = b.get(hop.location().as_str()).await;
     assert!(done.sets("__session"));
 }
@@ -130,9 +198,22 @@ async fn several_logins_may_be_in_flight() {
     // Finish the first one: its own transaction is used and only it is removed.
     let hop = b.get(first.location().as_str()).await;
     let page_url = hop.location().to_string();
-    let st = hop.location().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let st = hop
+        .location()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
     let back = b
-        .post_form(&page_url, &[("state", &st), ("username", common::ALICE.0), ("password", common::ALICE.1)])
+        .post_form(
+            &page_url,
+            &[
+                ("state", &st),
+                ("username", common::ALICE.0),
+                ("password", common::ALICE.1),
+            ],
+        )
         .await;
     let done = b.get(back.location().as_str()).await;
     assert_eq!(done.location().path(), "/one");
@@ -142,14 +223,23 @@ async fn several_logins_may_be_in_flight() {
 
 #[tokio::test]
 async fn basic_client_authentication_and_v2_logout() {
-    let app = common::start_with(|c| c.use_client_secret_basic().logout_strategy(tollgate::LogoutStrategy::V2)).await;
+    let app = common::start_with(|c| {
+        c.use_client_secret_basic()
+            .logout_strategy(tollgate::LogoutStrategy::V2)
+    })
+    .await;
     let mut b = Browser::default();
     let done = b.login(&app, "returnTo=/profile").await;
     assert_eq!(done.location().path(), "/profile");
-    let logout = b.get(&app.url("/auth/logout?returnTo=/goodbye&federated")).await;
+    let logout = b
+        .get(&app.url("/auth/logout?returnTo=/goodbye&federated"))
+        .await;
     let url = logout.location().clone();
     assert_eq!(url.path(), "/v2/logout");
-    let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     assert!(pairs.contains(&("returnTo".into(), app.url("/goodbye"))));
     assert!(pairs.contains(&("client_id".into(), common::CLIENT_ID.into())));
     assert!(pairs.iter().any(|(k, _)| k == "federated"));

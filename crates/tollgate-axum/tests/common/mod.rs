@@ -31,6 +31,14 @@ pub async fn start() -> TestApp {
 
 /// Starts the tenant and an app whose config `tweak` may change.
 pub async fn start_with(tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> TestApp {
+    start_full(SECRET, tweak).await
+}
+
+/// Starts the tenant and an app with cookie secret(s) `secret` and config changes from `tweak`.
+pub async fn start_full(
+    secret: &str,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
     let tenant = Tenant::start(
@@ -42,7 +50,9 @@ pub async fn start_with(tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> T
                     .with_logout_url(base.join("/goodbye").unwrap().as_str()),
             )
             .with_user(UserConfig::new(ALICE.0, ALICE.1).with_name("Alice Example"))
-            .with_api(ApiConfig::new("https://payments.example.com").with_scopes(["read:payments"])),
+            .with_api(
+                ApiConfig::new("https://payments.example.com").with_scopes(["read:payments"]),
+            ),
         "127.0.0.1:0",
     )
     .await
@@ -53,20 +63,26 @@ pub async fn start_with(tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> T
             .insecure_allow_http_loopback_issuer()
             .client_id(CLIENT_ID)
             .client_secret(CLIENT_SECRET)
-            .secret(SECRET)
+            .secret(secret)
             .app_base_url(base.as_str()),
     )
     .build()
     .unwrap();
     let auth = Tollgate::new(config);
     let app = Router::new()
-        .route("/", get(|s: Option<Session>| async move {
-            match s {
-                Some(s) => format!("home: signed in as {}", s.user.sub()),
-                None => "home: anonymous".to_owned(),
-            }
-        }))
-        .route("/profile", get(|u: User| async move { format!("profile of {}", u.name().unwrap_or("?")) }))
+        .route(
+            "/",
+            get(|s: Option<Session>| async move {
+                match s {
+                    Some(s) => format!("home: signed in as {}", s.user.sub()),
+                    None => "home: anonymous".to_owned(),
+                }
+            }),
+        )
+        .route(
+            "/profile",
+            get(|u: User| async move { format!("profile of {}", u.name().unwrap_or("?")) }),
+        )
         .merge(tollgate_axum::routes(auth.clone()))
         .layer(SessionLayer::new(auth.clone()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -104,7 +120,9 @@ impl Resp {
     }
 
     pub fn location(&self) -> &Url {
-        self.location.as_ref().unwrap_or_else(|| panic!("no Location in {self:?}"))
+        self.location
+            .as_ref()
+            .unwrap_or_else(|| panic!("no Location in {self:?}"))
     }
 
     pub fn query(&self, name: &str) -> Option<String> {
@@ -172,7 +190,13 @@ impl Browser {
             }
         }
         let body = resp.text().await.unwrap();
-        Resp { status, url, location, set_cookies, body }
+        Resp {
+            status,
+            url,
+            location,
+            set_cookies,
+            body,
+        }
     }
 
     pub async fn get(&mut self, url: &str) -> Resp {
@@ -186,20 +210,42 @@ impl Browser {
     }
 
     pub fn has_session(&self) -> bool {
-        self.cookies.keys().any(|k| k == "__session" || k.starts_with("__session__"))
+        self.cookies
+            .keys()
+            .any(|k| k == "__session" || k.starts_with("__session__"))
     }
 
     pub fn txn_cookies(&self) -> Vec<String> {
-        self.cookies.keys().filter(|k| k.starts_with("__txn_")).cloned().collect()
+        self.cookies
+            .keys()
+            .filter(|k| k.starts_with("__txn_"))
+            .cloned()
+            .collect()
     }
 
     /// `/auth/login` up to the provider's redirect back to the callback (not followed).
-    pub async fn login_until_callback(&mut self, app: &TestApp, login_query: &str, user: (&str, &str)) -> Resp {
-        let start = self.get(&app.url(&format!("/auth/login?{login_query}"))).await;
+    pub async fn login_until_callback(
+        &mut self,
+        app: &TestApp,
+        login_query: &str,
+        user: (&str, &str),
+    ) -> Resp {
+        let start = self
+            .get(&app.url(&format!("/auth/login?{login_query}")))
+            .await;
         assert_eq!(start.status, 302, "{start:?}");
-        assert!(start.location().as_str().starts_with(&format!("{}authorize", app.tenant.issuer())));
+        assert!(
+            start
+                .location()
+                .as_str()
+                .starts_with(&format!("{}authorize", app.tenant.issuer()))
+        );
         let mut hop = self.get(start.location().as_str()).await;
-        if hop.location.as_ref().is_some_and(|l| l.path() == "/u/login") {
+        if hop
+            .location
+            .as_ref()
+            .is_some_and(|l| l.path() == "/u/login")
+        {
             let page_url = hop.location().to_string();
             let page = self.get(&page_url).await;
             assert_eq!(page.status, 200, "{page:?}");
@@ -210,7 +256,14 @@ impl Browser {
                 .map(|(_, v)| v.into_owned())
                 .unwrap();
             hop = self
-                .post_form(&page_url, &[("state", &state), ("username", user.0), ("password", user.1)])
+                .post_form(
+                    &page_url,
+                    &[
+                        ("state", &state),
+                        ("username", user.0),
+                        ("password", user.1),
+                    ],
+                )
                 .await;
         }
         assert_eq!(hop.status, 302, "{hop:?}");
@@ -220,7 +273,12 @@ impl Browser {
     /// A whole login; returns the callback's answer.
     pub async fn login(&mut self, app: &TestApp, login_query: &str) -> Resp {
         let back = self.login_until_callback(app, login_query, ALICE).await;
-        assert!(back.location().as_str().starts_with(&app.url("/auth/callback")), "{back:?}");
+        assert!(
+            back.location()
+                .as_str()
+                .starts_with(&app.url("/auth/callback")),
+            "{back:?}"
+        );
         self.get(back.location().as_str()).await
     }
 }
