@@ -214,10 +214,10 @@ pub(crate) fn check_claims(
         }
         None => return Err(IdTokenError::InvalidClaim("iss")),
     }
-    if !claims
+    if claims
         .get("sub")
         .and_then(Value::as_str)
-        .is_some_and(|s| !s.is_empty())
+        .is_none_or(str::is_empty)
     {
         return Err(IdTokenError::InvalidClaim("sub"));
     }

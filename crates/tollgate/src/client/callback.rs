@@ -141,10 +141,8 @@ impl Tollgate {
         let txn = transaction::load(config, &self.inner.transaction_keys, jar, state, now)
             .ok_or(CallbackError::MissingTransaction)?;
         let meta = self.inner.provider.metadata().await?;
-        if let Some(iss) = &p.iss {
-            if iss != &meta.issuer {
-                return Err(CallbackError::IssuerMismatch.into());
-            }
+        if p.iss.as_ref().is_some_and(|iss| iss != &meta.issuer) {
+            return Err(CallbackError::IssuerMismatch.into());
         }
         if let Some(error) = &p.error {
             return Err(CallbackError::Authorization {

@@ -42,10 +42,7 @@ impl Tollgate {
                 safe
             })
             .or_else(|| {
-                sanitize_return_to(
-                    &config.app_url(&config.default_return_to).to_string(),
-                    &base,
-                )
+                sanitize_return_to(config.app_url(&config.default_return_to).as_ref(), &base)
             })
             .unwrap_or_else(|| format!("{}/", config.base_path()));
         let state = crate::random::token(32);

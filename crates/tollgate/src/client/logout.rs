@@ -87,10 +87,13 @@ impl Tollgate {
                     if !s.internal.sid.is_empty() {
                         q.append_pair("logout_hint", &s.internal.sid);
                     }
-                    if config.id_token_hint_on_logout {
-                        if let Some(t) = &s.token_set.id_token {
-                            q.append_pair("id_token_hint", t);
-                        }
+                    if let Some(t) = s
+                        .token_set
+                        .id_token
+                        .as_ref()
+                        .filter(|_| config.id_token_hint_on_logout)
+                    {
+                        q.append_pair("id_token_hint", t);
                     }
                 }
                 if federated {

@@ -126,10 +126,9 @@ impl ConfigBuilder {
         if let Some(v) = get("AUTH0_INCLUDE_ID_TOKEN_HINT") {
             b = b.id_token_hint_on_logout(bool_var("AUTH0_INCLUDE_ID_TOKEN_HINT", &v)?);
         }
-        if let Some(v) = get("TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER") {
-            if bool_var("TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER", &v)? {
-                b = b.insecure_allow_http_loopback_issuer();
-            }
+        let insecure = "TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER";
+        if get(insecure).map(|v| bool_var(insecure, &v)).transpose()? == Some(true) {
+            b = b.insecure_allow_http_loopback_issuer();
         }
         Ok(b)
     }

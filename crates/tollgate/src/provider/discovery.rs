@@ -62,10 +62,11 @@ impl Discovery {
         http: &HttpClient,
     ) -> Result<Arc<ProviderMetadata>, ProviderError> {
         let mut cached = self.cached.lock().await;
-        if let Some((m, at)) = cached.as_ref() {
-            if at.elapsed() < METADATA_TTL {
-                return Ok(m.clone());
-            }
+        if let Some((m, _)) = cached
+            .as_ref()
+            .filter(|(_, at)| at.elapsed() < METADATA_TTL)
+        {
+            return Ok(m.clone());
         }
         match self.fetch(http).await {
             Ok(m) => {
