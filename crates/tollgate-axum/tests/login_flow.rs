@@ -259,3 +259,57 @@ async fn api_requests_get_401_json_and_pages_a_redirect() {
     let r = b.get(&app.url("/auth/profile")).await;
     assert_eq!(r.status, 401);
 }
+
+#[tokio::test]
+async fn profile_can_answer_204_and_logout_can_omit_the_id_token_hint() {
+    let app = common::start_with(|c| {
+        c.profile_no_content_when_logged_out(true)
+            .id_token_hint_on_logout(false)
+    })
+    .await;
+    let mut b = Browser::default();
+    assert_eq!(b.get(&app.url("/auth/profile")).await.status, 204);
+    b.login(&app, "").await;
+    let out = b.get(&app.url("/auth/logout?state=xyz")).await;
+    let keys: Vec<String> = out
+        .location()
+        .query_pairs()
+        .map(|(k, _)| k.into_owned())
+        .collect();
+    assert!(!keys.contains(&"id_token_hint".to_owned()), "{keys:?}");
+    assert!(keys.contains(&"logout_hint".to_owned()));
+    assert_eq!(out.query("state").as_deref(), Some("xyz"));
+    let back = b.get(out.location().as_str()).await;
+    assert_eq!(
+        back.status, 302,
+        "logout_hint alone is enough for the tenant: {back:?}"
+    );
+    assert_eq!(back.query("state").as_deref(), Some("xyz"));
+}
+
+#[tokio::test]
+async fn custom_route_paths() {
+    let mut routes = tollgate::Routes::default();
+    routes.login = "/signin".into();
+    routes.callback = "/oauth/back".into();
+    routes.logout = "/signout".into();
+    routes.profile = "/me".into();
+    let app = common::start_routes(routes).await;
+    let mut b = Browser::default();
+    let guarded = b.get(&app.url("/profile")).await;
+    assert_eq!(guarded.location().path(), "/signin");
+    let start = b.get(guarded.location().as_str()).await;
+    assert!(
+        start
+            .location()
+            .query_pairs()
+            .any(|(k, v)| k == "redirect_uri" && v == app.url("/oauth/back"))
+    );
+    let back = b.login_until_callback(&app, "", common::ALICE).await;
+    assert_eq!(back.location().path(), "/oauth/back");
+    let done = b.get(back.location().as_str()).await;
+    assert!(done.sets("__session"));
+    assert_eq!(b.get(&app.url("/me")).await.status, 200);
+    assert_eq!(b.get(&app.url("/signout")).await.status, 302);
+    assert!(!b.has_session());
+}

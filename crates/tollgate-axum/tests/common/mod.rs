@@ -34,9 +34,23 @@ pub async fn start_with(tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> T
     start_full(SECRET, tweak).await
 }
 
+/// Starts the tenant and an app whose auth routes live at custom paths.
+pub async fn start_routes(routes: tollgate::Routes) -> TestApp {
+    let callback = routes.callback.clone();
+    start_inner(SECRET, &callback, |c| c.routes(routes)).await
+}
+
 /// Starts the tenant and an app with cookie secret(s) `secret` and config changes from `tweak`.
 pub async fn start_full(
     secret: &str,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> TestApp {
+    start_inner(secret, "/auth/callback", tweak).await
+}
+
+async fn start_inner(
+    secret: &str,
+    callback_path: &str,
     tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
 ) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -45,7 +59,7 @@ pub async fn start_full(
         TenantConfig::new()
             .with_client(
                 ClientConfig::new(CLIENT_ID, CLIENT_SECRET)
-                    .with_callback(base.join("/auth/callback").unwrap().as_str())
+                    .with_callback(base.join(callback_path).unwrap().as_str())
                     .with_logout_url(base.as_str())
                     .with_logout_url(base.join("/goodbye").unwrap().as_str()),
             )
@@ -231,7 +245,10 @@ impl Browser {
         user: (&str, &str),
     ) -> Resp {
         let start = self
-            .get(&app.url(&format!("/auth/login?{login_query}")))
+            .get(&app.url(&format!(
+                "{}?{login_query}",
+                app.auth.config().routes().login
+            )))
             .await;
         assert_eq!(start.status, 302, "{start:?}");
         assert!(
