@@ -110,6 +110,8 @@ pub struct Config {
     pub(crate) id_token_algorithms: Vec<jsonwebtoken::Algorithm>,
     pub(crate) profile_no_content: bool,
     pub(crate) default_return_to: String,
+    pub(crate) mfa_token_ttl: Duration,
+    pub(crate) token_refresh_buffer: Duration,
 }
 
 impl Config {
@@ -177,6 +179,13 @@ impl Config {
         url
     }
 
+    /// The client secret (for `client_secret_*` authentication and HS* ID tokens).
+    pub(crate) fn client_secret(&self) -> &Secret {
+        match &self.client_auth {
+            ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => s,
+        }
+    }
+
     /// The base URL's path without a trailing slash (`""` at the root).
     pub(crate) fn base_path(&self) -> &str {
         self.app_base_url.path().trim_end_matches('/')
@@ -215,6 +224,8 @@ pub struct ConfigBuilder {
     id_token_algorithms: Option<Vec<jsonwebtoken::Algorithm>>,
     profile_no_content: bool,
     default_return_to: Option<String>,
+    mfa_token_ttl: Option<Duration>,
+    token_refresh_buffer: Option<Duration>,
 }
 
 impl ConfigBuilder {
@@ -408,6 +419,18 @@ impl ConfigBuilder {
         self
     }
 
+    /// Lifetime of the sealed `mfa_token` handed to the application (default 300 s).
+    pub fn mfa_token_ttl(mut self, d: Duration) -> Self {
+        self.mfa_token_ttl = Some(d);
+        self
+    }
+
+    /// Refresh access tokens this long before they expire (default 0).
+    pub fn token_refresh_buffer(mut self, d: Duration) -> Self {
+        self.token_refresh_buffer = Some(d);
+        self
+    }
+
     /// Checks every value and builds the configuration. Each error names the setting and the fix.
     pub fn build(self) -> Result<Config, ConfigError> {
         let domain = self.domain.ok_or(ConfigError::Missing {
@@ -517,6 +540,14 @@ impl ConfigBuilder {
             });
         }
         let default_return_to = self.default_return_to.unwrap_or_else(|| "/".into());
+        let mfa_token_ttl = self.mfa_token_ttl.unwrap_or(Duration::from_secs(300));
+        if mfa_token_ttl.is_zero() {
+            return Err(ConfigError::InvalidValue {
+                name: "AUTH0_MFA_TOKEN_TTL",
+                value: "0".into(),
+                expected: "a positive number of seconds",
+            });
+        }
         Ok(Config {
             issuer,
             client_id,
@@ -546,6 +577,8 @@ impl ConfigBuilder {
             id_token_algorithms: algorithms,
             profile_no_content: self.profile_no_content,
             default_return_to,
+            mfa_token_ttl,
+            token_refresh_buffer: self.token_refresh_buffer.unwrap_or_default(),
         })
     }
 }

@@ -149,6 +149,9 @@ pub enum IdTokenError {
     /// `nonce` differs from the one sent.
     #[error("the ID token nonce does not match the login transaction")]
     NonceMismatch,
+    /// A refreshed ID token names another user than the session's.
+    #[error("the refreshed ID token is for another user (sub)")]
+    SubjectMismatch,
     /// `auth_time` is older than the `max_age` that was requested.
     #[error(
         "the ID token auth_time is older than the requested max_age: the user must authenticate again"
@@ -184,6 +187,18 @@ pub enum CallbackError {
     /// The authorization response names another issuer (RFC 9207).
     #[error("the callback's iss parameter names another issuer")]
     IssuerMismatch,
+    /// A step-up was requested (`acr_values`) but the signed ID token does not show it was done.
+    #[error(
+        "the extra verification that was asked for was not completed (requested acr_values {requested:?}; the ID token shows acr {acr:?} and amr {amr:?})"
+    )]
+    StepUpNotSatisfied {
+        /// The `acr_values` sent.
+        requested: String,
+        /// The ID token's `acr`.
+        acr: Option<String>,
+        /// The ID token's `amr`.
+        amr: Vec<String>,
+    },
     /// The code exchange failed.
     #[error("the code exchange failed: {0}")]
     TokenExchange(#[source] ProviderError),
@@ -240,6 +255,7 @@ impl Error {
                 CallbackError::IssuerMismatch => "issuer_mismatch",
                 CallbackError::TokenExchange(_) => "token_exchange_error",
                 CallbackError::IdToken(_) => "invalid_id_token",
+                CallbackError::StepUpNotSatisfied { .. } => "step_up_not_satisfied",
             },
             Self::InvalidParameter { .. } => "invalid_request",
         }

@@ -63,6 +63,7 @@ mod cookies;
 mod error;
 mod id_token;
 mod jwe;
+mod mfa;
 mod provider;
 mod random;
 mod response;
@@ -71,6 +72,7 @@ mod secret;
 mod session;
 mod session_cookie;
 mod time;
+mod tokens;
 mod transaction;
 
 pub use authorize::LoginOptions;
@@ -81,6 +83,10 @@ pub use config::{
 };
 pub use cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite};
 pub use error::{CallbackError, ConfigError, Error, IdTokenError, ProviderError};
+pub use mfa::{
+    Authenticator, ChallengeRequest, ChallengeResponse, EnrollRequest, FactorRequirement, Mfa,
+    MfaError, MfaRequiredError, MfaRequirements, VerifyOutcome, VerifyRequest,
+};
 pub use provider::ProviderMetadata;
 pub use response::{AuthResponse, escape as escape_html};
 pub use return_to::{MAX_RETURN_TO_LEN, sanitize_return_to};
@@ -89,6 +95,7 @@ pub use session::{
     ACR_MULTI_FACTOR, AccessTokenEntry, Authentication, Internal, SessionData, TokenSet, User,
 };
 pub use session_cookie::{CookieSessionCodec, ROLLING_GRANULARITY};
+pub use tokens::{AccessToken, AccessTokenError, AccessTokenOptions, AccessTokenOutcome};
 
 /// Re-exported so applications name the same `http` types.
 pub use http;

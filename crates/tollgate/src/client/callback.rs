@@ -44,6 +44,9 @@ pub struct CallbackOutcome {
     pub result: Result<CallbackSuccess, Error>,
     /// `Set-Cookie` lines: the session on success, and the deletion of the transaction cookie.
     pub set_cookies: Vec<String>,
+    /// When the failed login was a step-up: the login URL that tries it again (same `returnTo`,
+    /// same `acr_values` and `max_age`).
+    pub retry_step_up: Option<String>,
 }
 
 impl CallbackOutcome {
@@ -52,6 +55,15 @@ impl CallbackOutcome {
     pub fn into_response(self, login_path: &str) -> AuthResponse {
         match self.result {
             Ok(ok) => response::redirect(&ok.return_to, &self.set_cookies),
+            Err(e) if self.retry_step_up.is_some() => response::html_page(
+                403,
+                "Verification needed",
+                &format!(
+                    "This page needs an extra verification step, and it was not completed. Nothing was unlocked. ({e})"
+                ),
+                self.retry_step_up.as_deref().map(|u| (u, "Try again")),
+                &self.set_cookies,
+            ),
             Err(e) => response::html_page(
                 e.status(),
                 "Sign-in failed",
@@ -104,7 +116,20 @@ impl Tollgate {
         {
             set_cookies.push(clear);
         }
-        let result = self.finish_login(&p, jar).await;
+        let txn = p.state.as_deref().and_then(|s| {
+            transaction::load(
+                self.config(),
+                &self.inner.transaction_keys,
+                jar,
+                s,
+                crate::time::now(),
+            )
+        });
+        let retry_step_up = txn
+            .as_ref()
+            .filter(|t| t.acr_values.is_some())
+            .map(|t| self.retry_url(t));
+        let result = self.finish_login(&p, txn).await;
         if let Ok(ok) = &result {
             let mut lines = self
                 .inner
@@ -118,17 +143,31 @@ impl Tollgate {
         CallbackOutcome {
             result,
             set_cookies,
+            retry_step_up,
         }
+    }
+
+    /// The login URL that repeats a step-up transaction.
+    fn retry_url(&self, t: &transaction::Transaction) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("returnTo", &t.return_to);
+        if let Some(a) = &t.acr_values {
+            q.append_pair("acr_values", a);
+        }
+        if let Some(m) = t.max_age {
+            q.append_pair("max_age", &m.to_string());
+        }
+        format!("{}?{}", self.config().routes.login, q.finish())
     }
 
     async fn finish_login(
         &self,
         p: &CallbackParams,
-        jar: &CookieJar,
+        txn: Option<transaction::Transaction>,
     ) -> Result<CallbackSuccess, Error> {
         let config = self.config();
         let now = crate::time::now();
-        let Some(state) = p.state.as_deref() else {
+        if p.state.is_none() {
             if let Some(error) = &p.error {
                 return Err(CallbackError::Authorization {
                     error: error.clone(),
@@ -137,9 +176,8 @@ impl Tollgate {
                 .into());
             }
             return Err(CallbackError::MissingState.into());
-        };
-        let txn = transaction::load(config, &self.inner.transaction_keys, jar, state, now)
-            .ok_or(CallbackError::MissingTransaction)?;
+        }
+        let txn = txn.ok_or(CallbackError::MissingTransaction)?;
         let meta = self.inner.provider.metadata().await?;
         if p.iss.as_ref().is_some_and(|iss| iss != &meta.issuer) {
             return Err(CallbackError::IssuerMismatch.into());
@@ -198,11 +236,44 @@ impl Tollgate {
             VerifyError::Token(t) => Error::Callback(CallbackError::IdToken(t)),
             VerifyError::Provider(p) => Error::Provider(p),
         })?;
+        check_step_up(&claims, txn.acr_values.as_deref())?;
         let session = build_session(&claims, tokens, &txn, now);
         Ok(CallbackSuccess {
             session,
             return_to: txn.return_to,
             id_token_claims: claims,
+        })
+    }
+}
+
+/// When `acr_values` were requested, the signed ID token must show one of them was satisfied: its
+/// `acr` is one of them, or the multi-factor policy was requested and `amr` contains `mfa`.
+fn check_step_up(
+    claims: &Map<String, Value>,
+    requested: Option<&str>,
+) -> Result<(), CallbackError> {
+    let Some(requested) = requested.filter(|r| !r.trim().is_empty()) else {
+        return Ok(());
+    };
+    let acr = claims.get("acr").and_then(Value::as_str);
+    let amr: Vec<String> = match claims.get("amr") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let wanted: Vec<&str> = requested.split_whitespace().collect();
+    let acr_ok = acr.is_some_and(|a| wanted.contains(&a));
+    let mfa_ok =
+        wanted.contains(&crate::session::ACR_MULTI_FACTOR) && amr.iter().any(|m| m == "mfa");
+    if acr_ok || mfa_ok {
+        Ok(())
+    } else {
+        Err(CallbackError::StepUpNotSatisfied {
+            requested: requested.to_owned(),
+            acr: acr.map(str::to_owned),
+            amr,
         })
     }
 }

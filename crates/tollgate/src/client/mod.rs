@@ -36,11 +36,12 @@ pub struct Tollgate {
 }
 
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     config: Config,
-    provider: Provider,
+    pub(crate) provider: Provider,
     sessions: CookieSessionCodec,
     transaction_keys: Keyring,
+    mfa_keys: Keyring,
 }
 
 impl Tollgate {
@@ -54,14 +55,25 @@ impl Tollgate {
         let sessions = CookieSessionCodec::new(&config);
         let transaction_keys = Keyring::derive(&config.secrets, KeyPurpose::Transaction)
             .expect("invariant: a built Config has at least one secret");
+        let mfa_keys = Keyring::derive(&config.secrets, KeyPurpose::MfaToken)
+            .expect("invariant: a built Config has at least one secret");
         Self {
             inner: Arc::new(Inner {
                 config,
                 provider,
                 sessions,
                 transaction_keys,
+                mfa_keys,
             }),
         }
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    pub(crate) fn mfa_keys(&self) -> &Keyring {
+        &self.inner.mfa_keys
     }
 
     /// The configuration.

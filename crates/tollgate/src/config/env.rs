@@ -21,6 +21,8 @@ impl ConfigBuilder {
     /// | `AUTH0_COOKIE_SAME_SITE` | `lax`, `strict` or `none` |
     /// | `AUTH0_SESSION_ROLLING` | `true` / `false` |
     /// | `AUTH0_SESSION_INACTIVITY_DURATION`, `AUTH0_SESSION_ABSOLUTE_DURATION` | seconds |
+    /// | `AUTH0_MFA_TOKEN_TTL` | lifetime of the sealed `mfa_token`, seconds (default 300) |
+    /// | `AUTH0_TOKEN_REFRESH_BUFFER` | refresh access tokens this many seconds early (default 0) |
     /// | `AUTH0_TOKEN_ENDPOINT_AUTH_METHOD` | `client_secret_post` (default) or `client_secret_basic` |
     /// | `AUTH0_LOGOUT_STRATEGY` | `auto`, `oidc` or `v2` |
     /// | `AUTH0_INCLUDE_ID_TOKEN_HINT` | `true` / `false` |
@@ -94,6 +96,20 @@ impl ConfigBuilder {
         }
         if let Some(v) = get("AUTH0_SESSION_ABSOLUTE_DURATION") {
             b = b.absolute_duration(seconds_var("AUTH0_SESSION_ABSOLUTE_DURATION", &v)?);
+        }
+        if let Some(v) = get("AUTH0_MFA_TOKEN_TTL") {
+            b = b.mfa_token_ttl(seconds_var("AUTH0_MFA_TOKEN_TTL", &v)?);
+        }
+        if let Some(v) = get("AUTH0_TOKEN_REFRESH_BUFFER") {
+            let secs = v
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| ConfigError::InvalidValue {
+                    name: "AUTH0_TOKEN_REFRESH_BUFFER",
+                    value: v.clone(),
+                    expected: "a whole number of seconds",
+                })?;
+            b = b.token_refresh_buffer(Duration::from_secs(secs));
         }
         if let Some(v) = get("AUTH0_TOKEN_ENDPOINT_AUTH_METHOD") {
             match v.trim() {

@@ -112,6 +112,30 @@ impl HttpClient {
     }
 }
 
+impl HttpClient {
+    /// A JSON (or body-less) request with an optional bearer token; status and body as they are.
+    pub(crate) async fn send_json(
+        &self,
+        endpoint: &'static str,
+        method: reqwest::Method,
+        url: &str,
+        bearer: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(u16, Vec<u8>), ProviderError> {
+        let mut req = self
+            .inner
+            .request(method, url)
+            .header("accept", "application/json");
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        read(endpoint, req.send().await).await
+    }
+}
+
 fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -20,6 +20,9 @@ pub(crate) struct TokenResponse {
     pub(crate) refresh_token: Option<String>,
     #[serde(default)]
     pub(crate) scope: Option<String>,
+    /// A new recovery code (mfa-recovery-code grant only).
+    #[serde(default)]
+    pub(crate) recovery_code: Option<String>,
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -30,6 +33,48 @@ impl std::fmt::Debug for TokenResponse {
             .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
+}
+
+/// A failed token endpoint call: the provider asked for MFA, or any other failure.
+#[derive(Debug, Clone)]
+pub(crate) enum GrantError {
+    /// `403 mfa_required`, with the raw `mfa_token` and `mfa_requirements` when given.
+    MfaRequired {
+        description: String,
+        mfa_token: Option<String>,
+        requirements: Option<serde_json::Value>,
+    },
+    Other(ProviderError),
+}
+
+impl From<ProviderError> for GrantError {
+    fn from(e: ProviderError) -> Self {
+        Self::Other(e)
+    }
+}
+
+fn grant_error(answer: ErrorAnswer) -> GrantError {
+    if let Some(body) = &answer.body {
+        if body.get("error").and_then(|v| v.as_str()) == Some("mfa_required") {
+            return GrantError::MfaRequired {
+                description: body
+                    .get("error_description")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("Multifactor authentication required")
+                    .to_owned(),
+                mfa_token: body
+                    .get("mfa_token")
+                    .and_then(|v| v.as_str())
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned),
+                requirements: body
+                    .get("mfa_requirements")
+                    .filter(|v| v.is_object())
+                    .cloned(),
+            };
+        }
+    }
+    GrantError::Other(oauth_error("token endpoint", answer))
 }
 
 /// Turns a non-2xx answer into a typed error.
@@ -83,6 +128,32 @@ impl Provider {
             )
             .await
             .map_err(|e| e.map_or_else(|p| p, |a| oauth_error("token endpoint", a)))?;
+        check_token_type(&resp)?;
+        Ok(resp)
+    }
+
+    /// Any grant at the token endpoint; `mfa_required` answers are kept apart.
+    pub(crate) async fn grant(
+        &self,
+        client_id: &str,
+        auth: &ClientAuth,
+        form: &[(&str, &str)],
+    ) -> Result<TokenResponse, GrantError> {
+        let meta = self.metadata().await?;
+        let resp: TokenResponse = self
+            .http
+            .post_form(
+                "token endpoint",
+                &meta.token_endpoint,
+                client_id,
+                auth,
+                form,
+            )
+            .await
+            .map_err(|e| match e {
+                Ok(answer) => grant_error(answer),
+                Err(p) => GrantError::Other(p),
+            })?;
         check_token_type(&resp)?;
         Ok(resp)
     }
