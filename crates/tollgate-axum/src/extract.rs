@@ -48,7 +48,7 @@ impl Deref for User {
     }
 }
 
-fn context(parts: &Parts) -> Result<&SessionContext, MissingSessionLayer> {
+pub(crate) fn context(parts: &Parts) -> Result<&SessionContext, MissingSessionLayer> {
     parts
         .extensions
         .get::<SessionContext>()
@@ -60,8 +60,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let ctx = context(parts)?;
-        match &ctx.session {
-            Some(s) => Ok(Self(s.clone())),
+        match ctx.session() {
+            Some(s) => Ok(Self(s)),
             None => Err(LoginRequired::for_request(&ctx.auth, parts).into()),
         }
     }
@@ -71,7 +71,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
     type Rejection = MissingSessionLayer;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        Ok(context(parts)?.session.clone().map(Self))
+        Ok(context(parts)?.session().map(Self))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
@@ -17,7 +17,25 @@ use tower::{Layer, Service};
 #[derive(Clone, Debug)]
 pub(crate) struct SessionContext {
     pub(crate) auth: Tollgate,
+    pub(crate) jar: Arc<CookieJar>,
+    pub(crate) state: Arc<Mutex<AuthState>>,
+}
+
+/// The request's session, and the session cookie lines a handler asked to write.
+#[derive(Debug, Default)]
+pub(crate) struct AuthState {
     pub(crate) session: Option<Arc<SessionData>>,
+    pub(crate) pending: Option<Vec<String>>,
+}
+
+impl SessionContext {
+    pub(crate) fn session(&self) -> Option<Arc<SessionData>> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .session
+            .clone()
+    }
 }
 
 /// A [`Layer`] that makes the session available to [`Session`](crate::Session) and
@@ -87,12 +105,29 @@ where
                     (None, Vec::new())
                 }
             };
+            let state = Arc::new(Mutex::new(AuthState {
+                session,
+                pending: None,
+            }));
             req.extensions_mut().insert(SessionContext {
                 auth: auth.clone(),
-                session,
+                jar: Arc::new(jar),
+                state: state.clone(),
             });
             let mut resp = inner.call(req).await?;
-            if !is_auth_route && !touch.is_empty() && !sets_session_cookie(&auth, &resp) {
+            let pending = state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pending
+                .take();
+            if let Some(lines) = pending {
+                // The handler changed the session (refresh, MFA verify, update): its cookie wins.
+                for line in lines {
+                    if let Ok(v) = HeaderValue::from_str(&line) {
+                        resp.headers_mut().append(SET_COOKIE, v);
+                    }
+                }
+            } else if !is_auth_route && !touch.is_empty() && !sets_session_cookie(&auth, &resp) {
                 for line in touch {
                     if let Ok(v) = HeaderValue::from_str(&line) {
                         resp.headers_mut().append(SET_COOKIE, v);
@@ -105,10 +140,7 @@ where
 }
 
 fn is_auth_route(auth: &Tollgate, path: &str) -> bool {
-    let r = auth.config().routes();
-    [&r.login, &r.callback, &r.logout, &r.profile]
-        .iter()
-        .any(|p| p.as_str() == path)
+    auth.config().routes().all().contains(&path)
 }
 
 /// Whether the handler already wrote the session cookie (then its version wins).

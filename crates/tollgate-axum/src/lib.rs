@@ -26,13 +26,18 @@
 //! A page request without a session is redirected to the login route with `returnTo` set to the
 //! page; an API request (one that does not accept `text/html`) gets `401` JSON instead.
 
+mod auth;
 mod extract;
 mod layer;
+mod mfa_routes;
 mod rejection;
 mod routes;
+mod step_up;
 
+pub use auth::Auth;
 pub use extract::{Session, User};
 pub use layer::{SessionLayer, SessionService};
 pub use rejection::{LoginRequired, MissingSessionLayer, SessionRejection};
 pub use routes::routes;
+pub use step_up::{RequireMfa, RequireMfaService};
 pub use tollgate;

@@ -17,8 +17,11 @@ pub struct LoginRequired {
 
 /// Whether the request is a page navigation (it accepts HTML).
 pub(crate) fn wants_html(parts: &Parts) -> bool {
-    parts
-        .headers
+    wants_html_headers(&parts.headers)
+}
+
+pub(crate) fn wants_html_headers(headers: &axum::http::HeaderMap) -> bool {
+    headers
         .get_all(ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -4,11 +4,16 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+
+use crate::mfa_routes;
 use tollgate::{CookieJar, Tollgate};
 
-/// A router with Tollgate's routes at the configured paths (default `/auth/login`,
-/// `/auth/callback`, `/auth/logout`, `/auth/profile`). Merge it into the application's router.
+/// A router with Tollgate's routes at the configured paths: `/auth/login`, `/auth/callback`,
+/// `/auth/logout`, `/auth/profile`, `/auth/access-token`, `/auth/mfa/authenticators` (GET),
+/// `/auth/mfa/challenge`, `/auth/mfa/associate`, `/auth/mfa/verify` (POST) and the browser module
+/// `/auth/client.js`. Merge it into the application's router, under a [`SessionLayer`](crate::SessionLayer)
+/// (the MFA and access-token routes need it).
 ///
 /// ```
 /// # fn f(auth: tollgate::Tollgate) {
@@ -25,6 +30,12 @@ where
         .route(&r.callback, get(callback))
         .route(&r.logout, get(logout))
         .route(&r.profile, get(profile))
+        .route(&r.access_token, get(mfa_routes::access_token))
+        .route(&r.mfa_authenticators, get(mfa_routes::authenticators))
+        .route(&r.mfa_challenge, post(mfa_routes::challenge))
+        .route(&r.mfa_associate, post(mfa_routes::associate))
+        .route(&r.mfa_verify, post(mfa_routes::verify))
+        .route(&r.client_js, get(mfa_routes::client_js))
         .with_state(auth)
 }
 

@@ -48,6 +48,18 @@ pub struct Routes {
     pub logout: String,
     /// The user as JSON. Default `/auth/profile`.
     pub profile: String,
+    /// An access token as JSON. Default `/auth/access-token`.
+    pub access_token: String,
+    /// MFA: list authenticators. Default `/auth/mfa/authenticators`.
+    pub mfa_authenticators: String,
+    /// MFA: start a challenge. Default `/auth/mfa/challenge`.
+    pub mfa_challenge: String,
+    /// MFA: enroll an authenticator. Default `/auth/mfa/associate`.
+    pub mfa_associate: String,
+    /// MFA: verify a factor. Default `/auth/mfa/verify`.
+    pub mfa_verify: String,
+    /// The browser module. Default `/auth/client.js`.
+    pub client_js: String,
 }
 
 impl Default for Routes {
@@ -57,7 +69,31 @@ impl Default for Routes {
             callback: "/auth/callback".into(),
             logout: "/auth/logout".into(),
             profile: "/auth/profile".into(),
+            access_token: "/auth/access-token".into(),
+            mfa_authenticators: "/auth/mfa/authenticators".into(),
+            mfa_challenge: "/auth/mfa/challenge".into(),
+            mfa_associate: "/auth/mfa/associate".into(),
+            mfa_verify: "/auth/mfa/verify".into(),
+            client_js: "/auth/client.js".into(),
         }
+    }
+}
+
+impl Routes {
+    /// Every route path.
+    pub fn all(&self) -> [&str; 10] {
+        [
+            &self.login,
+            &self.callback,
+            &self.logout,
+            &self.profile,
+            &self.access_token,
+            &self.mfa_authenticators,
+            &self.mfa_challenge,
+            &self.mfa_associate,
+            &self.mfa_verify,
+            &self.client_js,
+        ]
     }
 }
 

@@ -57,6 +57,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authorize;
+mod browser;
 mod client;
 mod config;
 mod cookies;
@@ -71,11 +72,13 @@ mod return_to;
 mod secret;
 mod session;
 mod session_cookie;
+mod step_up;
 mod time;
 mod tokens;
 mod transaction;
 
 pub use authorize::LoginOptions;
+pub use browser::browser_module;
 pub use client::{CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS, LoginRedirect, Tollgate};
 pub use config::{
     ClientAuth, Config, ConfigBuilder, DEFAULT_SCOPE, LogoutStrategy, Routes, SessionConfig,
@@ -95,6 +98,7 @@ pub use session::{
     ACR_MULTI_FACTOR, AccessTokenEntry, Authentication, Internal, SessionData, TokenSet, User,
 };
 pub use session_cookie::{CookieSessionCodec, ROLLING_GRANULARITY};
+pub use step_up::StepUp;
 pub use tokens::{AccessToken, AccessTokenError, AccessTokenOptions, AccessTokenOutcome};
 
 /// Re-exported so applications name the same `http` types.

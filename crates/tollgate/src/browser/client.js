@@ -1,0 +1,174 @@
+// Tollgate browser module: the signed-in user, access tokens and the MFA API, through the app's
+// own /auth routes. No dependencies. Served by the SDK; import it as an ES module:
+//
+//   import { getUser, getAccessToken, mfa, MfaRequiredError } from "/auth/client.js";
+//
+// Every failure is thrown as a typed error carrying the server's `error` code.
+
+const ROUTES = /*TOLLGATE_ROUTES*/ {};
+
+/** Base class: `code` is the server's `error`, `description` its `error_description`. */
+export class TollgateError extends Error {
+  constructor(code, description, status) {
+    super(description || code);
+    this.name = "TollgateError";
+    this.code = code;
+    this.description = description || "";
+    this.status = status;
+  }
+}
+
+/** The provider requires multi-factor authentication; `mfaToken` is sealed by the server. */
+export class MfaRequiredError extends TollgateError {
+  constructor(body, status) {
+    super("mfa_required", body.error_description, status);
+    this.name = "MfaRequiredError";
+    this.mfaToken = body.mfa_token || "";
+    this.mfaRequirements = body.mfa_requirements;
+    this.stepUpUrl = body.step_up_url;
+  }
+}
+
+/** The MFA token has expired: restart from the request that asked for MFA. */
+export class MfaTokenExpiredError extends TollgateError {
+  constructor(body, status) {
+    super("mfa_token_expired", body.error_description, status);
+    this.name = "MfaTokenExpiredError";
+  }
+}
+
+/** The MFA token is invalid (tampered, or from another session). */
+export class MfaTokenInvalidError extends TollgateError {
+  constructor(body, status) {
+    super("mfa_token_invalid", body.error_description, status);
+    this.name = "MfaTokenInvalidError";
+  }
+}
+
+/** Any other MFA failure (`invalid_grant`, `authorization_pending`, `too_many_attempts`, …). */
+export class MfaError extends TollgateError {
+  constructor(body, status) {
+    super(body.error || "mfa_error", body.error_description, status);
+    this.name = "MfaError";
+  }
+}
+
+/** No access token (`missing_session`, `missing_refresh_token`, `failed_to_refresh_token`, …). */
+export class AccessTokenError extends TollgateError {
+  constructor(code, message, status) {
+    super(code, message, status);
+    this.name = "AccessTokenError";
+  }
+}
+
+async function parse(resp) {
+  const text = await resp.text();
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    return { error: "invalid_response", error_description: text.slice(0, 200) };
+  }
+}
+
+function mfaErrorFrom(body, status) {
+  switch (body.error) {
+    case "mfa_required":
+      return new MfaRequiredError(body, status);
+    case "mfa_token_expired":
+      return new MfaTokenExpiredError(body, status);
+    case "mfa_token_invalid":
+      return new MfaTokenInvalidError(body, status);
+    default:
+      return new MfaError(body, status);
+  }
+}
+
+async function call(path, { method = "GET", token, body } = {}) {
+  const headers = { accept: "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const resp = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { resp, body: await parse(resp) };
+}
+
+/** The signed-in user's profile, or `null` when logged out. */
+export async function getUser() {
+  const { resp, body } = await call(ROUTES.profile);
+  if (resp.status === 401 || resp.status === 204) return null;
+  if (!resp.ok) throw new TollgateError(body.error || "profile_error", body.error_description, resp.status);
+  return body;
+}
+
+/**
+ * An access token: `{token, scope, expires_at, expires_in, token_type}`.
+ * Options: `audience`, `scope`, `refresh` (force).
+ * Throws `MfaRequiredError` when the provider requires MFA for it.
+ */
+export async function getAccessToken(options = {}) {
+  const q = new URLSearchParams();
+  if (options.audience) q.set("audience", options.audience);
+  if (options.scope) q.set("scope", options.scope);
+  if (options.refresh) q.set("refresh", "true");
+  const qs = q.toString();
+  const { resp, body } = await call(qs ? `${ROUTES.accessToken}?${qs}` : ROUTES.accessToken);
+  if (resp.ok) return body;
+  if (body.error === "mfa_required") throw new MfaRequiredError(body, resp.status);
+  const err = body.error && typeof body.error === "object" ? body.error : { code: body.error, message: body.error_description };
+  throw new AccessTokenError(err.code || "access_token_error", err.message, resp.status);
+}
+
+const FACTORS = {
+  otp: { authenticator_types: ["otp"] },
+  sms: { authenticator_types: ["oob"], oob_channels: ["sms"] },
+  voice: { authenticator_types: ["oob"], oob_channels: ["voice"] },
+  email: { authenticator_types: ["oob"], oob_channels: ["email"] },
+  push: { authenticator_types: ["oob"], oob_channels: ["auth0"] },
+};
+
+/** The MFA API, driven with the `mfaToken` of an `MfaRequiredError`. */
+export const mfa = {
+  /** The user's authenticators of the required types. */
+  async getAuthenticators(mfaToken) {
+    const { resp, body } = await call(ROUTES.mfaAuthenticators, { token: mfaToken });
+    if (!resp.ok) throw mfaErrorFrom(body, resp.status);
+    return body;
+  },
+
+  /** Enrolls a factor: `{factorType: "otp"|"sms"|"voice"|"email"|"push", phoneNumber?, email?}`. */
+  async enroll(mfaToken, { factorType, phoneNumber, email } = {}) {
+    const base = FACTORS[factorType];
+    if (!base) throw new MfaError({ error: "invalid_request", error_description: `unknown factorType ${factorType}` }, 0);
+    const payload = { ...base };
+    if (phoneNumber) payload.phone_number = phoneNumber;
+    if (email) payload.email = email;
+    const { resp, body } = await call(ROUTES.mfaAssociate, { method: "POST", token: mfaToken, body: payload });
+    if (!resp.ok) throw mfaErrorFrom(body, resp.status);
+    return body;
+  },
+
+  /** Starts a challenge: `{challengeType: "otp"|"oob", authenticatorId?}` → `{challenge_type, oob_code?, binding_method?}`. */
+  async challenge(mfaToken, { challengeType, authenticatorId } = {}) {
+    const payload = { mfa_token: mfaToken, challenge_type: challengeType };
+    if (authenticatorId) payload.authenticator_id = authenticatorId;
+    const { resp, body } = await call(ROUTES.mfaChallenge, { method: "POST", body: payload });
+    if (!resp.ok) throw mfaErrorFrom(body, resp.status);
+    return body;
+  },
+
+  /** Verifies: `{otp}` | `{oobCode, bindingCode?}` | `{recoveryCode}` → `{success, recovery_code?}`. */
+  async verify(mfaToken, { otp, oobCode, bindingCode, recoveryCode } = {}) {
+    let payload;
+    if (otp) payload = { otp };
+    else if (oobCode) payload = { oob_code: oobCode, binding_code: bindingCode };
+    else if (recoveryCode) payload = { recovery_code: recoveryCode };
+    else throw new MfaError({ error: "invalid_request", error_description: "give otp, oobCode or recoveryCode" }, 0);
+    const { resp, body } = await call(ROUTES.mfaVerify, { method: "POST", token: mfaToken, body: payload });
+    if (!resp.ok) throw mfaErrorFrom(body, resp.status);
+    return body;
+  },
+};
