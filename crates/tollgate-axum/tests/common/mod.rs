@@ -7,10 +7,30 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use tollgate::AccessTokenOptions;
 use tollgate::{Config, ConfigBuilder, Tollgate};
-use tollgate_axum::{Session, SessionLayer, User};
+use tollgate_axum::{Auth, RequireMfa, Session, SessionLayer, User};
+
+pub const PAYMENTS: &str = "https://payments.example.com";
+
+/// An API handler that needs a token for the payments API.
+async fn payments(auth: Auth) -> axum::response::Response {
+    match auth
+        .access_token(AccessTokenOptions::new().audience(PAYMENTS))
+        .await
+    {
+        Ok(t) => axum::Json(serde_json::json!({"paid_with": t.audience, "len": t.token.len()}))
+            .into_response(),
+        Err(e) => (
+            axum::http::StatusCode::from_u16(e.status()).unwrap(),
+            axum::Json(e.to_json()),
+        )
+            .into_response(),
+    }
+}
 use tollgate_tenant::{ApiConfig, ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
 use url::Url;
 
@@ -84,6 +104,13 @@ async fn start_inner(
     .unwrap();
     let auth = Tollgate::new(config);
     let app = Router::new()
+        .route(
+            "/billing",
+            get(|u: User| async move { format!("billing for {}", u.name().unwrap_or("?")) }),
+        )
+        .route("/api/billing", get(|| async { "{\"balance\":42}" }))
+        .route_layer(RequireMfa::new())
+        .route("/api/payments", get(payments))
         .route(
             "/",
             get(|s: Option<Session>| async move {
