@@ -236,3 +236,89 @@ async fn an_unreachable_provider_is_a_typed_error() {
     );
     assert_eq!(auth.handle_login("").await.status(), 502);
 }
+
+#[tokio::test]
+async fn a_step_up_the_signed_id_token_does_not_show_upgrades_nothing() {
+    const MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+    let tenant = common::tenant().await;
+    let auth = common::client(&tenant, |b| b);
+    let browser = common::tenant_browser();
+    // The provider claims success but its signed ID token says only "pwd".
+    tenant.set_id_token_fault(Some(tollgate_tenant::IdTokenFault::SetClaim(
+        "amr".into(),
+        serde_json::json!(["pwd"]),
+    )));
+    let opts = LoginOptions::new()
+        .return_to("/billing")
+        .param("acr_values", MFA);
+    let (q, jar) = common::login_to_callback(&auth, &browser, opts.clone()).await;
+    let outcome = auth.handle_callback(&q, &jar).await;
+    match &outcome.result {
+        Err(Error::Callback(CallbackError::StepUpNotSatisfied { requested, amr, .. })) => {
+            assert_eq!(requested, MFA);
+            assert_eq!(amr, &vec!["pwd".to_owned()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    no_session(&outcome);
+    let retry = outcome.retry_step_up.clone().unwrap();
+    assert!(
+        retry.starts_with("/auth/login?returnTo=%2Fbilling&acr_values=http"),
+        "{retry}"
+    );
+    let page = outcome.into_response("/auth/login");
+    assert_eq!(page.status(), 403);
+    assert!(page.body().contains("Verification needed"));
+    assert!(page.body().contains("Try again"));
+
+    // An acr the app did not ask for is not enough either…
+    tenant.set_id_token_fault(Some(tollgate_tenant::IdTokenFault::SetClaim(
+        "acr".into(),
+        serde_json::json!("urn:weak"),
+    )));
+    let (q, jar) = common::login_to_callback(&auth, &browser, opts.clone()).await;
+    assert!(matches!(
+        auth.handle_callback(&q, &jar).await.result,
+        Err(Error::Callback(CallbackError::StepUpNotSatisfied { .. }))
+    ));
+    // …while amr with mfa, shown by the signed token, upgrades the session.
+    tenant.set_id_token_fault(Some(tollgate_tenant::IdTokenFault::SetClaim(
+        "amr".into(),
+        serde_json::json!(["pwd", "mfa"]),
+    )));
+    let (q, jar) = common::login_to_callback(&auth, &browser, opts).await;
+    let ok = auth.handle_callback(&q, &jar).await.result.unwrap();
+    assert!(ok.session.has_mfa());
+    assert_eq!(ok.return_to, "/billing");
+}
+
+#[tokio::test]
+async fn a_cancelled_step_up_offers_to_try_again() {
+    let tenant = common::tenant().await;
+    let auth = common::client(&tenant, |b| b);
+    let login = auth
+        .start_login(LoginOptions::new().return_to("/billing").param(
+            "acr_values",
+            "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
+        ))
+        .await
+        .unwrap();
+    let state = login
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
+    let q = format!("error=access_denied&error_description=The%20user%20cancelled&state={state}");
+    let outcome = auth.handle_callback(&q, &jar).await;
+    assert!(
+        matches!(&outcome.result, Err(Error::Callback(CallbackError::Authorization { error, .. })) if error == "access_denied")
+    );
+    assert!(outcome.retry_step_up.is_some());
+    let page = outcome.into_response("/auth/login");
+    assert!(
+        page.body().contains("Verification needed") && page.body().contains("returnTo=%2Fbilling")
+    );
+}
