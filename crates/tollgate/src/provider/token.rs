@@ -54,25 +54,24 @@ impl From<ProviderError> for GrantError {
 }
 
 fn grant_error(answer: ErrorAnswer) -> GrantError {
-    if let Some(body) = &answer.body {
-        if body.get("error").and_then(|v| v.as_str()) == Some("mfa_required") {
-            return GrantError::MfaRequired {
-                description: body
-                    .get("error_description")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("Multifactor authentication required")
-                    .to_owned(),
-                mfa_token: body
-                    .get("mfa_token")
-                    .and_then(|v| v.as_str())
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned),
-                requirements: body
-                    .get("mfa_requirements")
-                    .filter(|v| v.is_object())
-                    .cloned(),
-            };
-        }
+    let mfa = answer
+        .body
+        .as_ref()
+        .filter(|b| b.get("error").and_then(|v| v.as_str()) == Some("mfa_required"));
+    if let Some(body) = mfa {
+        return GrantError::MfaRequired {
+            description: body
+                .get("error_description")
+                .and_then(|v| v.as_str())
+                .unwrap_or("Multifactor authentication required")
+                .to_owned(),
+            mfa_token: body
+                .get("mfa_token")
+                .and_then(|v| v.as_str())
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+            requirements: body.get("mfa_requirements").filter(|v| v.is_object()).cloned(),
+        };
     }
     GrantError::Other(oauth_error("token endpoint", answer))
 }
