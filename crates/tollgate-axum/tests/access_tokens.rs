@@ -77,7 +77,6 @@ async fn a_forced_refresh_persists_the_rotated_refresh_token() {
     // The cookie holds the live token: a second refresh through the app works.
     let again = b.get(&app.url("/auth/access-token?refresh=true")).await;
     assert_eq!(again.status, 200, "{again:?}");
-    let _ = refresh_status;
 }
 
 #[tokio::test]
@@ -153,4 +152,62 @@ fn base64_url_decode(s: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_refreshes_never_end_the_session() {
+    let app = start().await;
+    let mut b = Browser::default();
+    b.login(&app, "").await;
+    let before = session_of(&app, &b).await;
+    let cookie = format!("__session={}", b.cookies["__session"]);
+    let client = reqwest::Client::new();
+    let url = app.url("/auth/access-token?refresh=true");
+    let mut handles = Vec::new();
+    for _ in 0..100 {
+        let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
+        handles.push(tokio::spawn(async move {
+            let r = client
+                .get(url)
+                .header("cookie", cookie)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let set: Vec<String> = r
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect();
+            let body: serde_json::Value = r.json().await.unwrap();
+            (status, body["token"].as_str().map(str::to_owned), set)
+        }));
+    }
+    let mut tokens = std::collections::BTreeSet::new();
+    let mut last_cookie = None;
+    for h in handles {
+        let (status, token, set) = h.await.unwrap();
+        assert_eq!(status, 200, "every request gets a token");
+        tokens.insert(token.unwrap());
+        last_cookie = set.into_iter().find(|c| c.starts_with("__session="));
+    }
+    assert_eq!(tokens.len(), 1, "one refresh grant, shared by all");
+    assert_ne!(tokens.first().unwrap(), &before.token_set.access_token);
+    // The rotated refresh token is alive: the family was not revoked by reuse detection.
+    let line = last_cookie.expect("the refreshed session is written");
+    b.cookies.insert(
+        "__session".into(),
+        line.split(';').next().unwrap()[10..].to_owned(),
+    );
+    let after = session_of(&app, &b).await;
+    assert_ne!(
+        after.token_set.refresh_token,
+        before.token_set.refresh_token
+    );
+    assert_eq!(
+        refresh_status(&app, after.token_set.refresh_token.as_deref().unwrap()).await,
+        200
+    );
 }

@@ -67,6 +67,7 @@ mod jwe;
 mod mfa;
 mod provider;
 mod random;
+mod refresh;
 mod response;
 mod return_to;
 mod secret;

@@ -329,12 +329,23 @@ impl Tollgate {
             form.push(("scope", &requested));
         }
         let config = self.config();
-        match self
+        let aud_key = if default { "" } else { audience.unwrap_or("") };
+        let scope_key = if opts.scope.is_some() {
+            requested.as_str()
+        } else {
+            ""
+        };
+        let flight_key = crate::refresh::key(&refresh_token, aud_key, scope_key);
+        let (shared, _) = self
             .inner()
-            .provider
-            .grant(&config.client_id, &config.client_auth, &form)
-            .await
-        {
+            .refreshes
+            .run(flight_key, || {
+                self.inner()
+                    .provider
+                    .grant(&config.client_id, &config.client_auth, &form)
+            })
+            .await;
+        match (*shared).clone() {
             Ok(resp) => {
                 let mut updated = session.clone();
                 let key = if default { None } else { audience };

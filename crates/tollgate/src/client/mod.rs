@@ -42,6 +42,7 @@ pub(crate) struct Inner {
     sessions: CookieSessionCodec,
     transaction_keys: Keyring,
     mfa_keys: Keyring,
+    pub(crate) refreshes: crate::refresh::RefreshCoordinator,
 }
 
 impl Tollgate {
@@ -64,6 +65,7 @@ impl Tollgate {
                 sessions,
                 transaction_keys,
                 mfa_keys,
+                refreshes: crate::refresh::RefreshCoordinator::default(),
             }),
         }
     }

@@ -8,7 +8,7 @@ use crate::config::ClientAuth;
 use crate::error::ProviderError;
 
 /// A successful token endpoint answer.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub(crate) struct TokenResponse {
     pub(crate) access_token: String,
     pub(crate) token_type: String,
@@ -70,7 +70,10 @@ fn grant_error(answer: ErrorAnswer) -> GrantError {
                 .and_then(|v| v.as_str())
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned),
-            requirements: body.get("mfa_requirements").filter(|v| v.is_object()).cloned(),
+            requirements: body
+                .get("mfa_requirements")
+                .filter(|v| v.is_object())
+                .cloned(),
         };
     }
     GrantError::Other(oauth_error("token endpoint", answer))
