@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::mfa::{self, GrantKind, MfaPolicy};
 pub use api::ApiConfig;
 pub use client::ClientConfig;
 pub use user::UserConfig;
@@ -17,7 +18,8 @@ pub use user::UserConfig;
 /// Everything a tenant serves: applications, users, APIs, token lifetimes and signing keys.
 ///
 /// Build it in code or read it from TOML. The defaults follow Auth0's: ID tokens live 36000 s,
-/// access tokens 86400 s, refresh tokens 30 days, authorization codes 60 s.
+/// access tokens 86400 s, refresh tokens 30 days, authorization codes 60 s, `mfa_token`s (and
+/// access tokens for the MFA API) 10 minutes, SMS/voice/email codes 5 minutes.
 ///
 /// ```
 /// use tollgate_tenant::{ApiConfig, ClientConfig, TenantConfig, UserConfig};
@@ -69,6 +71,14 @@ pub struct TenantConfig {
     login_transaction_lifetime: Duration,
     end_session_endpoint_discovery: bool,
     signing_keys: Vec<PathBuf>,
+    tenant_name: String,
+    mfa_policies: Vec<MfaPolicy>,
+    #[serde(with = "seconds")]
+    mfa_token_lifetime: Duration,
+    #[serde(with = "seconds")]
+    oob_code_lifetime: Duration,
+    #[serde(with = "seconds")]
+    push_poll_interval: Duration,
 }
 
 impl Default for TenantConfig {
@@ -85,6 +95,11 @@ impl Default for TenantConfig {
             login_transaction_lifetime: Duration::from_secs(15 * 60),
             end_session_endpoint_discovery: true,
             signing_keys: Vec::new(),
+            tenant_name: "tollgate".to_owned(),
+            mfa_policies: Vec::new(),
+            mfa_token_lifetime: Duration::from_secs(600),
+            oob_code_lifetime: Duration::from_secs(300),
+            push_poll_interval: Duration::from_secs(5),
         }
     }
 }
@@ -99,8 +114,9 @@ impl TenantConfig {
     ///
     /// One client `demo-client` / `demo-secret` (callback `http://127.0.0.1:3000/auth/callback`,
     /// logout URL `http://127.0.0.1:3000/`), the users `alice@example.com` / `alice-password-1`
-    /// (TOTP secret `JBSWY3DPEHPK3PXP`) and `bob@example.com` / `bob-password-1`, and the API
-    /// `https://payments.example.com`.
+    /// (TOTP secret `JBSWY3DPEHPK3PXP`, recovery code `ABCDEFGHJKLMNPQRSTUVWXYZ`) and
+    /// `bob@example.com` / `bob-password-1` (no factor), the API `https://payments.example.com`,
+    /// and an MFA policy for that API on the refresh-token grant.
     pub fn example() -> Self {
         Self::new()
             .with_client(
@@ -111,7 +127,8 @@ impl TenantConfig {
             .with_user(
                 UserConfig::new("alice@example.com", "alice-password-1")
                     .with_name("Alice Example")
-                    .with_totp_secret("JBSWY3DPEHPK3PXP"),
+                    .with_totp_secret("JBSWY3DPEHPK3PXP")
+                    .with_recovery_code("ABCDEFGHJKLMNPQRSTUVWXYZ"),
             )
             .with_user(
                 UserConfig::new("bob@example.com", "bob-password-1").with_name("Bob Example"),
@@ -119,6 +136,11 @@ impl TenantConfig {
             .with_api(
                 ApiConfig::new("https://payments.example.com")
                     .with_scopes(["read:payments", "write:payments"]),
+            )
+            .with_mfa_policy(
+                MfaPolicy::new()
+                    .for_audience("https://payments.example.com")
+                    .on_grants([GrantKind::RefreshToken]),
             )
     }
 
@@ -227,6 +249,44 @@ impl TenantConfig {
         self
     }
 
+    /// Names the tenant in authenticator apps: the `<tenant>` of
+    /// `otpauth://totp/<tenant>:<email>?…&issuer=<tenant>` (default `tollgate`).
+    #[must_use]
+    pub fn with_tenant_name(mut self, name: impl Into<String>) -> Self {
+        self.tenant_name = name.into();
+        self
+    }
+
+    /// Adds an MFA policy (a stand-in for an Auth0 post-login Action that requires MFA).
+    #[must_use]
+    pub fn with_mfa_policy(mut self, policy: MfaPolicy) -> Self {
+        self.mfa_policies.push(policy);
+        self
+    }
+
+    /// Sets how long an `mfa_token` (and an access token for the MFA API) stays valid
+    /// (default 10 minutes, as at Auth0).
+    #[must_use]
+    pub fn with_mfa_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.mfa_token_lifetime = lifetime;
+        self
+    }
+
+    /// Sets how long an `oob_code` and the code sent with it stay valid (default 5 minutes).
+    #[must_use]
+    pub fn with_oob_code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.oob_code_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the minimum interval between two polls of the same push `oob_code` (default 5 s);
+    /// polling faster answers `slow_down`. Zero disables the check.
+    #[must_use]
+    pub fn with_push_poll_interval(mut self, interval: Duration) -> Self {
+        self.push_poll_interval = interval;
+        self
+    }
+
     /// The applications.
     pub fn clients(&self) -> &[ClientConfig] {
         &self.clients
@@ -282,6 +342,31 @@ impl TenantConfig {
         &self.signing_keys
     }
 
+    /// The tenant name shown in authenticator apps.
+    pub fn tenant_name(&self) -> &str {
+        &self.tenant_name
+    }
+
+    /// The MFA policies.
+    pub fn mfa_policies(&self) -> &[MfaPolicy] {
+        &self.mfa_policies
+    }
+
+    /// How long an `mfa_token` stays valid.
+    pub fn mfa_token_lifetime(&self) -> Duration {
+        self.mfa_token_lifetime
+    }
+
+    /// How long an `oob_code` stays valid.
+    pub fn oob_code_lifetime(&self) -> Duration {
+        self.oob_code_lifetime
+    }
+
+    /// The minimum interval between two polls of a push `oob_code`.
+    pub fn push_poll_interval(&self) -> Duration {
+        self.push_poll_interval
+    }
+
     /// The client with this id.
     pub(crate) fn client(&self, client_id: &str) -> Option<&ClientConfig> {
         self.clients.iter().find(|c| c.client_id() == client_id)
@@ -328,6 +413,17 @@ impl TenantConfig {
                 return Err(ConfigError::DuplicateUser {
                     email: user.email().to_owned(),
                 });
+            }
+            mfa::validate_user(user)?;
+        }
+        for policy in &self.mfa_policies {
+            if let Some(factor) = policy.unknown_factor() {
+                return Err(ConfigError::UnknownMfaFactor {
+                    factor: factor.to_owned(),
+                });
+            }
+            if policy.factors().is_empty() || policy.grants().is_empty() {
+                return Err(ConfigError::EmptyMfaPolicy);
             }
         }
         let mut apis = HashSet::new();
@@ -378,6 +474,46 @@ pub enum ConfigError {
         /// The repeated identifier.
         identifier: String,
     },
+    /// A user's `totp_secret` is not Base32.
+    #[error("the totp_secret of {email:?} is not Base32 (RFC 4648 letters A-Z and digits 2-7)")]
+    InvalidTotpSecret {
+        /// The user.
+        email: String,
+    },
+    /// A user's phone number is not in E.164 form.
+    #[error("the phone {phone:?} of {email:?} is not in E.164 form; write it like +15555550100")]
+    InvalidPhoneNumber {
+        /// The user.
+        email: String,
+        /// The value given.
+        phone: String,
+    },
+    /// A user's recovery code is not 24 upper-case letters and digits.
+    #[error("the recovery_code of {email:?} must be 24 upper-case letters and digits")]
+    InvalidRecoveryCode {
+        /// The user.
+        email: String,
+    },
+    /// A user's push device has an empty name.
+    #[error("the push_device of {email:?} is empty; give the device a name")]
+    EmptyPushDevice {
+        /// The user.
+        email: String,
+    },
+    /// An MFA policy names a factor outside `otp`, `push-notification`, `phone`, `email`,
+    /// `recovery-code`.
+    #[error(
+        "unknown MFA factor {factor:?}; use otp, push-notification, phone, email or recovery-code"
+    )]
+    UnknownMfaFactor {
+        /// The value given.
+        factor: String,
+    },
+    /// An MFA policy has no factor or no grant, so it could never be satisfied or never apply.
+    #[error(
+        "an MFA policy has an empty factors or grants list; leave the field out for the default"
+    )]
+    EmptyMfaPolicy,
     /// A callback or logout URL is not an absolute URL.
     #[error("{url:?} is not an absolute URL; callback and logout URLs must be absolute")]
     InvalidUrl {

@@ -3,13 +3,18 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// `bytes` random bytes from the OS, base64url-encoded without padding.
+/// Fills `buf` with random bytes from the OS.
 ///
 /// # Panics
 /// Panics if the operating system has no random source, which the tenant cannot work without.
+pub(crate) fn fill(buf: &mut [u8]) {
+    getrandom::fill(buf).expect("the OS random source is available");
+}
+
+/// `bytes` random bytes from the OS, base64url-encoded without padding.
 pub(crate) fn token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the OS random source is available");
+    fill(&mut buf);
     URL_SAFE_NO_PAD.encode(buf)
 }
 
@@ -21,4 +26,42 @@ pub(crate) fn secret() -> String {
 /// A 32-character id: session ids (`sid`) and login transaction ids.
 pub(crate) fn id() -> String {
     token(24)
+}
+
+/// `len` characters drawn uniformly from `alphabet` (at most 256 characters long).
+pub(crate) fn from_alphabet(alphabet: &[u8], len: usize) -> String {
+    debug_assert!(!alphabet.is_empty() && alphabet.len() <= 256);
+    // Rejection sampling: only bytes below the largest multiple of the alphabet size are used,
+    // so every character is equally likely.
+    let limit = 256 - 256 % alphabet.len();
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 32];
+    while out.len() < len {
+        fill(&mut buf);
+        for &byte in &buf {
+            if usize::from(byte) < limit && out.len() < len {
+                out.push(char::from(alphabet[usize::from(byte) % alphabet.len()]));
+            }
+        }
+    }
+    out
+}
+
+/// `len` random decimal digits: one-time codes sent by SMS, voice or email.
+pub(crate) fn digits(len: usize) -> String {
+    from_alphabet(b"0123456789", len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alphabets_are_respected() {
+        let code = digits(6);
+        assert_eq!(code.len(), 6);
+        assert!(code.bytes().all(|b| b.is_ascii_digit()));
+        let word = from_alphabet(b"AB", 40);
+        assert!(word.bytes().all(|b| b == b'A' || b == b'B'));
+    }
 }

@@ -1,8 +1,8 @@
 //! The tenant's HTTP routes, shaped like Auth0's Authentication API.
 
-mod authorize;
+pub(crate) mod authorize;
 mod discovery;
-mod login;
+pub(crate) mod login;
 mod logout;
 mod revoke;
 mod token;
@@ -11,9 +11,12 @@ mod userinfo;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
+use crate::mfa;
 use crate::state::TenantState;
+
+pub(crate) use token::TokenResponse;
 
 /// Shared state as handlers receive it.
 type AppState = Arc<TenantState>;
@@ -43,5 +46,20 @@ pub(crate) fn router(state: AppState) -> Router {
             "/oidc/logout",
             get(logout::oidc_logout_get).post(logout::oidc_logout_post),
         )
+        .route("/mfa/authenticators", get(mfa::api::list))
+        .route("/mfa/authenticators/{id}", delete(mfa::api::delete))
+        .route("/mfa/associate", post(mfa::api::associate))
+        .route("/mfa/challenge", post(mfa::api::challenge))
+        .route("/u/mfa", get(mfa::login::show).post(mfa::login::submit))
+        .route("/u/mfa/complete", post(mfa::login::complete))
+        .route("/u/mfa/cancel", get(mfa::login::cancel))
+        .route(
+            "/u/mfa-enroll",
+            get(mfa::login::enroll_show).post(mfa::login::enroll_submit),
+        )
+        .route("/dev/outbox", get(mfa::dev::page))
+        .route("/dev/outbox.json", get(mfa::dev::json))
+        .route("/dev/outbox/push/{id}/approve", post(mfa::dev::approve))
+        .route("/dev/outbox/push/{id}/deny", post(mfa::dev::deny))
         .with_state(state)
 }

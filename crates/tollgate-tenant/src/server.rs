@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::keys::{KeyRing, SigningKey};
 use crate::state::TenantState;
-use crate::{IdTokenFault, TenantConfig, TenantError, routes};
+use crate::{IdTokenFault, OutboxMessage, TenantConfig, TenantError, mfa, routes};
 
 /// How long [`RunningTenant::shutdown`] waits for open connections before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -194,6 +194,36 @@ impl RunningTenant {
             }
         }
         self.state.set_fault(fault);
+    }
+
+    /// Every message in the development outbox (SMS, voice and email codes, push requests),
+    /// oldest first. Also served at `GET /dev/outbox` (HTML) and `GET /dev/outbox.json`.
+    pub fn outbox(&self) -> Vec<OutboxMessage> {
+        self.state.store().mfa.outbox.messages().to_vec()
+    }
+
+    /// Approves the pending push request with this outbox id; `false` if there is none.
+    pub fn approve_push(&self, id: &str) -> bool {
+        self.state.store().mfa.outbox.answer_push(id, true)
+    }
+
+    /// Denies the pending push request with this outbox id; `false` if there is none.
+    pub fn deny_push(&self, id: &str) -> bool {
+        self.state.store().mfa.outbox.answer_push(id, false)
+    }
+
+    /// The current code of the user's TOTP authenticator (the first active one, else the first
+    /// pending enrollment), or `None` for an unknown user or one without TOTP.
+    pub fn totp_code(&self, email: &str) -> Option<String> {
+        self.totp_code_at(email, crate::clock::now())
+    }
+
+    /// The code of the user's TOTP authenticator at `unix_seconds` (for clock-drift tests).
+    pub fn totp_code_at(&self, email: &str, unix_seconds: u64) -> Option<String> {
+        let user = self.state.config.user_by_email(email)?;
+        let mut store = self.state.store();
+        let secret = store.mfa.user(user).totp_secret()?.to_owned();
+        mfa::totp::code_at(&secret, unix_seconds)
     }
 
     /// Stops accepting connections and waits (up to five seconds) for the server to finish.

@@ -4,9 +4,11 @@ use std::sync::{
     Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };
 
+use std::time::Duration;
+
 use crate::keys::{KeyRing, SigningKey};
 use crate::store::Store;
-use crate::{IdTokenFault, TenantConfig, TenantError, clock};
+use crate::{ApiConfig, IdTokenFault, TenantConfig, TenantError, clock, mfa};
 
 /// Configuration, keys and in-memory state of one tenant.
 #[derive(Debug)]
@@ -16,6 +18,8 @@ pub(crate) struct TenantState {
     pub(crate) issuer: String,
     /// The `updated_at` of every user: when the tenant started.
     pub(crate) updated_at: u64,
+    /// The built-in MFA API, `{issuer}mfa/`.
+    mfa_api: ApiConfig,
     keys: RwLock<KeyRing>,
     /// A key that is never published, for [`IdTokenFault::UnknownKid`]; made on first use.
     rogue_key: OnceLock<Result<SigningKey, String>>,
@@ -25,10 +29,12 @@ pub(crate) struct TenantState {
 
 impl TenantState {
     pub(crate) fn new(config: TenantConfig, issuer: String, keys: KeyRing) -> Self {
+        let mfa_api = ApiConfig::new(format!("{issuer}mfa/")).with_scopes(mfa::MFA_API_SCOPES);
         Self {
             config,
             issuer,
             updated_at: clock::now(),
+            mfa_api,
             keys: RwLock::new(keys),
             rogue_key: OnceLock::new(),
             fault: Mutex::new(None),
@@ -39,6 +45,28 @@ impl TenantState {
     /// The absolute URL of an endpoint path such as `oauth/token` (no leading slash).
     pub(crate) fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+
+    /// The audience of the built-in MFA API: `{issuer}mfa/`.
+    pub(crate) fn mfa_audience(&self) -> &str {
+        self.mfa_api.identifier()
+    }
+
+    /// The API with this identifier: a configured one, or the built-in MFA API.
+    pub(crate) fn api(&self, identifier: &str) -> Option<&ApiConfig> {
+        self.config
+            .api(identifier)
+            .or_else(|| (identifier == self.mfa_audience()).then_some(&self.mfa_api))
+    }
+
+    /// How long an access token for `audience` lives: the MFA API's as long as an `mfa_token`,
+    /// the others as configured.
+    pub(crate) fn access_token_lifetime(&self, audience: Option<&str>) -> Duration {
+        if audience == Some(self.mfa_audience()) {
+            self.config.mfa_token_lifetime()
+        } else {
+            self.config.access_token_lifetime()
+        }
     }
 
     /// The published keys (read).

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) use refresh::{RefreshFamily, RefreshOutcome, RefreshTokens};
 
+use crate::mfa::store::MfaStore;
 use crate::random;
 
 /// How long a used authorization code is remembered, so that a replay can be detected.
@@ -42,8 +43,10 @@ pub(crate) struct Session {
     pub(crate) email: String,
     /// When the user last typed their password (Unix seconds).
     pub(crate) auth_time: u64,
-    /// Authentication methods used (`pwd`, later `mfa`).
+    /// Authentication methods used (`pwd`, `mfa`).
     pub(crate) amr: Vec<String>,
+    /// When the user last passed MFA in this session (Unix seconds).
+    pub(crate) mfa_at: Option<u64>,
     expires_at: Instant,
 }
 
@@ -51,7 +54,25 @@ pub(crate) struct Session {
 #[derive(Debug, Clone)]
 pub(crate) struct LoginTransaction {
     pub(crate) request: AuthorizeRequest,
+    /// Set once the user is known and a second factor is due.
+    pub(crate) mfa: Option<MfaStep>,
     expires_at: Instant,
+}
+
+/// The MFA step of a login transaction.
+#[derive(Debug, Clone)]
+pub(crate) struct MfaStep {
+    /// The user being verified.
+    pub(crate) email: String,
+    /// Whether the password was typed in this transaction (an SSO session is stepped up
+    /// without it).
+    pub(crate) password: bool,
+    /// The `oob_code` of the SMS, voice, email code or push request the page waits for.
+    pub(crate) oob_code: Option<String>,
+    /// The pending TOTP authenticator shown on the enrollment page.
+    pub(crate) enrollment: Option<String>,
+    /// When the factor was accepted, if the recovery-code page is still to be acknowledged.
+    pub(crate) verified_at: Option<u64>,
 }
 
 /// What an authorization code stands for.
@@ -63,6 +84,10 @@ pub(crate) struct AuthCode {
     pub(crate) auth_time: u64,
     /// `Some` when the user authenticated interactively in this transaction.
     pub(crate) amr: Option<Vec<String>>,
+    /// The `acr` claim, when `acr_values` asked for MFA and it was done.
+    pub(crate) acr: Option<String>,
+    /// Whether the SSO session had passed MFA when the code was issued.
+    pub(crate) mfa_done: bool,
     expires_at: Instant,
     used: bool,
     /// The refresh-token family created when the code was exchanged.
@@ -94,6 +119,7 @@ pub(crate) struct Store {
     codes: HashMap<String, AuthCode>,
     opaque_tokens: HashMap<String, OpaqueToken>,
     pub(crate) refresh: RefreshTokens,
+    pub(crate) mfa: MfaStore,
 }
 
 impl Store {
@@ -123,6 +149,7 @@ impl Store {
             email: email.to_owned(),
             auth_time,
             amr,
+            mfa_at: None,
             expires_at: now + lifetime,
         };
         self.sessions.insert(cookie.clone(), session.clone());
@@ -139,6 +166,16 @@ impl Store {
         let session = self.sessions.get_mut(cookie)?;
         session.auth_time = auth_time;
         session.amr = amr;
+        Some(session.clone())
+    }
+
+    /// Records that the user passed MFA in the session named by this cookie value.
+    pub(crate) fn record_mfa(&mut self, cookie: &str, at: u64) -> Option<Session> {
+        let session = self.sessions.get_mut(cookie)?;
+        session.mfa_at = Some(at);
+        if !session.amr.iter().any(|m| m == "mfa") {
+            session.amr.push("mfa".to_owned());
+        }
         Some(session.clone())
     }
 
@@ -172,6 +209,7 @@ impl Store {
             id.clone(),
             LoginTransaction {
                 request,
+                mfa: None,
                 expires_at: now + lifetime,
             },
         );
@@ -182,6 +220,13 @@ impl Store {
     pub(crate) fn transaction(&self, id: &str) -> Option<&LoginTransaction> {
         self.transactions
             .get(id)
+            .filter(|t| t.expires_at > Instant::now())
+    }
+
+    /// The live login transaction with this id, for changing its MFA step.
+    pub(crate) fn transaction_mut(&mut self, id: &str) -> Option<&mut LoginTransaction> {
+        self.transactions
+            .get_mut(id)
             .filter(|t| t.expires_at > Instant::now())
     }
 
@@ -198,6 +243,7 @@ impl Store {
         request: AuthorizeRequest,
         session: &Session,
         amr: Option<Vec<String>>,
+        acr: Option<String>,
         lifetime: Duration,
     ) -> String {
         let now = Instant::now();
@@ -211,6 +257,8 @@ impl Store {
                 sid: session.sid.clone(),
                 auth_time: session.auth_time,
                 amr,
+                acr,
+                mfa_done: session.mfa_at.is_some(),
                 expires_at: now + lifetime,
                 used: false,
                 family: None,

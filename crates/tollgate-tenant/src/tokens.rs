@@ -38,6 +38,8 @@ pub(crate) struct IdTokenSubject<'a> {
     pub(crate) auth_time: u64,
     /// `None` for tokens from silent authentication and refresh, which carry no `amr` at Auth0.
     pub(crate) amr: Option<&'a [String]>,
+    /// The `acr` claim (the multi-factor policy URI after a requested MFA step).
+    pub(crate) acr: Option<&'a str>,
 }
 
 /// Issues a signed ID token (with the configured fault, if any).
@@ -59,6 +61,9 @@ pub(crate) fn id_token(state: &TenantState, subject: &IdTokenSubject<'_>) -> Str
     if let Some(amr) = subject.amr {
         claims.insert("amr".to_owned(), json!(amr));
     }
+    if let Some(acr) = subject.acr {
+        claims.insert("acr".to_owned(), json!(acr));
+    }
     fault::sign_id_token(state, subject.client.client_secret(), claims)
 }
 
@@ -71,7 +76,7 @@ pub(crate) fn user_access_token(
     audience: Option<&str>,
     scopes: &[String],
 ) -> String {
-    let lifetime = state.config.access_token_lifetime();
+    let lifetime = state.access_token_lifetime(audience);
     let Some(audience) = audience else {
         return state
             .store()
@@ -84,6 +89,7 @@ pub(crate) fn user_access_token(
     };
     let mut claims = access_claims(state, &user.sub(), aud, client_id, scopes);
     claims.remove("gty");
+    claims.insert("exp".to_owned(), json!(clock::now() + lifetime.as_secs()));
     jwt::sign_rs256(&state.current_key(), &claims)
 }
 

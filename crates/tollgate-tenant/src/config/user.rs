@@ -38,6 +38,14 @@ pub struct UserConfig {
     email_verified: bool,
     #[serde(default)]
     totp_secret: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    email_factor: bool,
+    #[serde(default)]
+    push_device: Option<String>,
+    #[serde(default)]
+    recovery_code: Option<String>,
 }
 
 fn default_verified() -> bool {
@@ -55,6 +63,10 @@ impl UserConfig {
             picture: None,
             email_verified: true,
             totp_secret: None,
+            phone: None,
+            email_factor: false,
+            push_device: None,
+            recovery_code: None,
         }
     }
 
@@ -86,10 +98,44 @@ impl UserConfig {
         self
     }
 
-    /// Stores a base32 TOTP secret for this user (used by the MFA pages).
+    /// Enrolls an active TOTP authenticator (`totp|dev_…`) with this Base32 secret.
     #[must_use]
     pub fn with_totp_secret(mut self, secret: impl Into<String>) -> Self {
         self.totp_secret = Some(secret.into());
+        self
+    }
+
+    /// Enrolls active SMS and voice authenticators (`sms|dev_…`, `voice|dev_…`) for this phone
+    /// number, in E.164 form (`+15555550100`). Codes go to the development outbox.
+    #[must_use]
+    pub fn with_phone(mut self, phone: impl Into<String>) -> Self {
+        self.phone = Some(phone.into());
+        self
+    }
+
+    /// Enrolls an active email authenticator (`email|dev_…`) for the user's email address.
+    /// Codes go to the development outbox.
+    #[must_use]
+    pub fn with_email_factor(mut self) -> Self {
+        self.email_factor = true;
+        self
+    }
+
+    /// Enrolls an active push authenticator (`push|dev_…`, `oob_channel` `auth0`) on a device
+    /// with this name, and its OTP twin. Push requests wait in the development outbox for
+    /// [`approve_push`](crate::RunningTenant::approve_push) or
+    /// [`deny_push`](crate::RunningTenant::deny_push).
+    #[must_use]
+    pub fn with_push_device(mut self, device_name: impl Into<String>) -> Self {
+        self.push_device = Some(device_name.into());
+        self
+    }
+
+    /// Gives the user this recovery code (24 upper-case letters and digits). Without one, a code
+    /// is generated when the user enrolls a first factor.
+    #[must_use]
+    pub fn with_recovery_code(mut self, code: impl Into<String>) -> Self {
+        self.recovery_code = Some(code.into());
         self
     }
 
@@ -126,6 +172,26 @@ impl UserConfig {
         self.totp_secret.as_deref()
     }
 
+    /// The phone number of the SMS and voice authenticators, if one was configured.
+    pub fn phone(&self) -> Option<&str> {
+        self.phone.as_deref()
+    }
+
+    /// Whether the user starts with an email authenticator.
+    pub fn email_factor(&self) -> bool {
+        self.email_factor
+    }
+
+    /// The name of the push device, if one was configured.
+    pub fn push_device(&self) -> Option<&str> {
+        self.push_device.as_deref()
+    }
+
+    /// The configured recovery code, if any.
+    pub fn recovery_code(&self) -> Option<&str> {
+        self.recovery_code.as_deref()
+    }
+
     /// The stable subject identifier: `auth0|` + 24 hex characters of sha256(lowercased email).
     pub fn sub(&self) -> String {
         let digest = Sha256::digest(self.email.to_lowercase().as_bytes());
@@ -155,6 +221,13 @@ impl fmt::Debug for UserConfig {
             .field(
                 "totp_secret",
                 &self.totp_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("phone", &self.phone)
+            .field("email_factor", &self.email_factor)
+            .field("push_device", &self.push_device)
+            .field(
+                "recovery_code",
+                &self.recovery_code.as_ref().map(|_| "<redacted>"),
             )
             .finish()
     }

@@ -3,14 +3,18 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
-/// An error from a JSON endpoint: `{"error": …, "error_description": …}` with its status.
+/// An error from a JSON endpoint: `{"error": …, "error_description": …}` with its status, and
+/// extra members for errors such as `mfa_required`.
 #[derive(Debug, Clone)]
 pub(crate) struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    extra: Map<String, Value>,
+    /// Answers 401 with `WWW-Authenticate: Bearer error="…"`.
+    bearer_challenge: bool,
 }
 
 impl OAuthError {
@@ -24,7 +28,21 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            extra: Map::new(),
+            bearer_challenge: false,
         }
+    }
+
+    /// Adds a member to the JSON body.
+    pub(crate) fn with_field(mut self, name: &str, value: Value) -> Self {
+        self.extra.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Adds `WWW-Authenticate: Bearer error="<code>"` (for bearer-token endpoints).
+    pub(crate) fn with_bearer_challenge(mut self) -> Self {
+        self.bearer_challenge = true;
+        self
     }
 
     /// 400 `invalid_request`.
@@ -64,11 +82,21 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": self.error, "error_description": self.description });
+        let mut body = json!({ "error": self.error, "error_description": self.description });
+        if let Value::Object(object) = &mut body {
+            object.extend(self.extra);
+        }
         let mut response = (self.status, Json(body)).into_response();
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.bearer_challenge
+            && let Ok(value) = HeaderValue::from_str(&format!("Bearer error=\"{}\"", self.error))
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
         response
     }
 }

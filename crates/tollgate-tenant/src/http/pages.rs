@@ -26,14 +26,28 @@ label{display:block;margin-top:1rem;font-weight:600}\
 input{width:100%;box-sizing:border-box;padding:.6rem;margin-top:.3rem;font-size:1rem}\
 button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;background:#3b3bd4;color:#fff;border:0;border-radius:4px}\
 button:focus,input:focus{outline:3px solid #f5a623}\
-[role=alert]{color:#b00020;font-weight:600}";
+[role=alert]{color:#b00020;font-weight:600}\
+main.wide{max-width:64rem}\
+a{color:#2a2ab0}a:focus{outline:3px solid #f5a623}\
+code{font-size:1.1rem;letter-spacing:.1em;word-break:break-all}\
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem;border-bottom:1px solid #ddd}\
+td form{display:inline}td button{width:auto;margin:0 .3rem 0 0;padding:.3rem .6rem}";
 
 /// A complete page with `status`; `title` and `body` must already be escaped where needed.
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    render(status, title, body, "<main>")
+}
+
+/// A page with a wider `<main>`, for tables.
+pub(crate) fn wide_page(status: StatusCode, title: &str, body: &str) -> Response {
+    render(status, title, body, "<main class=\"wide\">")
+}
+
+fn render(status: StatusCode, title: &str, body: &str, main: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{main}\n{body}\n</main>\n</body>\n</html>\n"
     );
     let mut response = (status, Html(html)).into_response();
     response

@@ -12,7 +12,7 @@ use crate::http::pages;
 use crate::http::params::Params;
 use crate::state::TenantState;
 use crate::store::{AuthorizeRequest, Session};
-use crate::{clock, scope};
+use crate::{clock, mfa, scope};
 
 /// Prompt values that change the flow.
 #[derive(Debug, Default, Clone, Copy)]
@@ -41,8 +41,28 @@ pub(super) async fn authorize(
     };
     match session {
         Some(session) if !prompt.login && !too_old(&session) => {
-            tracing::debug!(sid = %session.sid, "reusing the SSO session");
-            redirect_with_code(&state, request, &session, None)
+            if !mfa::login::needs_mfa(&state, &request, Some(&session)) {
+                tracing::debug!(sid = %session.sid, "reusing the SSO session");
+                return redirect_with_code(&state, request, &session, None, None);
+            }
+            if !prompt.none {
+                // Step up the SSO session: MFA without the password.
+                let lifetime = state.config.login_transaction_lifetime();
+                let id = state.store().create_transaction(request, lifetime);
+                return mfa::login::start(&state, &id, &session.email, false);
+            }
+            if session.mfa_at.is_some() {
+                // Silent authentication in a session that passed MFA: no challenge is
+                // possible, and the session's MFA counts.
+                let acr = mfa::login::acr_claim(&request);
+                return redirect_with_code(&state, request, &session, None, acr);
+            }
+            error_redirect(
+                &request.redirect_uri,
+                "login_required",
+                "Multifactor authentication required",
+                request.state.as_deref(),
+            )
         }
         _ if prompt.none => error_redirect(
             &request.redirect_uri,
@@ -64,17 +84,19 @@ pub(super) async fn authorize(
 /// Issues a code for a finished login and redirects to the callback with `code` and `state`.
 ///
 /// `amr` is set when the user authenticated in this transaction; silent logins carry none.
-pub(super) fn redirect_with_code(
+/// `acr` is set when `acr_values` asked for MFA and the session passed it.
+pub(crate) fn redirect_with_code(
     state: &TenantState,
     request: AuthorizeRequest,
     session: &Session,
     amr: Option<Vec<String>>,
+    acr: Option<String>,
 ) -> Response {
     let redirect_uri = request.redirect_uri.clone();
     let client_state = request.state.clone();
     let code = state
         .store()
-        .issue_code(request, session, amr, state.config.code_lifetime());
+        .issue_code(request, session, amr, acr, state.config.code_lifetime());
     redirect(&with_query(
         &redirect_uri,
         &[("code", Some(&code)), ("state", client_state.as_deref())],
@@ -146,7 +168,6 @@ fn check(state: &TenantState, params: &Params) -> Result<(AuthorizeRequest, Prom
     let api = match params.get("audience") {
         Some(audience) => Some(
             state
-                .config
                 .api(audience)
                 .ok_or_else(|| fail("access_denied", &format!("Service not found: {audience}")))?,
         ),

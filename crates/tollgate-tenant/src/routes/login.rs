@@ -10,9 +10,10 @@ use super::authorize::redirect_with_code;
 use crate::http::cookies;
 use crate::http::pages;
 use crate::http::params::Params;
+use crate::mfa::login::MfaPassed;
 use crate::state::TenantState;
-use crate::store::LoginTransaction;
-use crate::{UserConfig, clock};
+use crate::store::{AuthorizeRequest, LoginTransaction};
+use crate::{UserConfig, clock, mfa};
 
 /// The alert shown after a failed attempt, in Auth0's words.
 const WRONG_CREDENTIALS: &str = "Wrong email or password.";
@@ -60,37 +61,44 @@ pub(super) async fn submit(
             Some(WRONG_CREDENTIALS),
         );
     };
-    let Some(transaction) = state.store().finish_transaction(&id) else {
+    let Some(transaction) = state.store().transaction(&id).cloned() else {
         return expired();
     };
-    after_password(&state, &headers, transaction, user)
+    after_password(&state, &headers, &id, transaction, user)
 }
 
-/// The step after a correct password. An MFA challenge will be inserted here (keeping the
-/// transaction and asking for a second factor when `acr_values` or policy requires it); today
-/// the login completes at once.
+/// The step after a correct password: the MFA step when `acr_values`, the MFA API audience or
+/// an MFA policy asks for it, else the end of the login.
 fn after_password(
     state: &TenantState,
     headers: &HeaderMap,
+    id: &str,
     transaction: LoginTransaction,
     user: &UserConfig,
 ) -> Response {
-    tracing::debug!(
-        acr_values = ?transaction.request.acr_values,
-        "password accepted; no second factor is required yet"
-    );
+    let session = cookies::sso_cookie(headers)
+        .and_then(|c| state.store().session(&c).cloned())
+        .filter(|s| s.email == user.email());
+    if mfa::login::needs_mfa(state, &transaction.request, session.as_ref()) {
+        tracing::debug!(acr_values = ?transaction.request.acr_values, "password accepted; MFA is due");
+        return mfa::login::start(state, id, user.email(), true);
+    }
+    state.store().finish_transaction(id);
     let amr = vec!["pwd".to_owned()];
-    complete_login(state, headers, transaction, user, amr)
+    complete_login(state, headers, transaction.request, user, amr, None)
 }
 
 /// Records the authentication in the SSO session (reusing the browser's session when it belongs
 /// to the same user), sets the cookie and redirects to the callback with a code.
-fn complete_login(
+///
+/// `mfa` is set when the user passed MFA in this transaction.
+pub(crate) fn complete_login(
     state: &TenantState,
     headers: &HeaderMap,
-    transaction: LoginTransaction,
+    request: AuthorizeRequest,
     user: &UserConfig,
     amr: Vec<String>,
+    mfa: Option<MfaPassed>,
 ) -> Response {
     let now = clock::now();
     let lifetime = state.config.session_lifetime();
@@ -101,7 +109,7 @@ fn complete_login(
             .as_deref()
             .and_then(|c| store.session(c))
             .is_some_and(|s| s.email == user.email());
-        match existing {
+        let (cookie, session) = match existing {
             Some(cookie) if same_user => match store.reauthenticate(&cookie, now, amr.clone()) {
                 Some(session) => (cookie, session),
                 None => store.create_session(user.email(), now, amr.clone(), lifetime),
@@ -112,10 +120,17 @@ fn complete_login(
                 }
                 store.create_session(user.email(), now, amr.clone(), lifetime)
             }
+        };
+        if mfa.is_some() {
+            let session = store.record_mfa(&cookie, now).unwrap_or(session);
+            (cookie, session)
+        } else {
+            (cookie, session)
         }
     };
-    tracing::info!(sub = %user.sub(), sid = %session.sid, "user logged in");
-    let mut response = redirect_with_code(state, transaction.request, &session, Some(amr));
+    tracing::info!(sub = %user.sub(), sid = %session.sid, ?amr, "user logged in");
+    let acr = mfa.and_then(|m| m.acr);
+    let mut response = redirect_with_code(state, request, &session, Some(amr), acr);
     response.headers_mut().append(
         header::SET_COOKIE,
         cookies::set_sso_cookie(&cookie, lifetime.as_secs()),
@@ -124,7 +139,7 @@ fn complete_login(
 }
 
 /// The page for an unknown or expired login transaction.
-fn expired() -> Response {
+pub(crate) fn expired() -> Response {
     pages::error_page(
         StatusCode::BAD_REQUEST,
         "Login transaction expired",

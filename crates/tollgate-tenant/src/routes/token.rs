@@ -15,19 +15,24 @@ use super::AppState;
 use crate::http::client_auth;
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
+use crate::mfa;
+use crate::mfa::grants::MfaGrant;
 
 /// A successful token response.
 #[derive(Debug, Serialize)]
-struct TokenResponse {
-    access_token: String,
+pub(crate) struct TokenResponse {
+    pub(crate) access_token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    id_token: Option<String>,
+    pub(crate) id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
-    token_type: &'static str,
-    expires_in: u64,
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) token_type: &'static str,
+    pub(crate) expires_in: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
+    pub(crate) scope: Option<String>,
+    /// The replacement recovery code (`mfa-recovery-code` grant only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) recovery_code: Option<String>,
 }
 
 impl IntoResponse for TokenResponse {
@@ -69,10 +74,13 @@ fn dispatch(
     let grant_type = params
         .get("grant_type")
         .ok_or_else(|| OAuthError::missing("grant_type"))?;
-    if !matches!(
-        grant_type,
-        "authorization_code" | "refresh_token" | "client_credentials"
-    ) {
+    let mfa_grant = MfaGrant::from_grant_type(grant_type);
+    if mfa_grant.is_none()
+        && !matches!(
+            grant_type,
+            "authorization_code" | "refresh_token" | "client_credentials"
+        )
+    {
         return Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -80,6 +88,9 @@ fn dispatch(
         ));
     }
     let client = client_auth::authenticate(&state.config, headers, params)?;
+    if let Some(grant) = mfa_grant {
+        return mfa::grants::exchange(state, client, params, grant);
+    }
     match grant_type {
         "authorization_code" => authorization_code::exchange(state, client, params),
         "refresh_token" => refresh_token::exchange(state, client, params),

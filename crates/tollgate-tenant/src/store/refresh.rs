@@ -26,6 +26,8 @@ struct Family {
     grant: RefreshFamily,
     expires_at: Instant,
     current: String,
+    /// Whether the family passed MFA (through the MFA API, or at the login that started it).
+    mfa_satisfied: bool,
 }
 
 #[derive(Debug)]
@@ -72,6 +74,7 @@ impl RefreshTokens {
                 grant,
                 expires_at: Instant::now() + lifetime,
                 current: token.clone(),
+                mfa_satisfied: false,
             },
         );
         (family_id, token)
@@ -81,6 +84,60 @@ impl RefreshTokens {
     pub(crate) fn peek(&self, token: &str) -> Option<&RefreshFamily> {
         let entry = self.tokens.get(token)?;
         self.families.get(&entry.family).map(|f| &f.grant)
+    }
+
+    /// The id of `token`'s live family, without using the token.
+    pub(crate) fn family_of(&self, token: &str) -> Option<&str> {
+        let entry = self.tokens.get(token)?;
+        self.families
+            .get(&entry.family)
+            .filter(|f| f.expires_at > Instant::now())
+            .map(|_| entry.family.as_str())
+    }
+
+    /// Whether the family passed MFA.
+    pub(crate) fn is_mfa_satisfied(&self, family_id: &str) -> bool {
+        self.families
+            .get(family_id)
+            .is_some_and(|f| f.mfa_satisfied)
+    }
+
+    /// Records that the family passed MFA.
+    pub(crate) fn mark_mfa_satisfied(&mut self, family_id: &str) {
+        if let Some(family) = self.families.get_mut(family_id) {
+            family.mfa_satisfied = true;
+        }
+    }
+
+    /// What a live family grants.
+    pub(crate) fn family(&self, family_id: &str) -> Option<&RefreshFamily> {
+        self.families
+            .get(family_id)
+            .filter(|f| f.expires_at > Instant::now())
+            .map(|f| &f.grant)
+    }
+
+    /// Rotates a family without presenting a token (after an MFA grant answered for it): the
+    /// current token is retired as if it had been used, and the new token is returned.
+    pub(crate) fn rotate_family(&mut self, family_id: &str) -> Option<String> {
+        let now = Instant::now();
+        let family = self
+            .families
+            .get_mut(family_id)
+            .filter(|f| f.expires_at > now)?;
+        let new_token = random::secret();
+        let previous = std::mem::replace(&mut family.current, new_token.clone());
+        if let Some(entry) = self.tokens.get_mut(&previous) {
+            entry.retired = Some((now, new_token.clone()));
+        }
+        self.tokens.insert(
+            new_token.clone(),
+            TokenEntry {
+                family: family_id.to_owned(),
+                retired: None,
+            },
+        );
+        Some(new_token)
     }
 
     /// Presents `token` on behalf of `client_id`.

@@ -69,6 +69,7 @@ pub(super) fn exchange(
                 sid: &code.sid,
                 auth_time: code.auth_time,
                 amr: code.amr.as_deref(),
+                acr: code.acr.as_deref(),
             },
         )
     });
@@ -85,6 +86,10 @@ pub(super) fn exchange(
         let (family, token) = store
             .refresh
             .issue(grant, state.config.refresh_token_lifetime());
+        if code.mfa_done {
+            // The login passed MFA: policies that are satisfied once let this family through.
+            store.refresh.mark_mfa_satisfied(&family);
+        }
         store.link_code_family(code_value, &family);
         token
     });
@@ -93,8 +98,11 @@ pub(super) fn exchange(
         id_token,
         refresh_token,
         token_type: "Bearer",
-        expires_in: state.config.access_token_lifetime().as_secs(),
+        expires_in: state
+            .access_token_lifetime(request.audience.as_deref())
+            .as_secs(),
         scope: Some(scope::join(&request.scope)),
+        recovery_code: None,
     })
 }
 

@@ -39,5 +39,6 @@ pub(super) fn exchange(
         token_type: "Bearer",
         expires_in: state.config.access_token_lifetime().as_secs(),
         scope: (!granted.is_empty()).then(|| scope::join(&granted)),
+        recovery_code: None,
     })
 }

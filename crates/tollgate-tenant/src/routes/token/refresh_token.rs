@@ -4,6 +4,8 @@
 use super::TokenResponse;
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
+use crate::mfa;
+use crate::mfa::store::MfaTransaction;
 use crate::state::TenantState;
 use crate::store::RefreshOutcome;
 use crate::tokens::{self, IdTokenSubject};
@@ -22,7 +24,7 @@ pub(super) fn exchange(
         .ok_or_else(|| OAuthError::missing("refresh_token"))?;
     let requested_api =
         match params.get("audience") {
-            Some(audience) => Some(state.config.api(audience).ok_or_else(|| {
+            Some(audience) => Some(state.api(audience).ok_or_else(|| {
                 OAuthError::access_denied(format!("Service not found: {audience}"))
             })?),
             None => None,
@@ -36,6 +38,7 @@ pub(super) fn exchange(
             .refresh
             .peek(token)
             .filter(|g| g.client_id == client.client_id())
+            .cloned()
             .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH_TOKEN))?;
         let requested = params
             .get("scope")
@@ -46,6 +49,31 @@ pub(super) fn exchange(
         if !requested.iter().all(allowed) {
             return Err(OAuthError::invalid_grant(
                 "The requested scope exceeds the scope granted by the resource owner",
+            ));
+        }
+        // An MFA policy (or the MFA API audience) may ask for a second factor first; the
+        // token is not used, so the client can retry it after MFA.
+        let audience = requested_api
+            .map(|a| a.identifier().to_owned())
+            .or_else(|| original.audience.clone());
+        if let Some(family_id) = store.refresh.family_of(token).map(str::to_owned)
+            && let Some(requirement) =
+                mfa::grants::refresh_requirement(state, &store, &family_id, audience.as_deref())
+            && let Some(user) = state.config.user_by_email(&original.email)
+        {
+            let transaction = MfaTransaction {
+                email: original.email.clone(),
+                client_id: client.client_id().to_owned(),
+                family: Some(family_id),
+                audience,
+                scope: requested,
+                requirement,
+            };
+            return Err(mfa::grants::mfa_required(
+                state,
+                &mut store,
+                user,
+                transaction,
             ));
         }
         match store.refresh.present(
@@ -64,7 +92,7 @@ pub(super) fn exchange(
     let audience = requested_api
         .map(|a| a.identifier().to_owned())
         .or_else(|| grant.audience.clone());
-    let api = audience.as_deref().and_then(|a| state.config.api(a));
+    let api = audience.as_deref().and_then(|a| state.api(a));
     let granted = scope::grant(&scopes, api);
     let user = state
         .config
@@ -89,6 +117,7 @@ pub(super) fn exchange(
                 sid: &grant.sid,
                 auth_time: grant.auth_time,
                 amr: None,
+                acr: None,
             },
         )
     });
@@ -97,7 +126,8 @@ pub(super) fn exchange(
         id_token,
         refresh_token: new_token,
         token_type: "Bearer",
-        expires_in: state.config.access_token_lifetime().as_secs(),
+        expires_in: state.access_token_lifetime(audience.as_deref()).as_secs(),
         scope: Some(scope::join(&granted)),
+        recovery_code: None,
     })
 }

@@ -1,0 +1,340 @@
+//! `mfa_required` on the refresh-token grant, and the `mfa-otp`, `mfa-oob` and
+//! `mfa-recovery-code` grants that answer it at `/oauth/token`.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::api;
+use super::policy::{self, GrantKind, Requirement};
+use super::store::{Lookup, MfaTransaction, Verdict};
+use crate::http::oauth_error::OAuthError;
+use crate::http::params::Params;
+use crate::routes::TokenResponse;
+use crate::state::TenantState;
+use crate::store::Store;
+use crate::tokens::{self, IdTokenSubject};
+use crate::{ClientConfig, UserConfig, random, scope};
+
+/// The `mfa_required` description, in Auth0's words.
+const MFA_REQUIRED: &str = "Multifactor authentication required";
+const MALFORMED_TOKEN: &str = "Malformed mfa_token";
+const EXPIRED_TOKEN: &str = "mfa_token is expired";
+const INVALID_REFRESH_TOKEN: &str = "Unknown or invalid refresh token.";
+/// Factors a user can enroll through `/mfa/associate`, in `mfa_requirements` order.
+const ENROLLABLE: [&str; 4] = ["otp", "push-notification", "phone", "email"];
+
+/// One of the three MFA grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MfaGrant {
+    /// `http://auth0.com/oauth/grant-type/mfa-otp`
+    Otp,
+    /// `http://auth0.com/oauth/grant-type/mfa-oob`
+    Oob,
+    /// `http://auth0.com/oauth/grant-type/mfa-recovery-code`
+    RecoveryCode,
+}
+
+impl MfaGrant {
+    /// The grant for a `grant_type` value, if it is an MFA grant.
+    pub(crate) fn from_grant_type(grant_type: &str) -> Option<Self> {
+        match grant_type {
+            "http://auth0.com/oauth/grant-type/mfa-otp" => Some(Self::Otp),
+            "http://auth0.com/oauth/grant-type/mfa-oob" => Some(Self::Oob),
+            "http://auth0.com/oauth/grant-type/mfa-recovery-code" => Some(Self::RecoveryCode),
+            _ => None,
+        }
+    }
+}
+
+/// What a refresh-token request for `audience` needs from the family `family_id`, if anything:
+/// the MFA API always asks; policies ask until the family passed MFA (or every time).
+pub(crate) fn refresh_requirement(
+    state: &TenantState,
+    store: &Store,
+    family_id: &str,
+    audience: Option<&str>,
+) -> Option<Requirement> {
+    if audience == Some(state.mfa_audience()) {
+        return Some(Requirement::any_factor());
+    }
+    policy::requirement(
+        state.config.mfa_policies(),
+        GrantKind::RefreshToken,
+        audience,
+        store.refresh.is_mfa_satisfied(family_id),
+    )
+}
+
+/// Issues an `mfa_token` for `transaction` and builds the `403 mfa_required` answer, with
+/// `mfa_requirements.challenge` (the allowed factors the user has) or, for a user without
+/// any, `mfa_requirements.enroll` (the allowed factors they can enroll).
+pub(crate) fn mfa_required(
+    state: &TenantState,
+    store: &mut Store,
+    user: &UserConfig,
+    transaction: MfaTransaction,
+) -> OAuthError {
+    let requirements = requirements_for(store, user, &transaction.requirement);
+    let Some(requirements) = requirements else {
+        return OAuthError::access_denied(
+            "Multifactor authentication is required, but none of the allowed factors can be used by this user",
+        );
+    };
+    let token = store
+        .mfa
+        .issue_token(transaction, state.config.mfa_token_lifetime());
+    tracing::info!(sub = %user.sub(), "mfa_required");
+    OAuthError::new(StatusCode::FORBIDDEN, "mfa_required", MFA_REQUIRED)
+        .with_field("mfa_token", json!(token))
+        .with_field("mfa_requirements", requirements)
+}
+
+/// `{"challenge":[{"type":…},…]}` or `{"enroll":[…]}`; `None` when neither has an entry.
+fn requirements_for(
+    store: &mut Store,
+    user: &UserConfig,
+    requirement: &Requirement,
+) -> Option<Value> {
+    let active = store.mfa.user(user).active_types();
+    let challenge: Vec<&str> = active
+        .iter()
+        .copied()
+        .filter(|t| *t != "recovery-code" && requirement.allows(t))
+        .collect();
+    let list = |types: Vec<&str>| -> Value {
+        Value::Array(types.into_iter().map(|t| json!({ "type": t })).collect())
+    };
+    if !challenge.is_empty() {
+        let mut challenge = challenge;
+        if active.contains(&"recovery-code") && requirement.allows("recovery-code") {
+            challenge.push("recovery-code");
+        }
+        return Some(json!({ "challenge": list(challenge) }));
+    }
+    let enroll: Vec<&str> = ENROLLABLE
+        .into_iter()
+        .filter(|t| requirement.allows(t))
+        .collect();
+    (!enroll.is_empty()).then(|| json!({ "enroll": list(enroll) }))
+}
+
+/// Finds what an `mfa_token` parameter stands for: an `mfa_token` issued to this client, or an
+/// access token for the MFA API (which stands for its own audience and scopes).
+pub(crate) fn resolve_token(
+    state: &TenantState,
+    client: &ClientConfig,
+    token: &str,
+) -> Lookup<MfaTransaction> {
+    let lookup = state.store().mfa.token(token);
+    match lookup {
+        Lookup::Live(transaction) if transaction.client_id == client.client_id() => {
+            return Lookup::Live(transaction);
+        }
+        Lookup::Live(_) => return Lookup::Unknown,
+        Lookup::Expired => return Lookup::Expired,
+        Lookup::Unknown => {}
+    }
+    match api::mfa_access_token(state, token) {
+        Some(access) if access.client_id == client.client_id() => Lookup::Live(MfaTransaction {
+            email: access.email,
+            client_id: access.client_id,
+            family: None,
+            audience: Some(state.mfa_audience().to_owned()),
+            scope: access.scopes,
+            requirement: Requirement::any_factor(),
+        }),
+        _ => Lookup::Unknown,
+    }
+}
+
+/// Verifies the factor and issues tokens for the `mfa_token`'s request.
+pub(crate) fn exchange(
+    state: &TenantState,
+    client: &ClientConfig,
+    params: &Params,
+    grant: MfaGrant,
+) -> Result<TokenResponse, OAuthError> {
+    let token = params
+        .get("mfa_token")
+        .ok_or_else(|| OAuthError::missing("mfa_token"))?;
+    let answer_field = match grant {
+        MfaGrant::Otp => "otp",
+        MfaGrant::Oob => "oob_code",
+        MfaGrant::RecoveryCode => "recovery_code",
+    };
+    let answer = params
+        .get(answer_field)
+        .ok_or_else(|| OAuthError::missing(answer_field))?;
+    let transaction = match resolve_token(state, client, token) {
+        Lookup::Live(transaction) => transaction,
+        Lookup::Expired => {
+            return Err(OAuthError::new(
+                StatusCode::FORBIDDEN,
+                "expired_token",
+                EXPIRED_TOKEN,
+            ));
+        }
+        Lookup::Unknown => return Err(OAuthError::invalid_grant(MALFORMED_TOKEN)),
+    };
+    let user = state
+        .config
+        .user_by_email(&transaction.email)
+        .ok_or_else(|| OAuthError::invalid_grant(MALFORMED_TOKEN))?;
+    let audience = match params.get("audience") {
+        Some(audience) => Some(
+            state
+                .api(audience)
+                .ok_or_else(|| OAuthError::access_denied(format!("Service not found: {audience}")))?
+                .identifier()
+                .to_owned(),
+        ),
+        None => transaction.audience.clone(),
+    };
+    let family = match &transaction.family {
+        Some(id) => Some(
+            state
+                .store()
+                .refresh
+                .family(id)
+                .cloned()
+                .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH_TOKEN))?,
+        ),
+        None => None,
+    };
+
+    let verdict = {
+        let mut store = state.store();
+        match grant {
+            // Pending TOTP authenticators count: this confirms an enrollment.
+            MfaGrant::Otp => store.mfa.verify_otp(user, answer, |a| {
+                transaction.requirement.allows(a.kind.factor_type())
+            }),
+            MfaGrant::Oob => store.mfa.verify_oob(
+                user,
+                answer,
+                params.get("binding_code"),
+                Some(client.client_id()),
+                state.config.push_poll_interval(),
+            ),
+            MfaGrant::RecoveryCode if !transaction.requirement.allows("recovery-code") => {
+                Verdict::Invalid
+            }
+            MfaGrant::RecoveryCode => store.mfa.verify_recovery_code(user, answer),
+        }
+    };
+    let new_recovery_code = match verdict {
+        Verdict::Accepted { recovery_code } => (grant == MfaGrant::RecoveryCode)
+            .then_some(recovery_code)
+            .flatten(),
+        refused => return Err(refusal(grant, &refused, state)),
+    };
+    tracing::info!(sub = %user.sub(), ?grant, "MFA verified through the MFA API");
+
+    let api = audience.as_deref().and_then(|a| state.api(a));
+    let requested = params
+        .get("scope")
+        .map_or_else(|| transaction.scope.clone(), scope::parse);
+    let mut granted = scope::grant(&requested, api);
+    if family
+        .as_ref()
+        .is_none_or(|f| !scope::has(&f.scope, "offline_access"))
+    {
+        granted.retain(|s| s != "offline_access");
+    }
+    let refresh_token = {
+        let mut store = state.store();
+        store.mfa.consume_token(token);
+        match &transaction.family {
+            Some(family_id) => {
+                store.refresh.mark_mfa_satisfied(family_id);
+                let rotate =
+                    scope::has(&granted, "offline_access") && client.refresh_token_rotation();
+                if rotate {
+                    Some(
+                        store
+                            .refresh
+                            .rotate_family(family_id)
+                            .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH_TOKEN))?,
+                    )
+                } else {
+                    None
+                }
+            }
+            None => None,
+        }
+    };
+    let access_token = tokens::user_access_token(
+        state,
+        client.client_id(),
+        user,
+        audience.as_deref(),
+        &granted,
+    );
+    let sid = family.as_ref().map_or_else(random::id, |f| f.sid.clone());
+    let id_token = scope::has(&granted, "openid").then(|| {
+        tokens::id_token(
+            state,
+            &IdTokenSubject {
+                client,
+                user,
+                scope: &granted,
+                nonce: None,
+                sid: &sid,
+                auth_time: family
+                    .as_ref()
+                    .map_or_else(crate::clock::now, |f| f.auth_time),
+                // Tokens issued through the MFA API carry no `amr` at Auth0.
+                amr: None,
+                acr: None,
+            },
+        )
+    });
+    Ok(TokenResponse {
+        access_token,
+        id_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: state.access_token_lifetime(audience.as_deref()).as_secs(),
+        scope: Some(scope::join(&granted)),
+        recovery_code: new_recovery_code,
+    })
+}
+
+/// The error for a refused verification.
+fn refusal(grant: MfaGrant, verdict: &Verdict, state: &TenantState) -> OAuthError {
+    match verdict {
+        Verdict::Invalid => OAuthError::invalid_grant(match grant {
+            MfaGrant::Otp => "Invalid otp_code.",
+            MfaGrant::Oob => "Invalid binding_code.",
+            MfaGrant::RecoveryCode => "Invalid recovery_code.",
+        }),
+        Verdict::RateLimited => too_many_attempts(),
+        Verdict::Pending => OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "authorization_pending",
+            "Authorization pending: please repeat the request in a few seconds.",
+        ),
+        Verdict::SlowDown => OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "slow_down",
+            format!(
+                "You are polling faster than allowed. Wait at least {} seconds between requests.",
+                state.config.push_poll_interval().as_secs()
+            ),
+        ),
+        Verdict::Denied => OAuthError::invalid_grant("MFA Authorization rejected."),
+        Verdict::Expired => OAuthError::invalid_grant("oob_code is expired"),
+        Verdict::UnknownOob => OAuthError::invalid_grant("Invalid oob_code."),
+        Verdict::MissingBindingCode => OAuthError::missing("binding_code"),
+        Verdict::Accepted { .. } => OAuthError::invalid_grant(MALFORMED_TOKEN),
+    }
+}
+
+/// 429 `too_many_attempts`, Universal Login's words.
+pub(crate) fn too_many_attempts() -> OAuthError {
+    OAuthError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        "Too many failed codes. Wait for some minutes before retrying.",
+    )
+}

@@ -1,0 +1,96 @@
+//! Token buckets for Auth0's MFA limits: failed codes, SMS/voice sends and email sends.
+
+use std::time::{Duration, Instant};
+
+/// A bucket's size and refill rate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limit {
+    capacity: u32,
+    refill_every: Duration,
+}
+
+impl Limit {
+    /// Failed MFA codes: 10, then one more every 6 minutes.
+    pub(crate) const FAILED_CODES: Self = Self {
+        capacity: 10,
+        refill_every: Duration::from_secs(6 * 60),
+    };
+    /// SMS and voice messages: 10, then one more every hour.
+    pub(crate) const PHONE_SENDS: Self = Self {
+        capacity: 10,
+        refill_every: Duration::from_secs(3600),
+    };
+    /// Email messages: 20, then one more every minute.
+    pub(crate) const EMAIL_SENDS: Self = Self {
+        capacity: 20,
+        refill_every: Duration::from_secs(60),
+    };
+}
+
+/// A token bucket that refills one token per `refill_every`, up to `capacity`.
+#[derive(Debug, Clone)]
+pub(crate) struct Bucket {
+    limit: Limit,
+    tokens: u32,
+    last_refill: Instant,
+}
+
+impl Bucket {
+    /// A full bucket.
+    pub(crate) fn new(limit: Limit) -> Self {
+        Self {
+            limit,
+            tokens: limit.capacity,
+            last_refill: Instant::now(),
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        if self.tokens >= self.limit.capacity {
+            self.last_refill = now;
+            return;
+        }
+        let elapsed = now.saturating_duration_since(self.last_refill);
+        let earned = elapsed.as_secs() / self.limit.refill_every.as_secs().max(1);
+        if earned > 0 {
+            let earned = u32::try_from(earned).unwrap_or(u32::MAX);
+            self.tokens = self.tokens.saturating_add(earned).min(self.limit.capacity);
+            self.last_refill += self.limit.refill_every * earned.min(self.limit.capacity);
+        }
+    }
+
+    /// Whether a token is available, without taking it.
+    pub(crate) fn has_token(&mut self) -> bool {
+        self.refill(Instant::now());
+        self.tokens > 0
+    }
+
+    /// Takes a token; `false` when the bucket is empty.
+    pub(crate) fn take(&mut self) -> bool {
+        self.refill(Instant::now());
+        if self.tokens == 0 {
+            return false;
+        }
+        self.tokens -= 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empties_then_refills() {
+        let mut bucket = Bucket::new(Limit::FAILED_CODES);
+        for _ in 0..10 {
+            assert!(bucket.take());
+        }
+        assert!(!bucket.take());
+        assert!(!bucket.has_token());
+        bucket.last_refill -= Duration::from_secs(6 * 60 + 1);
+        assert!(bucket.has_token());
+        assert!(bucket.take());
+        assert!(!bucket.take());
+    }
+}

@@ -1,0 +1,249 @@
+//! MFA policies: when a second factor is required, standing in for an Auth0 post-login Action
+//! that calls `api.authentication.challengeWithAny(…)` / `enrollWithAny(…)`.
+
+use serde::Deserialize;
+
+/// The `mfa_requirements` vocabulary, in the order the tenant lists factors.
+pub(crate) const FACTOR_TYPES: [&str; 5] = [
+    "otp",
+    "push-notification",
+    "phone",
+    "email",
+    "recovery-code",
+];
+
+/// When an [`MfaPolicy`] is evaluated.
+///
+/// The `authorization_code` grant itself never answers `mfa_required` (Auth0 runs MFA inside
+/// Universal Login); [`GrantKind::Login`] is that interactive step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum GrantKind {
+    /// The `refresh_token` grant at `/oauth/token`: a matching policy answers
+    /// `403 mfa_required` with an `mfa_token` for the MFA API.
+    RefreshToken,
+    /// The interactive login at `/authorize`: a matching policy shows the MFA page after the
+    /// password (or straight away for an SSO session), as `acr_values` with the multi-factor
+    /// policy URI does.
+    Login,
+}
+
+/// A rule that requires a second factor, like an Auth0 post-login Action.
+///
+/// A policy applies to the grants named by [`on_grants`](Self::on_grants) (default: only the
+/// refresh-token grant) when the request's audience matches [`for_audience`](Self::for_audience)
+/// (default: any audience, including none). The user may answer with the factors named by
+/// [`with_factors`](Self::with_factors) (default: all of them).
+///
+/// ```
+/// use tollgate_tenant::{GrantKind, MfaPolicy};
+///
+/// let policy = MfaPolicy::new()
+///     .for_audience("https://payments.example.com")
+///     .on_grants([GrantKind::RefreshToken])
+///     .with_factors(["otp", "recovery-code"])
+///     .every_time(false);
+/// assert_eq!(policy.audience(), Some("https://payments.example.com"));
+/// assert_eq!(policy.factors(), ["otp", "recovery-code"]);
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaPolicy {
+    #[serde(default)]
+    audience: Option<String>,
+    #[serde(default = "default_grants")]
+    grants: Vec<GrantKind>,
+    #[serde(default = "default_factors")]
+    factors: Vec<String>,
+    #[serde(default)]
+    every_time: bool,
+}
+
+fn default_grants() -> Vec<GrantKind> {
+    vec![GrantKind::RefreshToken]
+}
+
+fn default_factors() -> Vec<String> {
+    FACTOR_TYPES.iter().map(|&f| f.to_owned()).collect()
+}
+
+impl Default for MfaPolicy {
+    fn default() -> Self {
+        Self {
+            audience: None,
+            grants: default_grants(),
+            factors: default_factors(),
+            every_time: false,
+        }
+    }
+}
+
+impl MfaPolicy {
+    /// A policy for any audience, on the refresh-token grant, accepting every factor, satisfied
+    /// once per refresh-token family.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies the policy only to requests for this API identifier (the `audience`).
+    #[must_use]
+    pub fn for_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Sets the grants the policy applies to (replacing the default `[RefreshToken]`).
+    #[must_use]
+    pub fn on_grants(mut self, grants: impl IntoIterator<Item = GrantKind>) -> Self {
+        self.grants = grants.into_iter().collect();
+        self
+    }
+
+    /// Sets the factors that satisfy the policy, in the `mfa_requirements` vocabulary: `otp`,
+    /// `push-notification`, `phone`, `email`, `recovery-code` (replacing the default: all).
+    #[must_use]
+    pub fn with_factors<I, S>(mut self, factors: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.factors = factors.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With `false` (the default), a refresh-token family (or SSO session, for
+    /// [`GrantKind::Login`]) that has passed MFA passes this policy afterwards; with `true`,
+    /// every matching request asks for MFA again.
+    #[must_use]
+    pub fn every_time(mut self, every_time: bool) -> Self {
+        self.every_time = every_time;
+        self
+    }
+
+    /// The audience the policy is limited to, if any.
+    pub fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
+    }
+
+    /// The grants the policy applies to.
+    pub fn grants(&self) -> &[GrantKind] {
+        &self.grants
+    }
+
+    /// The factors that satisfy the policy.
+    pub fn factors(&self) -> &[String] {
+        &self.factors
+    }
+
+    /// Whether MFA is asked for on every matching request.
+    pub fn is_every_time(&self) -> bool {
+        self.every_time
+    }
+
+    /// Whether the policy covers a `grant` request for `audience`.
+    pub(crate) fn applies_to(&self, grant: GrantKind, audience: Option<&str>) -> bool {
+        self.grants.contains(&grant)
+            && self
+                .audience
+                .as_deref()
+                .is_none_or(|own| Some(own) == audience)
+    }
+
+    /// The first factor name outside the vocabulary, if any.
+    pub(crate) fn unknown_factor(&self) -> Option<&str> {
+        self.factors
+            .iter()
+            .map(String::as_str)
+            .find(|f| !FACTOR_TYPES.contains(f))
+    }
+}
+
+/// What a request needs before tokens are issued: the union of the factors allowed by every
+/// policy that applies and is not yet satisfied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Requirement {
+    /// Allowed factor types, in [`FACTOR_TYPES`] order.
+    pub(crate) factors: Vec<&'static str>,
+}
+
+impl Requirement {
+    /// Every factor (the MFA API audience, `acr_values`).
+    pub(crate) fn any_factor() -> Self {
+        Self {
+            factors: FACTOR_TYPES.to_vec(),
+        }
+    }
+
+    /// Whether `factor` may satisfy the requirement.
+    pub(crate) fn allows(&self, factor: &str) -> bool {
+        self.factors.contains(&factor)
+    }
+}
+
+/// The requirement of `policies` for a `grant` request for `audience`. `satisfied` says whether
+/// MFA was already done for this family or session (then only `every_time` policies count).
+pub(crate) fn requirement<'a>(
+    policies: impl IntoIterator<Item = &'a MfaPolicy>,
+    grant: GrantKind,
+    audience: Option<&str>,
+    satisfied: bool,
+) -> Option<Requirement> {
+    let mut allowed: Vec<&'static str> = Vec::new();
+    let mut any = false;
+    for policy in policies {
+        if !policy.applies_to(grant, audience) || (satisfied && !policy.every_time) {
+            continue;
+        }
+        any = true;
+        for factor in FACTOR_TYPES {
+            if policy.factors.iter().any(|f| f == factor) && !allowed.contains(&factor) {
+                allowed.push(factor);
+            }
+        }
+    }
+    allowed.sort_by_key(|f| FACTOR_TYPES.iter().position(|t| t == f));
+    any.then_some(Requirement { factors: allowed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_match_by_grant_audience_and_satisfaction() {
+        let payments = MfaPolicy::new()
+            .for_audience("https://payments")
+            .with_factors(["recovery-code", "otp"]);
+        let always = MfaPolicy::new()
+            .for_audience("https://admin")
+            .with_factors(["email"])
+            .every_time(true);
+        let policies = [payments, always];
+        let need = |aud: Option<&str>, satisfied| {
+            requirement(&policies, GrantKind::RefreshToken, aud, satisfied)
+        };
+        assert_eq!(
+            need(Some("https://payments"), false).unwrap().factors,
+            ["otp", "recovery-code"]
+        );
+        assert!(need(Some("https://payments"), true).is_none());
+        assert!(need(None, false).is_none());
+        assert_eq!(
+            need(Some("https://admin"), true).unwrap().factors,
+            ["email"]
+        );
+        assert!(
+            requirement(&policies, GrantKind::Login, Some("https://payments"), false).is_none()
+        );
+
+        let any = MfaPolicy::new();
+        assert!(any.applies_to(GrantKind::RefreshToken, None));
+        assert!(any.applies_to(GrantKind::RefreshToken, Some("https://x")));
+        assert_eq!(any.unknown_factor(), None);
+        assert_eq!(
+            MfaPolicy::new().with_factors(["sms"]).unknown_factor(),
+            Some("sms")
+        );
+    }
+}
