@@ -74,6 +74,7 @@ mod secret;
 mod session;
 mod session_cookie;
 mod step_up;
+pub mod store;
 mod time;
 mod tokens;
 mod transaction;

@@ -3,6 +3,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod redis_server;
+pub mod store_suite;
+
 use tollgate::{Config, ConfigBuilder, CookieJar, LoginOptions, Tollgate};
 use tollgate_tenant::{ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
 use url::Url;

@@ -1,0 +1,165 @@
+//! Server-side session stores. With one, the `__session` cookie holds only a sealed session id
+//! (nextjs-auth0's stateful format, `{id, exp}`), and the session lives in the store.
+//!
+//! A store keeps a version per session. [`SessionStore::update`] writes only over the version it
+//! read and never creates a session, so a rolling write can neither resurrect a session that a
+//! concurrent logout deleted nor overwrite a newer write.
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+
+use crate::session::SessionData;
+
+/// A boxed, sendable future (the store trait is object-safe).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A stored session and its version.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Stored {
+    /// The session.
+    pub session: SessionData,
+    /// Incremented by every successful write.
+    pub version: u64,
+    /// When it expires, seconds since the epoch.
+    pub expires_at: u64,
+}
+
+impl Stored {
+    /// A stored session.
+    pub fn new(session: SessionData, version: u64, expires_at: u64) -> Self {
+        Self {
+            session,
+            version,
+            expires_at,
+        }
+    }
+}
+
+/// The result of a versioned update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpdateOutcome {
+    /// Written; the new version.
+    Updated(u64),
+    /// The session no longer exists (logged out, expired): nothing was written.
+    Missing,
+    /// Someone wrote a newer version first: nothing was written.
+    Conflict,
+}
+
+/// Which sessions a back-channel logout ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogoutTarget {
+    /// The provider session id (`sid`): ends the sessions of that provider session.
+    pub sid: Option<String>,
+    /// The user (`sub`): with no `sid`, ends all of the user's sessions.
+    pub sub: Option<String>,
+}
+
+impl LogoutTarget {
+    /// A target by provider session id and/or user.
+    pub fn new(sid: Option<String>, sub: Option<String>) -> Self {
+        Self { sid, sub }
+    }
+
+    /// Whether `session` is one this logout ends.
+    pub fn matches(&self, session: &SessionData) -> bool {
+        match (&self.sid, &self.sub) {
+            (Some(sid), Some(sub)) => session.internal.sid == *sid && session.user.sub() == sub,
+            (Some(sid), None) => session.internal.sid == *sid,
+            (None, Some(sub)) => session.user.sub() == sub,
+            (None, None) => false,
+        }
+    }
+}
+
+/// A store failure. Requests answer 503; nothing already stored is lost.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store could not be reached or failed; retry later.
+    #[error("the session store is unavailable: {0}")]
+    Unavailable(String),
+    /// A stored record could not be decoded.
+    #[error("a stored session could not be decoded: {0}")]
+    Corrupt(String),
+}
+
+/// The outcome of trying to take a cross-process lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockAttempt {
+    /// Taken; release it with this token.
+    Acquired(String),
+    /// Someone else holds it.
+    Busy,
+    /// This store has no cross-process locks (one process: in-process single-flight suffices).
+    Unsupported,
+}
+
+/// A server-side session store: memory, Redis, or your own.
+pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
+    /// The session stored under `id`, unless missing or expired at `now`.
+    fn get<'a>(
+        &'a self,
+        id: &'a str,
+        now: u64,
+    ) -> BoxFuture<'a, Result<Option<Stored>, StoreError>>;
+
+    /// Stores a new session under a new `id` (version 1).
+    fn set<'a>(
+        &'a self,
+        id: &'a str,
+        session: &'a SessionData,
+        expires_at: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Replaces the session stored under `id` if its version is still `version`. Never creates one.
+    fn update<'a>(
+        &'a self,
+        id: &'a str,
+        version: u64,
+        session: &'a SessionData,
+        expires_at: u64,
+    ) -> BoxFuture<'a, Result<UpdateOutcome, StoreError>>;
+
+    /// Deletes the session stored under `id` (no error when missing).
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Deletes every session `target` matches; returns how many.
+    fn delete_by_logout<'a>(
+        &'a self,
+        target: &'a LogoutTarget,
+    ) -> BoxFuture<'a, Result<usize, StoreError>>;
+
+    /// Tries to take the lock `name` for at most `ttl`, across every process sharing the store.
+    /// Used so that a refresh happens once even when several machines serve one user.
+    fn try_lock<'a>(
+        &'a self,
+        name: &'a str,
+        ttl: std::time::Duration,
+    ) -> BoxFuture<'a, Result<LockAttempt, StoreError>> {
+        let _ = (name, ttl);
+        Box::pin(async { Ok(LockAttempt::Unsupported) })
+    }
+
+    /// Releases a lock taken by [`try_lock`](Self::try_lock), if it is still held with `token`.
+    fn unlock<'a>(
+        &'a self,
+        name: &'a str,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = (name, token);
+        Box::pin(async { Ok(()) })
+    }
+}
