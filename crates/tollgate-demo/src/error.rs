@@ -7,19 +7,25 @@ use std::net::SocketAddr;
 #[non_exhaustive]
 pub enum DemoError {
     /// The app's listen address is not an `IP:PORT`.
-    #[error("invalid app address {value:?}: write it as IP:PORT, e.g. 127.0.0.1:3000 (APP_ADDR or --app-addr)")]
+    #[error(
+        "invalid app address {value:?}: write it as IP:PORT, e.g. 127.0.0.1:3000 (APP_ADDR or --app-addr)"
+    )]
     InvalidAddress {
         /// What was given.
         value: String,
     },
     /// The app's listen address is not a loopback address; the demo only serves this machine.
-    #[error("the demo listens on loopback addresses only, not {addr}: use 127.0.0.1:PORT (APP_ADDR or --app-addr)")]
+    #[error(
+        "the demo listens on loopback addresses only, not {addr}: use 127.0.0.1:PORT (APP_ADDR or --app-addr)"
+    )]
     NotLoopback {
         /// What was given.
         addr: SocketAddr,
     },
     /// The app's port could not be bound.
-    #[error("cannot listen on {addr}: {source} (is another demo running? choose another port with APP_ADDR or --app-addr)")]
+    #[error(
+        "cannot listen on {addr}: {source} (is another demo running? choose another port with APP_ADDR or --app-addr)"
+    )]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -29,7 +35,22 @@ pub enum DemoError {
     /// The Tollgate configuration was refused.
     #[error("configuration: {0}")]
     Config(#[from] tollgate::ConfigError),
-    /// The embedded tenant could not start.
+    /// The embedded tenant could not listen where it was told to.
     #[error("local tenant: {0} (choose another address with TENANT_ADDR or --tenant-addr)")]
-    Tenant(#[from] tollgate_tenant::TenantError),
+    TenantAddress(tollgate_tenant::TenantError),
+    /// The embedded tenant could not start for another reason.
+    #[error("local tenant: {0}")]
+    Tenant(tollgate_tenant::TenantError),
+}
+
+impl From<tollgate_tenant::TenantError> for DemoError {
+    fn from(error: tollgate_tenant::TenantError) -> Self {
+        use tollgate_tenant::TenantError as E;
+        match error {
+            E::InvalidListenAddress { .. } | E::NotLoopback { .. } | E::Bind { .. } => {
+                Self::TenantAddress(error)
+            }
+            other => Self::Tenant(other),
+        }
+    }
 }

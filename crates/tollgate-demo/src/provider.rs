@@ -10,7 +10,8 @@ use crate::{DemoError, DemoOptions};
 
 /// The cookie secret used when `AUTH0_SECRET` is not set. It is public, so anyone can forge a
 /// session sealed with it: for local development only.
-pub const DEVELOPMENT_SECRET: &str = "tollgate-demo-DEVELOPMENT-ONLY-secret-never-use-in-production";
+pub const DEVELOPMENT_SECRET: &str =
+    "tollgate-demo-DEVELOPMENT-ONLY-secret-never-use-in-production";
 
 /// The embedded tenant's client id (override with `AUTH0_CLIENT_ID`).
 pub const DEMO_CLIENT_ID: &str = "demo-client";

@@ -1,0 +1,69 @@
+//! # Tollgate demo
+//!
+//! A small axum app that signs users in with Tollgate: a home page, a profile page that requires
+//! a login, and Tollgate's `/auth/*` routes. By default it also starts the local tenant
+//! (`tollgate-tenant`) so it runs with no account anywhere:
+//!
+//! ```sh
+//! cargo run -p tollgate-demo            # app on 127.0.0.1:3000, tenant on 127.0.0.1:4000
+//! cargo run -p tollgate-demo -- --app-addr 127.0.0.1:8080 --tenant-addr 127.0.0.1:8081
+//! ```
+//!
+//! Log in as `alice@example.com` / `alice-password-1` or `bob@example.com` / `bob-password-1`.
+//!
+//! ## Configuration
+//!
+//! Every setting can be overridden with the variables of
+//! [`tollgate::ConfigBuilder::from_env`] (`AUTH0_CLIENT_ID`, `AUTH0_SECRET`, `APP_BASE_URL`,
+//! cookie and session variables, …). Without `AUTH0_SECRET` the demo seals sessions with
+//! [`DEVELOPMENT_SECRET`] and says so. With `AUTH0_DOMAIN` set, the demo signs users in with that
+//! provider instead and starts no tenant; the configuration then comes from the environment
+//! alone (plus the development secret and `APP_BASE_URL` defaults).
+//!
+//! ## In tests
+//!
+//! [`start`] runs the whole demo in-process; [`DemoOptions::ephemeral`] puts both servers on
+//! free ports.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tollgate_demo::DemoError> {
+//! let demo = tollgate_demo::start(tollgate_demo::DemoOptions::ephemeral()).await?;
+//! assert!(demo.url("/profile").starts_with("http://127.0.0.1:"));
+//! assert!(demo.tenant().is_some());
+//! assert!(demo.banner().contains("alice@example.com"));
+//! demo.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Adding pages
+//!
+//! Pages live in `src/pages/`, one module each, listed in `pages::router`. A handler that takes
+//! [`tollgate_axum::User`] requires a login; one that takes `Option<User>` does not.
+//!
+//! ## Security
+//!
+//! The demo serves loopback addresses only. The embedded tenant keeps plain-text passwords and
+//! speaks plain HTTP, and the development secret is public: both are for local use only.
+
+mod error;
+mod options;
+mod pages;
+mod provider;
+mod server;
+
+use axum::Router;
+use tollgate::Tollgate;
+use tollgate_axum::SessionLayer;
+
+pub use error::DemoError;
+pub use options::{DEFAULT_APP_ADDR, DEFAULT_TENANT_ADDR, DemoOptions, USAGE, UsageError};
+pub use provider::{ALICE, BOB, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEVELOPMENT_SECRET, DemoLogin};
+pub use server::{RunningDemo, start};
+
+/// The demo's router: its pages, Tollgate's routes and the session layer, for `auth`.
+pub fn app(auth: Tollgate) -> Router {
+    pages::router(auth.clone())
+        .merge(tollgate_axum::routes(auth.clone()))
+        .layer(SessionLayer::new(auth))
+}

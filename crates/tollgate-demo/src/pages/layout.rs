@@ -1,0 +1,84 @@
+//! The page frame shared by every page: document head, navigation and security headers.
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+pub(crate) use tollgate::escape_html as escape;
+
+/// Inline styles only: the pages load nothing and run no script.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;color:#1b1b1f}\
+header{background:#1b1b1f;padding:.75rem 1.5rem}\
+header ul{list-style:none;margin:0;padding:0;display:flex;gap:1.25rem}\
+header a{color:#fff}\
+main{max-width:42rem;margin:2rem auto;padding:0 1.5rem}\
+a:focus{outline:3px solid #f5a623;outline-offset:2px}\
+table{border-collapse:collapse;width:100%}\
+th,td{text-align:left;vertical-align:top;padding:.4rem .6rem;border-bottom:1px solid #ddd;overflow-wrap:anywhere}\
+dt{font-weight:600}dd{margin:0 0 .75rem 0}";
+
+/// Nothing but inline styles may load; no framing, no referrer, no sniffing.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// A complete HTML page. `title` is plain text (escaped here); `body` is markup whose
+/// user-supplied parts the caller has already escaped.
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let mut response = (status, Html(document(title, body))).into_response();
+    let headers = response.headers_mut();
+    // Pages show who is signed in: never cache them.
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// The HTML document around `body`.
+fn document(title: &str, body: &str) -> String {
+    let title = escape(title);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title} · Tollgate demo</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+         <header><nav aria-label=\"Main\"><ul>\
+         <li><a href=\"/\">Home</a></li><li><a href=\"/profile\">Profile</a></li>\
+         </ul></nav></header>\n\
+         <main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+}
+
+/// The page for a path the demo does not serve.
+pub(crate) async fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "<h1>Not found</h1>\n<p>There is no page here. <a href=\"/\">Go to the home page</a>.</p>",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_title_is_escaped() {
+        let html = document("<b>&", "<p>body</p>");
+        assert!(html.contains("<title>&lt;b&gt;&amp; · Tollgate demo</title>"));
+        assert!(html.contains("<main>\n<p>body</p>\n</main>"));
+    }
+
+    #[test]
+    fn pages_are_not_cached_and_load_nothing() {
+        let response = page(StatusCode::OK, "t", "");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+        assert!(
+            response.headers()[CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .starts_with("default-src 'none'")
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! The demo's own pages. Each page is a module with a handler; [`router`] lists them. Plain HTML
+//! that works without JavaScript, and everything that comes from the user is escaped.
+
+mod home;
+mod layout;
+mod profile;
+
+use axum::Router;
+use axum::routing::get;
+use tollgate::Tollgate;
+
+/// The pages, with `auth` as state (for the route paths). Without the auth routes and the
+/// session layer: [`crate::app`] adds those.
+pub(crate) fn router(auth: Tollgate) -> Router {
+    Router::new()
+        .route("/", get(home::page))
+        .route("/profile", get(profile::page))
+        .fallback(layout::not_found)
+        .with_state(auth)
+}
