@@ -103,8 +103,8 @@ pub(crate) async fn configure(
     })
 }
 
-/// The example tenant's users and APIs ([`TenantConfig::example`]) with `client` as its only
-/// application.
+/// The example tenant's users, APIs and MFA policies ([`TenantConfig::example`]) with `client`
+/// as its only application.
 fn tenant_config(client: ClientConfig) -> TenantConfig {
     let example = TenantConfig::example();
     let mut config = TenantConfig::new().with_client(client);
@@ -113,6 +113,9 @@ fn tenant_config(client: ClientConfig) -> TenantConfig {
     }
     for api in example.apis() {
         config = config.with_api(api.clone());
+    }
+    for policy in example.mfa_policies() {
+        config = config.with_mfa_policy(policy.clone());
     }
     config
 }
@@ -134,6 +137,9 @@ mod tests {
             assert_eq!(user.totp_secret().is_some(), login.totp_enrolled);
         }
         assert_eq!(config.clients().len(), 1);
+        let example = TenantConfig::example();
+        assert_eq!(config.apis().len(), example.apis().len());
+        assert_eq!(config.mfa_policies().len(), example.mfa_policies().len());
         assert!(
             config
                 .apis()
