@@ -338,18 +338,21 @@ impl UserFactors {
         new_code
     }
 
-    /// Makes sure a recovery code will exist once a first enrollment is confirmed: returns a new
-    /// pending code when the user has no active one (replacing an earlier pending one).
+    /// Makes sure a recovery code will exist once a first enrollment is confirmed: when the
+    /// user has no active recovery code, returns the pending one, made on first call.
     pub(crate) fn pending_recovery_code(&mut self) -> Option<String> {
-        let has_active = self
-            .authenticators
-            .iter()
-            .any(|a| a.active && matches!(a.kind, Kind::RecoveryCode { .. }));
-        if has_active {
-            return None;
+        let mut pending = None;
+        for a in &self.authenticators {
+            if let Kind::RecoveryCode { code } = &a.kind {
+                if a.active {
+                    return None;
+                }
+                pending = Some(code.clone());
+            }
         }
-        self.authenticators
-            .retain(|a| !matches!(a.kind, Kind::RecoveryCode { .. }));
+        if pending.is_some() {
+            return pending;
+        }
         let code = generate_recovery_code();
         self.add(vec![Kind::RecoveryCode { code: code.clone() }], false);
         Some(code)

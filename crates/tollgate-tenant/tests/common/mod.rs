@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 use tollgate_tenant::{ApiConfig, ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
 use url::Url;
 
+pub mod mfa;
+
 pub const CLIENT_ID: &str = "app-client-id";
 pub const CLIENT_SECRET: &str = "app-client-secret";
 pub const CALLBACK: &str = "http://127.0.0.1:3000/auth/callback";
