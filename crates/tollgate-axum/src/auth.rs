@@ -55,30 +55,45 @@ impl Auth {
         self.ctx.session()
     }
 
-    /// Saves `session`: the response will carry its cookie.
+    /// Saves `session`: the response will carry its cookie. With a server-side store the write is
+    /// versioned; losing a race to another request is [`tollgate::store::StoreError::Conflict`].
     pub async fn save_session(&self, session: SessionData) -> Result<(), tollgate::Error> {
-        let lines = self.ctx.auth.save_session(&self.ctx.jar, &session).await?;
-        let mut state = self.ctx.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.session = Some(Arc::new(session));
-        state.pending = Some(lines);
+        let loaded = self.ctx.loaded().ok_or(tollgate::Error::InvalidParameter {
+            name: "session",
+            reason: "there is no session to update",
+        })?;
+        let (saved, lines) = self
+            .ctx
+            .auth
+            .save_session(&self.ctx.jar, &loaded, &session)
+            .await?;
+        self.ctx.saved(saved, lines);
         Ok(())
     }
 
-    /// An access token (refreshed when needed; the refreshed session is saved).
+    /// An access token (refreshed when needed; the refreshed session is saved, under a
+    /// cross-process lock with a Redis store).
     pub async fn access_token(
         &self,
         opts: AccessTokenOptions,
     ) -> Result<AccessToken, AccessTokenError> {
-        let session = self.session().ok_or(AccessTokenError::MissingSession)?;
-        let outcome = self.ctx.auth.access_token(&session, &opts).await?;
-        if let Some(updated) = outcome.session {
-            self.save_session(updated).await.map_err(|e| {
-                AccessTokenError::RefreshFailed(tollgate::ProviderError::InvalidResponse {
+        if let Some(e) = self.ctx.error() {
+            return Err(AccessTokenError::RefreshFailed(
+                tollgate::ProviderError::InvalidResponse {
                     endpoint: "session store",
                     reason: e.to_string(),
-                })
-            })?;
+                },
+            ));
         }
-        Ok(outcome.token)
+        let loaded = self.ctx.loaded().ok_or(AccessTokenError::MissingSession)?;
+        let (token, saved) = self
+            .ctx
+            .auth
+            .access_token_for(&self.ctx.jar, &loaded, &opts)
+            .await?;
+        if let Some((saved, lines)) = saved {
+            self.ctx.saved(saved, lines);
+        }
+        Ok(token)
     }
 }

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use tollgate::SessionData;
 
 use crate::layer::SessionContext;
-use crate::rejection::{LoginRequired, MissingSessionLayer, SessionRejection};
+use crate::rejection::{LoginRequired, MissingSessionLayer, SessionRejection, SessionUnavailable};
 
 /// The signed-in user's session. Rejects with [`LoginRequired`] when there is none; use
 /// `Option<Session>` where signing in is optional.
@@ -60,6 +60,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let ctx = context(parts)?;
+        if let Some(e) = ctx.error() {
+            return Err(SessionRejection::Unavailable(SessionUnavailable(
+                e.to_string(),
+            )));
+        }
         match ctx.session() {
             Some(s) => Ok(Self(s)),
             None => Err(LoginRequired::for_request(&ctx.auth, parts).into()),

@@ -10,7 +10,7 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::http::header::SET_COOKIE;
 use axum::response::Response;
-use tollgate::{CookieJar, SessionData, Tollgate};
+use tollgate::{CookieJar, LoadedSession, SessionData, Tollgate};
 use tower::{Layer, Service};
 
 /// What the layer leaves in the request extensions for the extractors.
@@ -24,17 +24,36 @@ pub(crate) struct SessionContext {
 /// The request's session, and the session cookie lines a handler asked to write.
 #[derive(Debug, Default)]
 pub(crate) struct AuthState {
+    pub(crate) loaded: Option<LoadedSession>,
     pub(crate) session: Option<Arc<SessionData>>,
     pub(crate) pending: Option<Vec<String>>,
+    /// The session store failed for this request (answer 503 where a session is needed).
+    pub(crate) error: Option<tollgate::Error>,
 }
 
 impl SessionContext {
+    fn state(&self) -> std::sync::MutexGuard<'_, AuthState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub(crate) fn session(&self) -> Option<Arc<SessionData>> {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .session
-            .clone()
+        self.state().session.clone()
+    }
+
+    pub(crate) fn loaded(&self) -> Option<LoadedSession> {
+        self.state().loaded.clone()
+    }
+
+    pub(crate) fn error(&self) -> Option<tollgate::Error> {
+        self.state().error.clone()
+    }
+
+    /// Records a saved session and the cookie lines that carry it.
+    pub(crate) fn saved(&self, loaded: LoadedSession, lines: Vec<String>) {
+        let mut state = self.state();
+        state.session = Some(Arc::new(loaded.data.clone()));
+        state.loaded = Some(loaded);
+        state.pending = Some(lines);
     }
 }
 
@@ -97,18 +116,21 @@ where
         Box::pin(async move {
             let is_auth_route = is_auth_route(&auth, req.uri().path());
             let jar = CookieJar::from_headers(req.headers());
-            let (session, touch) = match auth.session_with_touch(&jar).await {
-                Ok(Some((s, touch))) => (Some(Arc::new(s)), touch),
-                Ok(None) => (None, Vec::new()),
+            let mut state = AuthState::default();
+            let mut touch = Vec::new();
+            match auth.session_with_touch(&jar).await {
+                Ok(Some((loaded, lines))) => {
+                    state.session = Some(Arc::new(loaded.data.clone()));
+                    state.loaded = Some(loaded);
+                    touch = lines;
+                }
+                Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "could not read the session");
-                    (None, Vec::new())
+                    state.error = Some(e);
                 }
-            };
-            let state = Arc::new(Mutex::new(AuthState {
-                session,
-                pending: None,
-            }));
+            }
+            let state = Arc::new(Mutex::new(state));
             req.extensions_mut().insert(SessionContext {
                 auth: auth.clone(),
                 jar: Arc::new(jar),

@@ -37,7 +37,7 @@ mod step_up;
 pub use auth::Auth;
 pub use extract::{Session, User};
 pub use layer::{SessionLayer, SessionService};
-pub use rejection::{LoginRequired, MissingSessionLayer, SessionRejection};
+pub use rejection::{LoginRequired, MissingSessionLayer, SessionRejection, SessionUnavailable};
 pub use routes::routes;
 pub use step_up::{RequireMfa, RequireMfaService};
 pub use tollgate;

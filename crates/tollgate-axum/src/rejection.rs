@@ -102,6 +102,23 @@ impl IntoResponse for MissingSessionLayer {
     }
 }
 
+/// The session store is unreachable: `503` with a JSON body, never "logged out".
+#[derive(Debug, Clone)]
+pub struct SessionUnavailable(pub String);
+
+impl IntoResponse for SessionUnavailable {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": "session_store_unavailable", "error_description": self.0})),
+        )
+            .into_response();
+        resp.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        resp
+    }
+}
+
 /// Why [`Session`](crate::Session) or [`User`](crate::User) could not be extracted.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -110,6 +127,8 @@ pub enum SessionRejection {
     LoginRequired(LoginRequired),
     /// The layer is missing.
     MissingLayer(MissingSessionLayer),
+    /// The session store is down.
+    Unavailable(SessionUnavailable),
 }
 
 impl From<LoginRequired> for SessionRejection {
@@ -129,6 +148,7 @@ impl IntoResponse for SessionRejection {
         match self {
             Self::LoginRequired(r) => r.into_response(),
             Self::MissingLayer(r) => r.into_response(),
+            Self::Unavailable(r) => r.into_response(),
         }
     }
 }

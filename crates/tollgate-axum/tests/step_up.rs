@@ -28,7 +28,8 @@ async fn with_authentication(
         acr: acr.map(str::to_owned),
         auth_time: Some(now()),
     });
-    let lines = app.auth.save_session(&jar, &s).await.unwrap();
+    let loaded = app.auth.load_session(&jar).await.unwrap().unwrap();
+    let (_, lines) = app.auth.save_session(&jar, &loaded, &s).await.unwrap();
     let (_, v) = lines[0].split(';').next().unwrap().split_once('=').unwrap();
     b.cookies.insert("__session".into(), v.to_owned());
 }

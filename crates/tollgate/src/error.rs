@@ -220,6 +220,9 @@ pub enum Error {
     /// The login callback.
     #[error(transparent)]
     Callback(#[from] CallbackError),
+    /// The session store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// A request parameter is invalid.
     #[error("the parameter {name} is invalid: {reason}")]
     InvalidParameter {
@@ -236,6 +239,8 @@ impl Error {
         match self {
             Self::Config(_) => 500,
             Self::Provider(_) => 502,
+            Self::Store(crate::store::StoreError::Conflict) => 409,
+            Self::Store(_) => 503,
             Self::Callback(CallbackError::TokenExchange(ProviderError::OAuth { .. })) => 400,
             Self::Callback(CallbackError::TokenExchange(_)) => 502,
             Self::Callback(_) | Self::InvalidParameter { .. } => 400,
@@ -247,6 +252,7 @@ impl Error {
         match self {
             Self::Config(_) => "configuration_error",
             Self::Provider(_) => "provider_error",
+            Self::Store(_) => "session_store_unavailable",
             Self::Callback(c) => match c {
                 CallbackError::MissingState => "missing_state",
                 CallbackError::MissingTransaction => "invalid_state",

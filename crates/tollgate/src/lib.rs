@@ -81,7 +81,9 @@ mod transaction;
 
 pub use authorize::LoginOptions;
 pub use browser::browser_module;
-pub use client::{CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS, LoginRedirect, Tollgate};
+pub use client::{
+    CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS, LoadedSession, LoginRedirect, Tollgate,
+};
 pub use config::{
     ClientAuth, Config, ConfigBuilder, DEFAULT_SCOPE, LogoutStrategy, Routes, SessionConfig,
     TransactionConfig,

@@ -62,14 +62,7 @@ impl CookieSessionCodec {
     /// The session in `jar` and the cookie's expiry, or `None` when there is none, or it is
     /// incomplete, tampered with, sealed with an unknown secret, malformed or expired.
     pub fn read(&self, jar: &CookieJar, now: u64) -> Option<(SessionData, u64)> {
-        let sealed = jar.get_chunked(&self.config.cookie_name)?;
-        let plain = match jwe::open(&self.keys, &sealed) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::debug!(reason = ?e, "ignoring a session cookie that does not open");
-                return None;
-            }
-        };
+        let plain = self.open_cookie(jar)?;
         // Validating UTF-8 once for the whole buffer is much faster than serde_json doing it per string.
         let text = std::str::from_utf8(&plain).ok()?;
         let mut data: SessionData = serde_json::from_str(text).ok()?;
@@ -78,6 +71,38 @@ impl CookieSessionCodec {
             return None;
         }
         Some((data, exp))
+    }
+
+    fn open_cookie(&self, jar: &CookieJar) -> Option<Vec<u8>> {
+        let sealed = jar.get_chunked(&self.config.cookie_name)?;
+        match jwe::open(&self.keys, &sealed) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::debug!(reason = ?e, "ignoring a session cookie that does not open");
+                None
+            }
+        }
+    }
+
+    /// The session id in a server-side store's cookie (`{id, exp}`, nextjs-auth0's stateful format).
+    pub(crate) fn read_id(&self, jar: &CookieJar, now: u64) -> Option<(String, u64)> {
+        #[derive(serde::Deserialize)]
+        struct IdCookie {
+            id: String,
+            exp: u64,
+        }
+        let c: IdCookie = serde_json::from_slice(&self.open_cookie(jar)?).ok()?;
+        (now <= c.exp.saturating_add(EXP_TOLERANCE) && !c.id.is_empty()).then_some((c.id, c.exp))
+    }
+
+    /// `Set-Cookie` lines for a server-side store's cookie holding `id` until `exp`.
+    pub(crate) fn write_id(&self, jar: &CookieJar, id: &str, exp: u64, now: u64) -> Vec<String> {
+        let json = serde_json::json!({"id": id, "exp": exp}).to_string();
+        let value = jwe::seal(&self.keys, json.as_bytes());
+        let age = (!self.config.transient).then_some(exp.saturating_sub(now));
+        self.config
+            .cookie
+            .set_chunked(jar, &self.config.cookie_name, &value, age)
     }
 
     /// Seconds the session may still live from `now`, per the rolling and absolute rules;
@@ -122,14 +147,25 @@ impl CookieSessionCodec {
         cookie_exp: u64,
         now: u64,
     ) -> Vec<String> {
+        match self.rolled_exp(session, cookie_exp, now) {
+            Some(_) => self.write(jar, session, now),
+            None => Vec::new(),
+        }
+    }
+
+    /// The new expiry when a rolling touch is due: sessions roll and the expiry would move by at
+    /// least [`ROLLING_GRANULARITY`].
+    pub(crate) fn rolled_exp(
+        &self,
+        session: &SessionData,
+        current_exp: u64,
+        now: u64,
+    ) -> Option<u64> {
         if !self.config.rolling {
-            return Vec::new();
+            return None;
         }
         let new_exp = now + self.remaining(session, now);
-        if new_exp < cookie_exp.saturating_add(ROLLING_GRANULARITY) {
-            return Vec::new();
-        }
-        self.write(jar, session, now)
+        (new_exp >= current_exp.saturating_add(ROLLING_GRANULARITY)).then_some(new_exp)
     }
 
     /// `Set-Cookie` lines deleting the session cookie and all its chunks.

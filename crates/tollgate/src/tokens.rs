@@ -272,30 +272,7 @@ impl Tollgate {
             audience,
             if opts.scope.is_some() { &requested } else { "" },
         );
-        let cached = match slot {
-            Slot::Default => Some(AccessToken {
-                token: session.token_set.access_token.clone(),
-                expires_at: session.token_set.expires_at,
-                scope: session.token_set.scope.clone(),
-                token_type: session
-                    .token_set
-                    .token_type
-                    .clone()
-                    .unwrap_or_else(|| "Bearer".into()),
-                audience: session.token_set.audience.clone(),
-            }),
-            Slot::Entry(i) => {
-                let e = &session.access_tokens[i];
-                Some(AccessToken {
-                    token: e.access_token.clone(),
-                    expires_at: e.expires_at,
-                    scope: e.scope.clone(),
-                    token_type: e.token_type.clone().unwrap_or_else(|| "Bearer".into()),
-                    audience: Some(e.audience.clone()),
-                })
-            }
-            Slot::Missing => None,
-        };
+        let cached = self.slot_token(session, slot);
         let buffer = config.token_refresh_buffer.as_secs();
         let fresh = cached
             .as_ref()
@@ -370,6 +347,159 @@ impl Tollgate {
                 requirements,
             ))),
             Err(GrantError::Other(e)) => Err(AccessTokenError::RefreshFailed(e)),
+        }
+    }
+
+    /// Like [`access_token`](Self::access_token), and saves whatever changed: the refreshed session
+    /// is written back (versioned, with a store) and its `Set-Cookie` lines returned with it. With a
+    /// store that has cross-process locks (Redis), the refresh happens under a lock shared by every
+    /// process, and the rotated refresh token is saved before the lock is released: a second
+    /// process waiting on it reloads the session and finds the new token instead of refreshing.
+    pub async fn access_token_for(
+        &self,
+        jar: &crate::CookieJar,
+        loaded: &crate::LoadedSession,
+        opts: &AccessTokenOptions,
+    ) -> Result<(AccessToken, Option<(crate::LoadedSession, Vec<String>)>), AccessTokenError> {
+        let store_failed = |e: crate::Error| {
+            AccessTokenError::RefreshFailed(ProviderError::InvalidResponse {
+                endpoint: "session store",
+                reason: e.to_string(),
+            })
+        };
+        let (Some(store), Some(id)) = (self.store(), loaded.store_id()) else {
+            let outcome = self.access_token(&loaded.data, opts).await?;
+            return match outcome.session {
+                None => Ok((outcome.token, None)),
+                Some(updated) => {
+                    let saved = self
+                        .save_session(jar, loaded, &updated)
+                        .await
+                        .map_err(store_failed)?;
+                    Ok((outcome.token, Some(saved)))
+                }
+            };
+        };
+        // Fast path: a valid token needs no lock.
+        if let Some(t) = self.cached_token(&loaded.data, opts) {
+            return Ok((t, None));
+        }
+        let lock_name = {
+            let k = crate::refresh::key(
+                id,
+                opts.audience.as_deref().unwrap_or(""),
+                opts.scope.as_deref().unwrap_or(""),
+            );
+            k.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let token = loop {
+            match store
+                .try_lock(&lock_name, std::time::Duration::from_secs(10))
+                .await
+            {
+                Ok(crate::store::LockAttempt::Acquired(t)) => break Some(t),
+                Ok(crate::store::LockAttempt::Unsupported) => break None,
+                Ok(crate::store::LockAttempt::Busy) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                }
+                Ok(crate::store::LockAttempt::Busy) => break None,
+                Err(e) => return Err(store_failed(e.into())),
+            }
+        };
+        let result = self.refresh_locked(jar, loaded, opts).await;
+        if let Some(t) = token {
+            if let Err(e) = store.unlock(&lock_name, &t).await {
+                tracing::warn!(error = %e, "could not release the refresh lock; it expires by itself");
+            }
+        }
+        result
+    }
+
+    /// Under the refresh lock: reload the session (another process may have refreshed), refresh
+    /// only if still needed, and save before returning.
+    async fn refresh_locked(
+        &self,
+        jar: &crate::CookieJar,
+        loaded: &crate::LoadedSession,
+        opts: &AccessTokenOptions,
+    ) -> Result<(AccessToken, Option<(crate::LoadedSession, Vec<String>)>), AccessTokenError> {
+        let store_failed = |e: crate::Error| {
+            AccessTokenError::RefreshFailed(ProviderError::InvalidResponse {
+                endpoint: "session store",
+                reason: e.to_string(),
+            })
+        };
+        let current = self
+            .load_session(jar)
+            .await
+            .map_err(store_failed)?
+            .ok_or(AccessTokenError::MissingSession)?;
+        if let Some(t) = self.cached_token(&current.data, opts) {
+            let changed = current.data != loaded.data;
+            return Ok((t, changed.then(|| (current, Vec::new()))));
+        }
+        let outcome = self.access_token(&current.data, opts).await?;
+        match outcome.session {
+            None => Ok((outcome.token, None)),
+            Some(updated) => {
+                let saved = self
+                    .save_session(jar, &current, &updated)
+                    .await
+                    .map_err(store_failed)?;
+                Ok((outcome.token, Some(saved)))
+            }
+        }
+    }
+
+    /// The cached token for `opts` when it is valid (no refresh needed).
+    fn cached_token(
+        &self,
+        session: &SessionData,
+        opts: &AccessTokenOptions,
+    ) -> Option<AccessToken> {
+        if opts.force_refresh {
+            return None;
+        }
+        let config = self.config();
+        let requested = match (&opts.scope, opts.merge_scopes) {
+            (Some(s), true) => merge_scopes(&config.scope, s),
+            (Some(s), false) => s.clone(),
+            (None, _) => config.scope.clone(),
+        };
+        let audience = opts.audience.as_deref();
+        let slot = self.find_slot(
+            session,
+            audience,
+            if opts.scope.is_some() { &requested } else { "" },
+        );
+        let t = self.slot_token(session, slot)?;
+        (!t.token.is_empty()
+            && t.expires_at > crate::time::now() + config.token_refresh_buffer.as_secs())
+        .then_some(t)
+    }
+
+    fn slot_token(&self, session: &SessionData, slot: Slot) -> Option<AccessToken> {
+        match slot {
+            Slot::Default => Some(AccessToken {
+                token: session.token_set.access_token.clone(),
+                expires_at: session.token_set.expires_at,
+                scope: session.token_set.scope.clone(),
+                token_type: session
+                    .token_set
+                    .token_type
+                    .clone()
+                    .unwrap_or_else(|| "Bearer".into()),
+                audience: session.token_set.audience.clone(),
+            }),
+            Slot::Entry(i) => session.access_tokens.get(i).map(|e| AccessToken {
+                token: e.access_token.clone(),
+                expires_at: e.expires_at,
+                scope: e.scope.clone(),
+                token_type: e.token_type.clone().unwrap_or_else(|| "Bearer".into()),
+                audience: Some(e.audience.clone()),
+            }),
+            Slot::Missing => None,
         }
     }
 

@@ -129,15 +129,17 @@ impl Tollgate {
             .as_ref()
             .filter(|t| t.acr_values.is_some())
             .map(|t| self.retry_url(t));
-        let result = self.finish_login(&p, txn).await;
+        let mut result = self.finish_login(&p, txn).await;
         if let Ok(ok) = &result {
-            let mut lines = self
-                .inner
-                .sessions
-                .write(jar, &ok.session, crate::time::now());
-            lines.append(&mut set_cookies);
-            set_cookies = lines;
-        } else if let Err(e) = &result {
+            match self.create_session(jar, &ok.session).await {
+                Ok(mut lines) => {
+                    lines.append(&mut set_cookies);
+                    set_cookies = lines;
+                }
+                Err(e) => result = Err(e),
+            }
+        }
+        if let Err(e) = &result {
             tracing::info!(error = %e, "login callback failed");
         }
         CallbackOutcome {

@@ -34,8 +34,8 @@ impl Tollgate {
             .and_then(|p| base.join(&p).ok())
             .unwrap_or_else(|| config.app_base_url.clone());
 
-        let session = self.read_session(jar).map(|(s, _)| s);
-        let mut cookies = self.inner.sessions.clear(jar);
+        let session = self.session(jar).await.ok().flatten();
+        let mut cookies = self.end_session(jar).await;
         cookies.extend(transaction::clear_all(config, jar));
 
         if let Some(rt) = session

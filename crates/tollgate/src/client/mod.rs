@@ -3,6 +3,7 @@
 mod callback;
 mod login;
 mod logout;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -14,11 +15,12 @@ use crate::error::Error;
 use crate::provider::{Provider, ProviderMetadata};
 use crate::response::{self, AuthResponse};
 use crate::secret::{KeyPurpose, Keyring};
-use crate::session::SessionData;
 use crate::session_cookie::CookieSessionCodec;
 
 pub use callback::{CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS};
 pub use login::LoginRedirect;
+use sessions::Backend;
+pub use sessions::LoadedSession;
 
 /// The SDK: signs users in, keeps their session and signs them out. Cheap to clone; share one per
 /// application.
@@ -39,15 +41,33 @@ pub struct Tollgate {
 pub(crate) struct Inner {
     config: Config,
     pub(crate) provider: Provider,
-    sessions: CookieSessionCodec,
+    pub(crate) sessions: CookieSessionCodec,
+    backend: Backend,
     transaction_keys: Keyring,
     mfa_keys: Keyring,
     pub(crate) refreshes: crate::refresh::RefreshCoordinator,
 }
 
 impl Tollgate {
-    /// Builds the SDK. No network call happens here: discovery and keys are fetched on first use.
+    /// Builds the SDK with stateless cookie sessions. No network call happens here: discovery and
+    /// keys are fetched on first use.
     pub fn new(config: Config) -> Self {
+        Self::build(config, Backend::Cookie)
+    }
+
+    /// Builds the SDK with a server-side session store: the cookie then holds only a sealed id.
+    ///
+    /// ```no_run
+    /// # async fn f(config: tollgate::Config) {
+    /// let store = std::sync::Arc::new(tollgate::store::MemoryStore::new());
+    /// let auth = tollgate::Tollgate::with_store(config, store);
+    /// # }
+    /// ```
+    pub fn with_store(config: Config, store: Arc<dyn crate::store::SessionStore>) -> Self {
+        Self::build(config, Backend::Store(store))
+    }
+
+    fn build(config: Config, backend: Backend) -> Self {
         // Select jsonwebtoken's crypto backend explicitly, so feature unification in an
         // application's dependency tree can never leave it without one (a run-time panic).
         let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
@@ -63,6 +83,7 @@ impl Tollgate {
                 config,
                 provider,
                 sessions,
+                backend,
                 transaction_keys,
                 mfa_keys,
                 refreshes: crate::refresh::RefreshCoordinator::default(),
@@ -99,42 +120,20 @@ impl Tollgate {
         &self.inner.sessions
     }
 
-    /// The session carried by a request, if any and valid.
-    pub async fn session(&self, jar: &CookieJar) -> Result<Option<SessionData>, Error> {
-        Ok(self.read_session(jar).map(|(s, _)| s))
-    }
-
-    /// The session and its cookie's expiry.
-    pub(crate) fn read_session(&self, jar: &CookieJar) -> Option<(SessionData, u64)> {
-        self.inner.sessions.read(jar, crate::time::now())
-    }
-
-    /// Reads the session for a request and computes the `Set-Cookie` lines of a rolling touch
-    /// (empty when nothing needs to change). Returns `None` when there is no valid session.
-    pub async fn session_with_touch(
-        &self,
-        jar: &CookieJar,
-    ) -> Result<Option<(SessionData, Vec<String>)>, Error> {
-        let now = crate::time::now();
-        Ok(self.inner.sessions.read(jar, now).map(|(s, exp)| {
-            let touch = self.inner.sessions.touch(jar, &s, exp, now);
-            (s, touch)
-        }))
-    }
-
-    /// `Set-Cookie` lines that save `session` (for updates made by the application).
-    pub async fn save_session(
-        &self,
-        jar: &CookieJar,
-        session: &SessionData,
-    ) -> Result<Vec<String>, Error> {
-        Ok(self.inner.sessions.write(jar, session, crate::time::now()))
-    }
-
     /// The profile route: the user as JSON, 401 (or 204 when configured) when logged out.
     pub async fn handle_profile(&self, jar: &CookieJar) -> AuthResponse {
-        match self.read_session(jar) {
-            Some((s, _)) => response::json(200, &serde_json::Value::Object(s.user.0), &[]),
+        let loaded = match self.load_session(jar).await {
+            Ok(l) => l,
+            Err(e) => {
+                return response::json(
+                    e.status(),
+                    &json!({"error": e.code(), "error_description": e.to_string()}),
+                    &[],
+                );
+            }
+        };
+        match loaded {
+            Some(l) => response::json(200, &serde_json::Value::Object(l.data.user.0), &[]),
             None if self.inner.config.profile_no_content => response::empty(204, &[]),
             None => response::json(
                 401,

@@ -90,6 +90,9 @@ pub enum StoreError {
     /// The store could not be reached or failed; retry later.
     #[error("the session store is unavailable: {0}")]
     Unavailable(String),
+    /// A newer write exists; reload the session and apply the change again.
+    #[error("the session was changed by another request; reload it and try again")]
+    Conflict,
     /// A stored record could not be decoded.
     #[error("a stored session could not be decoded: {0}")]
     Corrupt(String),
