@@ -10,7 +10,9 @@ use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use std::sync::Arc;
 use tollgate::AccessTokenOptions;
+use tollgate::store::SessionStore;
 use tollgate::{Config, ConfigBuilder, Tollgate};
 use tollgate_axum::{Auth, RequireMfa, Session, SessionLayer, User};
 
@@ -43,6 +45,16 @@ pub struct TestApp {
     pub tenant: RunningTenant,
     pub auth: Tollgate,
     pub base: Url,
+    pub config: Config,
+    pub store: Option<Arc<dyn SessionStore>>,
+}
+
+/// Starts the tenant (changed by `tenant`) and an app keeping sessions in `store`.
+pub async fn start_store(
+    store: Arc<dyn SessionStore>,
+    tenant: impl FnOnce(TenantConfig) -> TenantConfig,
+) -> TestApp {
+    start_inner(SECRET, "/auth/callback", |c| c, Some(store), tenant).await
 }
 
 pub async fn start() -> TestApp {
@@ -57,7 +69,7 @@ pub async fn start_with(tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> T
 /// Starts the tenant and an app whose auth routes live at custom paths.
 pub async fn start_routes(routes: tollgate::Routes) -> TestApp {
     let callback = routes.callback.clone();
-    start_inner(SECRET, &callback, |c| c.routes(routes)).await
+    start_inner(SECRET, &callback, |c| c.routes(routes), None, |t| t).await
 }
 
 /// Starts the tenant and an app with cookie secret(s) `secret` and config changes from `tweak`.
@@ -65,28 +77,32 @@ pub async fn start_full(
     secret: &str,
     tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
 ) -> TestApp {
-    start_inner(secret, "/auth/callback", tweak).await
+    start_inner(secret, "/auth/callback", tweak, None, |t| t).await
 }
 
 async fn start_inner(
     secret: &str,
     callback_path: &str,
     tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+    store: Option<Arc<dyn SessionStore>>,
+    tenant_tweak: impl FnOnce(TenantConfig) -> TenantConfig,
 ) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
     let tenant = Tenant::start(
-        TenantConfig::new()
-            .with_client(
-                ClientConfig::new(CLIENT_ID, CLIENT_SECRET)
-                    .with_callback(base.join(callback_path).unwrap().as_str())
-                    .with_logout_url(base.as_str())
-                    .with_logout_url(base.join("/goodbye").unwrap().as_str()),
-            )
-            .with_user(UserConfig::new(ALICE.0, ALICE.1).with_name("Alice Example"))
-            .with_api(
-                ApiConfig::new("https://payments.example.com").with_scopes(["read:payments"]),
-            ),
+        tenant_tweak(
+            TenantConfig::new()
+                .with_client(
+                    ClientConfig::new(CLIENT_ID, CLIENT_SECRET)
+                        .with_callback(base.join(callback_path).unwrap().as_str())
+                        .with_logout_url(base.as_str())
+                        .with_logout_url(base.join("/goodbye").unwrap().as_str()),
+                )
+                .with_user(UserConfig::new(ALICE.0, ALICE.1).with_name("Alice Example"))
+                .with_api(
+                    ApiConfig::new("https://payments.example.com").with_scopes(["read:payments"]),
+                ),
+        ),
         "127.0.0.1:0",
     )
     .await
@@ -102,7 +118,22 @@ async fn start_inner(
     )
     .build()
     .unwrap();
-    let auth = Tollgate::new(config);
+    let auth = match &store {
+        Some(st) => Tollgate::with_store(config.clone(), st.clone()),
+        None => Tollgate::new(config.clone()),
+    };
+    serve(listener, auth.clone());
+    TestApp {
+        tenant,
+        auth,
+        base,
+        config,
+        store,
+    }
+}
+
+/// Serves the test app for `auth` on `listener`.
+fn serve(listener: tokio::net::TcpListener, auth: Tollgate) {
     let app = Router::new()
         .route(
             "/billing",
@@ -125,14 +156,26 @@ async fn start_inner(
             get(|u: User| async move { format!("profile of {}", u.name().unwrap_or("?")) }),
         )
         .merge(tollgate_axum::routes(auth.clone()))
-        .layer(SessionLayer::new(auth.clone()));
+        .layer(SessionLayer::new(auth));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    TestApp { tenant, auth, base }
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         self.base.join(path).unwrap().to_string()
+    }
+
+    /// Another instance of the app (a second process, as far as Tollgate knows: its own SDK
+    /// object, caches and single-flight), sharing the tenant and the store. Returns its base URL.
+    pub async fn second_instance(&self) -> Url {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let auth = match &self.store {
+            Some(st) => Tollgate::with_store(self.config.clone(), st.clone()),
+            None => Tollgate::new(self.config.clone()),
+        };
+        serve(listener, auth);
+        base
     }
 }
 
