@@ -668,3 +668,58 @@ async fn clients_without_rotation_keep_their_refresh_token() {
     .await;
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_policy_for_any_audience_covers_opaque_tokens() {
+    let tenant = start_with(
+        mfa_config()
+            .with_mfa_policy(tollgate_tenant::MfaPolicy::new().with_factors(["recovery-code"])),
+    )
+    .await;
+    let rt = refresh_token(&tokens_as(&tenant, EMAIL, PASSWORD).await);
+    // No audience at all: the any-audience policy applies (recovery codes only).
+    let response = refresh_as(&tenant, CLIENT_ID, CLIENT_SECRET, &rt, &[]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["mfa_requirements"],
+        json!({"challenge": [{"type": "recovery-code"}]}),
+        "{body}"
+    );
+    let mfa_token = body["mfa_token"].as_str().unwrap();
+    // OTP is not allowed by this policy.
+    let code = tenant.totp_code(EMAIL).unwrap();
+    assert_error(
+        mfa_grant(
+            &tenant,
+            GRANT_OTP,
+            &[("mfa_token", mfa_token), ("otp", &code)],
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "invalid_grant",
+        Some("Invalid otp_code."),
+    )
+    .await;
+    let tokens = ok_json(
+        mfa_grant(
+            &tenant,
+            GRANT_RECOVERY,
+            &[("mfa_token", mfa_token), ("recovery_code", ALICE_RECOVERY)],
+        )
+        .await,
+    )
+    .await;
+    // An opaque access token, good at /userinfo.
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(access.split('.').count(), 1, "opaque");
+    let response = browser()
+        .get(url(&tenant, "userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let profile: Value = response.json().await.unwrap();
+    assert_eq!(profile["email"], EMAIL);
+}

@@ -73,8 +73,12 @@ async fn requirements_follow_the_policy_factors() {
         ),
     )
     .await;
-    // Alice has no email factor: she must enroll one of the allowed kinds.
+    // Alice has no email factor, but her recovery code is allowed.
     let rt = refresh_token(&tokens_as(&tenant, EMAIL, PASSWORD).await);
+    let body = expect_mfa_required(&tenant, &rt, OTHER_API).await;
+    assert_eq!(types(&body, "challenge"), ["recovery-code"]);
+    // Bob has nothing: he must enroll one of the allowed kinds.
+    let rt = refresh_token(&tokens_as(&tenant, BOB, BOB_PASSWORD).await);
     let body = expect_mfa_required(&tenant, &rt, OTHER_API).await;
     assert_eq!(types(&body, "enroll"), ["email"]);
     // Carol has email; recovery-code is listed only for users who have one.

@@ -90,25 +90,25 @@ pub(crate) fn mfa_required(
 }
 
 /// `{"challenge":[{"type":…},…]}` or `{"enroll":[…]}`; `None` when neither has an entry.
+///
+/// The challenge lists the allowed types of the user's active authenticators; a recovery code
+/// counts only next to another active factor. Without any, the allowed enrollable types.
 fn requirements_for(
     store: &mut Store,
     user: &UserConfig,
     requirement: &Requirement,
 ) -> Option<Value> {
-    let active = store.mfa.user(user).active_types();
-    let challenge: Vec<&str> = active
-        .iter()
-        .copied()
-        .filter(|t| *t != "recovery-code" && requirement.allows(t))
+    let factors = store.mfa.user(user);
+    let enrolled = factors.is_enrolled();
+    let challenge: Vec<&str> = factors
+        .active_types()
+        .into_iter()
+        .filter(|t| requirement.allows(t) && (enrolled || *t != "recovery-code"))
         .collect();
     let list = |types: Vec<&str>| -> Value {
         Value::Array(types.into_iter().map(|t| json!({ "type": t })).collect())
     };
     if !challenge.is_empty() {
-        let mut challenge = challenge;
-        if active.contains(&"recovery-code") && requirement.allows("recovery-code") {
-            challenge.push("recovery-code");
-        }
         return Some(json!({ "challenge": list(challenge) }));
     }
     let enroll: Vec<&str> = ENROLLABLE
