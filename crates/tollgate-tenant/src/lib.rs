@@ -33,7 +33,10 @@
 //! | `GET /.well-known/jwks.json` | RS256 keys, current first |
 //! | `GET /authorize` | `response_type=code`, PKCE S256, `prompt`, `max_age`, `audience`, `acr_values`; SSO reuse |
 //! | `GET/POST /u/login?state=…` | an accessible HTML login form (`username`, `password`, `state`) |
-//! | `POST /oauth/token` | `authorization_code`, `refresh_token` (rotation, reuse detection, leeway, MRRT), `client_credentials` |
+//! | `GET/POST /u/mfa?state=…`, `GET/POST /u/mfa-enroll?state=…` | the MFA step: TOTP, SMS, voice, email, push, recovery code; TOTP enrollment with a QR code |
+//! | `POST /oauth/token` | `authorization_code`, `refresh_token` (rotation, reuse detection, leeway, MRRT, `mfa_required`), `client_credentials`, `mfa-otp`, `mfa-oob`, `mfa-recovery-code` |
+//! | `GET /mfa/authenticators`, `POST /mfa/associate`, `POST /mfa/challenge`, `DELETE /mfa/authenticators/{id}` | the MFA API |
+//! | `GET /dev/outbox`, `GET /dev/outbox.json`, `POST /dev/outbox/push/{id}/approve\|deny` | the development outbox of codes and push requests |
 //! | `GET /userinfo` | profile claims by scope |
 //! | `POST /oauth/revoke` | revokes a refresh-token family |
 //! | `GET /v2/logout`, `GET/POST /oidc/logout` | end the SSO session and return to an allowed URL |
@@ -41,6 +44,39 @@
 //! Errors use Auth0's wire shapes: `{"error","error_description"}` JSON bodies from endpoints,
 //! `error`/`error_description`/`state` redirects from `/authorize`, and HTML 400 pages when the
 //! client or redirect URI cannot be trusted.
+//!
+//! # Multi-factor authentication
+//!
+//! Users start with the factors their [`UserConfig`] names; an [`MfaPolicy`] stands in for the
+//! post-login Action that requires MFA. A matching refresh-token request is answered with
+//! `403 mfa_required` and an `mfa_token`, which the MFA API and the `mfa-*` grants accept;
+//! `acr_values=http://schemas.openid.net/pape/policies/2007/06/multi-factor` adds the `/u/mfa`
+//! page to the login. Codes and push requests land in the development outbox instead of a
+//! phone or mailbox.
+//!
+//! ```
+//! use tollgate_tenant::{ClientConfig, MfaPolicy, Tenant, TenantConfig, UserConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tollgate_tenant::TenantError> {
+//! let config = TenantConfig::new()
+//!     .with_client(ClientConfig::new("app", "secret").with_callback("http://127.0.0.1:3000/cb"))
+//!     .with_user(
+//!         UserConfig::new("alice@example.com", "alice-password-1")
+//!             .with_totp_secret("JBSWY3DPEHPK3PXP")
+//!             .with_phone("+15555550100"),
+//!     )
+//!     .with_mfa_policy(MfaPolicy::new().for_audience("https://payments.example.com"));
+//! let tenant = Tenant::start(config, "127.0.0.1:0").await?;
+//! // The code an authenticator app would show now.
+//! let code = tenant.totp_code("alice@example.com").unwrap();
+//! assert_eq!(code.len(), 6);
+//! // SMS codes sent by /mfa/challenge or the /u/mfa page appear here.
+//! assert!(tenant.outbox().is_empty());
+//! tenant.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Negative testing
 //!

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 /// The picture URL given to users who have none.
 const PLACEHOLDER_PICTURE: &str = "https://cdn.auth0.com/avatars/default.png";
 
-/// A user who can sign in with email and password.
+/// A user who can sign in with email and password, with the MFA factors they start with.
 ///
 /// The `sub` is `auth0|` followed by 24 hex characters derived from the email, so it stays the
 /// same across restarts.
@@ -18,7 +18,12 @@ const PLACEHOLDER_PICTURE: &str = "https://cdn.auth0.com/avatars/default.png";
 ///
 /// let alice = UserConfig::new("alice@example.com", "alice-password-1")
 ///     .with_name("Alice Example")
-///     .with_totp_secret("JBSWY3DPEHPK3PXP");
+///     .with_totp_secret("JBSWY3DPEHPK3PXP")
+///     .with_phone("+15555550100")
+///     .with_email_factor()
+///     .with_push_device("Alice's phone")
+///     .with_recovery_code("ABCDEFGHJKLMNPQRSTUVWXYZ");
+/// assert_eq!(alice.phone(), Some("+15555550100"));
 /// assert_eq!(alice.nickname(), "alice");
 /// assert!(alice.sub().starts_with("auth0|"));
 /// assert_eq!(alice.sub().len(), "auth0|".len() + 24);
