@@ -36,6 +36,7 @@ where
         .route(&r.mfa_associate, post(mfa_routes::associate))
         .route(&r.mfa_verify, post(mfa_routes::verify))
         .route(&r.client_js, get(mfa_routes::client_js))
+        .route(&r.backchannel_logout, post(backchannel_logout))
         .with_state(auth)
 }
 
@@ -62,4 +63,8 @@ async fn logout(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> R
 async fn profile(State(auth): State<Tollgate>, headers: HeaderMap) -> Response {
     let jar = CookieJar::from_headers(&headers);
     auth.handle_profile(&jar).await.into_response()
+}
+
+async fn backchannel_logout(State(auth): State<Tollgate>, body: axum::body::Bytes) -> Response {
+    auth.handle_backchannel_logout(&body).await.into_response()
 }

@@ -60,6 +60,8 @@ pub struct Routes {
     pub mfa_verify: String,
     /// The browser module. Default `/auth/client.js`.
     pub client_js: String,
+    /// OIDC back-channel logout (POST). Default `/auth/backchannel-logout`.
+    pub backchannel_logout: String,
 }
 
 impl Default for Routes {
@@ -75,13 +77,14 @@ impl Default for Routes {
             mfa_associate: "/auth/mfa/associate".into(),
             mfa_verify: "/auth/mfa/verify".into(),
             client_js: "/auth/client.js".into(),
+            backchannel_logout: "/auth/backchannel-logout".into(),
         }
     }
 }
 
 impl Routes {
     /// Every route path.
-    pub fn all(&self) -> [&str; 10] {
+    pub fn all(&self) -> [&str; 11] {
         [
             &self.login,
             &self.callback,
@@ -93,6 +96,7 @@ impl Routes {
             &self.mfa_associate,
             &self.mfa_verify,
             &self.client_js,
+            &self.backchannel_logout,
         ]
     }
 }

@@ -34,6 +34,7 @@ pub(crate) struct Expectations<'a> {
 pub(crate) struct ParsedJws<'t> {
     pub(crate) alg: String,
     pub(crate) kid: Option<String>,
+    pub(crate) typ: Option<String>,
     pub(crate) signing_input: &'t str,
     pub(crate) signature: &'t str,
     pub(crate) payload_b64: &'t str,
@@ -69,9 +70,15 @@ pub(crate) fn parse_jws(token: &str) -> Result<ParsedJws<'_>, IdTokenError> {
         Some(Value::String(k)) => Some(k.clone()),
         Some(_) => return Err(IdTokenError::Malformed("kid is not a string")),
     };
+    let typ = match header.get("typ") {
+        None => None,
+        Some(Value::String(t)) => Some(t.clone()),
+        Some(_) => return Err(IdTokenError::Malformed("typ is not a string")),
+    };
     Ok(ParsedJws {
         alg,
         kid,
+        typ,
         signing_input,
         signature,
         payload_b64,

@@ -57,6 +57,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authorize;
+mod backchannel;
 mod browser;
 mod client;
 mod config;
@@ -80,6 +81,9 @@ mod tokens;
 mod transaction;
 
 pub use authorize::LoginOptions;
+pub use backchannel::{
+    BACKCHANNEL_LOGOUT_EVENT, LogoutTokenError, MemoryRevocations, RevocationList,
+};
 pub use browser::browser_module;
 pub use client::{
     CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS, LoadedSession, LoginRedirect, Tollgate,

@@ -60,10 +60,10 @@ impl RefreshCoordinator {
             slots.entry(key).or_default().clone()
         };
         let mut guard = slot.lock().await;
-        if let Some((at, result)) = guard.as_ref() {
-            if at.elapsed() < GRACE {
-                return (result.clone(), false);
-            }
+        if let Some((at, result)) = guard.as_ref()
+            && at.elapsed() < GRACE
+        {
+            return (result.clone(), false);
         }
         let result: Shared = Arc::new(grant().await);
         // Only successes and MFA demands are worth sharing; a network failure may be retried.

@@ -408,10 +408,10 @@ impl Tollgate {
             }
         };
         let result = self.refresh_locked(jar, loaded, opts).await;
-        if let Some(t) = token {
-            if let Err(e) = store.unlock(&lock_name, &t).await {
-                tracing::warn!(error = %e, "could not release the refresh lock; it expires by itself");
-            }
+        if let Some(t) = token
+            && let Err(e) = store.unlock(&lock_name, &t).await
+        {
+            tracing::warn!(error = %e, "could not release the refresh lock; it expires by itself");
         }
         result
     }

@@ -46,6 +46,8 @@ pub(crate) struct Inner {
     transaction_keys: Keyring,
     mfa_keys: Keyring,
     pub(crate) refreshes: crate::refresh::RefreshCoordinator,
+    pub(crate) seen_jtis: crate::backchannel::SeenJtis,
+    pub(crate) revocations: Arc<dyn crate::backchannel::RevocationList>,
 }
 
 impl Tollgate {
@@ -65,6 +67,18 @@ impl Tollgate {
     /// ```
     pub fn with_store(config: Config, store: Arc<dyn crate::store::SessionStore>) -> Self {
         Self::build(config, Backend::Store(store))
+    }
+
+    /// Uses `revocations` to remember back-channel logouts of cookie sessions (the default is
+    /// in-process; with several processes use a shared one, such as [`RedisStore`](crate::store)).
+    pub fn with_revocations(
+        mut self,
+        revocations: Arc<dyn crate::backchannel::RevocationList>,
+    ) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.revocations = revocations;
+        }
+        self
     }
 
     fn build(config: Config, backend: Backend) -> Self {
@@ -87,6 +101,8 @@ impl Tollgate {
                 transaction_keys,
                 mfa_keys,
                 refreshes: crate::refresh::RefreshCoordinator::default(),
+                seen_jtis: crate::backchannel::SeenJtis::default(),
+                revocations: Arc::new(crate::backchannel::MemoryRevocations::new()),
             }),
         }
     }

@@ -61,25 +61,39 @@ impl Tollgate {
     pub async fn load_session(&self, jar: &CookieJar) -> Result<Option<LoadedSession>, Error> {
         let now = crate::time::now();
         let codec = &self.inner().sessions;
-        match &self.inner().backend {
-            Backend::Cookie => Ok(codec.read(jar, now).map(|(data, exp)| LoadedSession {
+        let loaded = match &self.inner().backend {
+            Backend::Cookie => codec.read(jar, now).map(|(data, exp)| LoadedSession {
                 data,
                 handle: Handle::Cookie { exp },
-            })),
+            }),
             Backend::Store(store) => {
                 let Some((id, _)) = codec.read_id(jar, now) else {
                     return Ok(None);
                 };
-                Ok(store.get(&id, now).await?.map(|s| LoadedSession {
+                store.get(&id, now).await?.map(|s| LoadedSession {
                     data: s.session,
                     handle: Handle::Stored {
                         id,
                         version: s.version,
                         exp: s.expires_at,
                     },
-                }))
+                })
             }
+        };
+        let Some(loaded) = loaded else {
+            return Ok(None);
+        };
+        let d = &loaded.data;
+        // Back-channel logout ends cookie sessions through the revocation list.
+        if self
+            .inner()
+            .revocations
+            .is_revoked(&d.internal.sid, d.user.sub(), d.internal.created_at)
+            .await?
+        {
+            return Ok(None);
         }
+        Ok(Some(loaded))
     }
 
     /// Reads the session and performs a rolling touch when one is due: returns the `Set-Cookie`
@@ -192,12 +206,11 @@ impl Tollgate {
     /// Ends the request's session: deletes it from the store and returns the cookie deletions.
     pub(crate) async fn end_session(&self, jar: &CookieJar) -> Vec<String> {
         let codec = &self.inner().sessions;
-        if let Backend::Store(store) = &self.inner().backend {
-            if let Some((id, _)) = codec.read_id(jar, crate::time::now()) {
-                if let Err(e) = store.delete(&id).await {
-                    tracing::warn!(error = %e, "could not delete the session from the store");
-                }
-            }
+        if let Backend::Store(store) = &self.inner().backend
+            && let Some((id, _)) = codec.read_id(jar, crate::time::now())
+            && let Err(e) = store.delete(&id).await
+        {
+            tracing::warn!(error = %e, "could not delete the session from the store");
         }
         codec.clear(jar)
     }

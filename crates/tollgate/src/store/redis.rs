@@ -275,3 +275,42 @@ impl SessionStore for RedisStore {
         })
     }
 }
+
+impl crate::backchannel::RevocationList for RedisStore {
+    fn revoke<'a>(
+        &'a self,
+        target: &'a LogoutTarget,
+        at: u64,
+        ttl: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let key = match (&target.sid, &target.sub) {
+                (Some(sid), _) => self.key("revoked", &format!("sid:{sid}")),
+                (None, Some(sub)) => self.key("revoked", &format!("sub:{sub}")),
+                (None, None) => return Ok(()),
+            };
+            let mut conn = self.conn.clone();
+            timed(conn.set_ex::<_, _, ()>(key, at, ttl.max(1))).await
+        })
+    }
+
+    fn is_revoked<'a>(
+        &'a self,
+        sid: &'a str,
+        sub: &'a str,
+        created_at: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let (a, b): (Option<u64>, Option<u64>) = timed(
+                redis::cmd("MGET")
+                    .arg(self.key("revoked", &format!("sid:{sid}")))
+                    .arg(self.key("revoked", &format!("sub:{sub}")))
+                    .query_async(&mut conn),
+            )
+            .await?;
+            let hit = |at: Option<u64>| at.is_some_and(|at| created_at <= at);
+            Ok((!sid.is_empty() && hit(a)) || (!sub.is_empty() && hit(b)))
+        })
+    }
+}
