@@ -567,6 +567,57 @@ async fn enroll_scope_allows_more_authenticators() {
     assert_eq!(pending.len(), 2, "{list}");
     assert!(pending.contains(&body["id"].as_str().unwrap()));
     assert!(pending.iter().any(|id| id.starts_with("recovery-code|")));
+
+    // The access token also stands in for an mfa_token to confirm the enrollment; the answer
+    // is a fresh MFA API token with the same scopes.
+    let secret = body["secret"].as_str().unwrap();
+    let code = totp_code_of(secret);
+    let tokens =
+        ok_json(mfa_grant(&tenant, GRANT_OTP, &[("mfa_token", &token), ("otp", &code)]).await)
+            .await;
+    assert_eq!(tokens["scope"], "enroll read:authenticators");
+    let list =
+        ok_json(list_authenticators(&tenant, tokens["access_token"].as_str().unwrap()).await).await;
+    assert!(
+        list.as_array().unwrap().iter().all(|a| a["active"] == true),
+        "confirmed, with the recovery code: {list}"
+    );
+    // And it can open a challenge.
+    let body = ok_json(
+        mfa_challenge(
+            &tenant,
+            json!({"mfa_token": token, "challenge_type": "oob"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["challenge_type"], "oob");
+}
+
+/// The current RFC 6238 code of a Base32 secret, computed independently of the tenant.
+fn totp_code_of(secret: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut buffer, mut bits, mut key) = (0u32, 0, Vec::new());
+    for c in secret.bytes() {
+        buffer = (buffer << 5) | alphabet.iter().position(|&a| a == c).unwrap() as u32;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            key.push((buffer >> bits) as u8);
+        }
+    }
+    let mut mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(&key).unwrap();
+    mac.update(&(now() / 30).to_be_bytes());
+    let digest = mac.finalize().into_bytes();
+    let offset = usize::from(digest[19] & 0x0f);
+    let value = u32::from_be_bytes([
+        digest[offset] & 0x7f,
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]);
+    format!("{:06}", value % 1_000_000)
 }
 
 #[tokio::test]

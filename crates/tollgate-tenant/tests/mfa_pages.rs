@@ -8,7 +8,7 @@ use common::mfa::*;
 use common::*;
 use reqwest::{Client, Response, StatusCode, header};
 use serde_json::{Map, Value, json};
-use tollgate_tenant::{GrantKind, MfaPolicy, RunningTenant};
+use tollgate_tenant::{GrantKind, MfaPolicy, RunningTenant, UserConfig};
 use url::Url;
 
 const NUMERIC_INPUT: &str = "<input id=\"code\" name=\"code\" type=\"text\" autocomplete=\"one-time-code\" inputmode=\"numeric\" pattern=\"[0-9]*\" maxlength=\"6\" required";
@@ -705,4 +705,27 @@ async fn bad_requests_to_the_pages() {
         .await
         .unwrap();
     assert_eq!(location(&response).path(), "/u/mfa");
+}
+
+#[tokio::test]
+async fn without_totp_the_page_offers_the_other_methods() {
+    let tenant = start_with(mfa_config().with_user(
+        UserConfig::new("frank@example.com", "frank-password-1").with_phone("+15555550177"),
+    ))
+    .await;
+    let http = browser();
+    let mfa_url = password_then_mfa(&http, &tenant, "frank@example.com", "frank-password-1").await;
+    let (status, html) = page(&http, mfa_url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Choose how to verify your identity."),
+        "{html}"
+    );
+    assert!(
+        !html.contains("name=\"code\""),
+        "no code form before a code is sent"
+    );
+    assert!(link(&html, "Send a code by SMS").is_some());
+    assert!(link(&html, "Use your authenticator app").is_none());
+    assert!(tenant.outbox().is_empty(), "nothing is sent until asked");
 }

@@ -15,6 +15,14 @@ const EXPIRED_MEMORY: Duration = Duration::from_secs(3600);
 /// The prefix of `mfa_token`s, like Auth0's iron-sealed tokens.
 const MFA_TOKEN_PREFIX: &str = "Fe26.2*";
 
+/// `start + lifetime`, saturating at about a century for absurd configured lifetimes.
+fn deadline(start: Instant, lifetime: Duration) -> Instant {
+    start
+        .checked_add(lifetime)
+        .or_else(|| start.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(start)
+}
+
 /// What an `mfa_token` stands for: the request that was answered with `mfa_required`.
 #[derive(Debug, Clone)]
 pub(crate) struct MfaTransaction {
@@ -110,8 +118,9 @@ impl MfaStore {
     /// Forgets what expired long ago.
     fn purge(&mut self, now: Instant) {
         self.tokens
-            .retain(|_, (_, expires_at)| *expires_at + EXPIRED_MEMORY > now);
-        self.oob.retain(|_, c| c.expires_at + EXPIRED_MEMORY > now);
+            .retain(|_, (_, expires_at)| deadline(*expires_at, EXPIRED_MEMORY) > now);
+        self.oob
+            .retain(|_, c| deadline(c.expires_at, EXPIRED_MEMORY) > now);
     }
 
     /// Issues an `mfa_token` (`Fe26.2*…`).
@@ -124,7 +133,7 @@ impl MfaStore {
         self.purge(now);
         let token = format!("{MFA_TOKEN_PREFIX}{}", random::secret());
         self.tokens
-            .insert(token.clone(), (transaction, now + lifetime));
+            .insert(token.clone(), (transaction, deadline(now, lifetime)));
         token
     }
 
@@ -193,7 +202,7 @@ impl MfaStore {
                 client_id: client_id.map(str::to_owned),
                 authenticator_id: authenticator_id.to_owned(),
                 secret,
-                expires_at: now + lifetime,
+                expires_at: deadline(now, lifetime),
                 last_poll: None,
             },
         );
