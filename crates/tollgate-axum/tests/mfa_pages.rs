@@ -20,7 +20,12 @@ async fn billing_asks_for_a_code_once_per_session_and_again_after_logout() {
 
     // 1. Password login; 2. browse freely.
     b.login(&app, "").await;
-    assert!(b.get(&app.url("/")).await.body.starts_with("home: signed in"));
+    assert!(
+        b.get(&app.url("/"))
+            .await
+            .body
+            .starts_with("home: signed in")
+    );
     assert_eq!(b.get(&app.url("/profile")).await.status, 200);
 
     // 3. Billing asks for the second factor.
@@ -33,7 +38,11 @@ async fn billing_asks_for_a_code_once_per_session_and_again_after_logout() {
     let wrong = b.step_up_with(&app, &start, |_| "000000".into()).await;
     assert_eq!(wrong.status, 400, "{wrong:?}");
     assert!(wrong.body.contains("The code is not valid"));
-    assert_eq!(b.get(&app.url("/billing")).await.status, 302, "still locked");
+    assert_eq!(
+        b.get(&app.url("/billing")).await.status,
+        302,
+        "still locked"
+    );
 
     // 3.1 The right code: back on Billing.
     let back = b.step_up_with(&app, &start, totp).await;
@@ -46,7 +55,10 @@ async fn billing_asks_for_a_code_once_per_session_and_again_after_logout() {
     let authn = s.authentication.unwrap();
     assert!(authn.amr.contains(&"mfa".to_owned()), "{:?}", authn.amr);
     assert_eq!(authn.acr.as_deref(), Some(MFA));
-    assert_eq!(b.get(&app.url("/billing")).await.body, "billing for Alice Example");
+    assert_eq!(
+        b.get(&app.url("/billing")).await.body,
+        "billing for Alice Example"
+    );
 
     // 4-5. Browse on, come back: no prompt.
     assert_eq!(b.get(&app.url("/profile")).await.status, 200);
@@ -59,7 +71,11 @@ async fn billing_asks_for_a_code_once_per_session_and_again_after_logout() {
     b.get(out.location().as_str()).await;
     assert_eq!(b.get(&app.url("/billing")).await.status, 302);
     b.login(&app, "").await;
-    assert_eq!(b.get(&app.url("/billing")).await.status, 302, "a new session asks again");
+    assert_eq!(
+        b.get(&app.url("/billing")).await.status,
+        302,
+        "a new session asks again"
+    );
 }
 
 #[tokio::test]
@@ -70,18 +86,37 @@ async fn a_cancelled_challenge_returns_to_a_page_that_offers_to_try_again() {
     let start = b.get(&app.url("/billing")).await.location().to_string();
     let login = b.get(&start).await;
     let hop = b.get(login.location().as_str()).await;
-    let state = hop.location().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let state = hop
+        .location()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
     let cancel = b
-        .get(app.tenant.base_url().join(&format!("/u/mfa/cancel?state={state}")).unwrap().as_str())
+        .get(
+            app.tenant
+                .base_url()
+                .join(&format!("/u/mfa/cancel?state={state}"))
+                .unwrap()
+                .as_str(),
+        )
         .await;
     assert_eq!(cancel.location().path(), "/auth/callback");
     let page = b.get(cancel.location().as_str()).await;
     assert_eq!(page.status, 403);
     assert!(page.body.contains("Verification needed"), "{}", page.body);
     assert!(page.body.contains("Try again"));
-    assert!(page.body.contains("acr_values="), "the retry link repeats the step-up");
+    assert!(
+        page.body.contains("acr_values="),
+        "the retry link repeats the step-up"
+    );
     assert!(b.has_session(), "the password session is untouched");
-    assert_eq!(b.get(&app.url("/billing")).await.status, 302, "nothing granted");
+    assert_eq!(
+        b.get(&app.url("/billing")).await.status,
+        302,
+        "nothing granted"
+    );
     assert_eq!(b.get(&app.url("/profile")).await.status, 200);
 }
 
@@ -92,7 +127,10 @@ async fn a_step_up_replaces_the_session_with_a_fresh_one() {
     b.login(&app, "").await;
     let first = app
         .auth
-        .session(&CookieJar::parse(&format!("__session={}", b.cookies["__session"])))
+        .session(&CookieJar::parse(&format!(
+            "__session={}",
+            b.cookies["__session"]
+        )))
         .await
         .unwrap()
         .unwrap();
@@ -101,7 +139,10 @@ async fn a_step_up_replaces_the_session_with_a_fresh_one() {
     assert_eq!(done.status, 302);
     let second = app
         .auth
-        .session(&CookieJar::parse(&format!("__session={}", b.cookies["__session"])))
+        .session(&CookieJar::parse(&format!(
+            "__session={}",
+            b.cookies["__session"]
+        )))
         .await
         .unwrap()
         .unwrap();

@@ -41,6 +41,7 @@ pub const CLIENT_SECRET: &str = "app-client-secret";
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const ALICE: (&str, &str) = ("alice@example.com", "alice-password-1");
 pub const BOB: (&str, &str) = ("bob@example.com", "bob-password-1");
+pub const CAROL: (&str, &str) = ("carol@example.com", "carol-password-1");
 
 pub struct TestApp {
     pub tenant: RunningTenant,
@@ -100,14 +101,19 @@ async fn start_inner(
                         .with_logout_url(base.join("/goodbye").unwrap().as_str()),
                 )
                 .with_user(
-                UserConfig::new(ALICE.0, ALICE.1)
-                    .with_name("Alice Example")
-                    .with_totp_secret("JBSWY3DPEHPK3PXP")
-                    .with_phone("+15555550100")
-                    .with_email_factor()
-                    .with_recovery_code("ABCDEFGHJKLMNPQRSTUVWXYZ"),
-            )
-            .with_user(UserConfig::new(BOB.0, BOB.1).with_name("Bob Example"))
+                    UserConfig::new(ALICE.0, ALICE.1)
+                        .with_name("Alice Example")
+                        .with_totp_secret("JBSWY3DPEHPK3PXP")
+                        .with_phone("+15555550100")
+                        .with_email_factor()
+                        .with_recovery_code("ABCDEFGHJKLMNPQRSTUVWXYZ"),
+                )
+                .with_user(UserConfig::new(BOB.0, BOB.1).with_name("Bob Example"))
+                .with_user(
+                    UserConfig::new(CAROL.0, CAROL.1)
+                        .with_name("Carol Example")
+                        .with_push_device("Carol's phone"),
+                )
                 .with_api(
                     ApiConfig::new("https://payments.example.com").with_scopes(["read:payments"]),
                 ),
@@ -368,22 +374,64 @@ impl Browser {
 
     /// Follows a step-up from the app's login URL `start` through the tenant's MFA page, typing
     /// `code` (computed when the page is reached); returns the tenant's answer to the code.
-    pub async fn step_up_with(&mut self, app: &TestApp, start: &str, code: impl Fn(&TestApp) -> String) -> Resp {
+    pub async fn step_up_with(
+        &mut self,
+        app: &TestApp,
+        start: &str,
+        code: impl Fn(&TestApp) -> String,
+    ) -> Resp {
         let login = self.get(start).await;
         assert_eq!(login.status, 302, "{login:?}");
         let mut hop = self.get(login.location().as_str()).await;
-        if hop.location.as_ref().is_some_and(|l| l.path() == "/u/login") {
+        if hop
+            .location
+            .as_ref()
+            .is_some_and(|l| l.path() == "/u/login")
+        {
             let page_url = hop.location().to_string();
-            let state = Url::parse(&page_url).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
-            hop = self.post_form(&page_url, &[("state", &state), ("username", ALICE.0), ("password", ALICE.1)]).await;
+            let state = Url::parse(&page_url)
+                .unwrap()
+                .query_pairs()
+                .find(|(k, _)| k == "state")
+                .unwrap()
+                .1
+                .into_owned();
+            hop = self
+                .post_form(
+                    &page_url,
+                    &[
+                        ("state", &state),
+                        ("username", ALICE.0),
+                        ("password", ALICE.1),
+                    ],
+                )
+                .await;
         }
-        assert_eq!(hop.location().path(), "/u/mfa", "the tenant asks for the second factor: {hop:?}");
+        assert_eq!(
+            hop.location().path(),
+            "/u/mfa",
+            "the tenant asks for the second factor: {hop:?}"
+        );
         let mfa_url = hop.location().to_string();
         let page = self.get(&mfa_url).await;
-        assert!(page.body.contains("autocomplete=\"one-time-code\""), "{}", page.body);
-        let state = Url::parse(&mfa_url).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+        assert!(
+            page.body.contains("autocomplete=\"one-time-code\""),
+            "{}",
+            page.body
+        );
+        let state = Url::parse(&mfa_url)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
         let post = app.tenant.base_url().join("/u/mfa").unwrap();
-        self.post_form(post.as_str(), &[("state", &state), ("method", "otp"), ("code", &code(app))]).await
+        self.post_form(
+            post.as_str(),
+            &[("state", &state), ("method", "otp"), ("code", &code(app))],
+        )
+        .await
     }
 
     /// A whole login; returns the callback's answer.
