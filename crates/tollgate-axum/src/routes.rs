@@ -49,8 +49,7 @@ async fn login(State(auth): State<Tollgate>, uri: Uri) -> Response {
 async fn callback(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
     let jar = CookieJar::from_headers(&headers);
     let outcome = auth.handle_callback(uri.query().unwrap_or(""), &jar).await;
-    let login_path = auth.config().routes().login.clone();
-    outcome.into_response(&login_path).into_response()
+    auth.callback_response(outcome).into_response()
 }
 
 async fn logout(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {

@@ -179,7 +179,11 @@ mod tests {
         let sealed = seal(&k, b"a payload long enough");
         let ct_start = sealed.match_indices('.').nth(2).unwrap().0 + 1;
         let mut bytes = sealed.into_bytes();
-        bytes[ct_start + 2] = if bytes[ct_start + 2] == b'A' { b'B' } else { b'A' };
+        bytes[ct_start + 2] = if bytes[ct_start + 2] == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
         let tampered = String::from_utf8(bytes).unwrap();
         assert_eq!(open(&k, &tampered), Err(OpenError::Unauthentic));
     }

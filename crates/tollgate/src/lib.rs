@@ -63,6 +63,7 @@ mod client;
 mod config;
 mod cookies;
 mod error;
+mod hooks;
 mod id_token;
 mod jwe;
 mod mfa;
@@ -94,6 +95,7 @@ pub use config::{
 };
 pub use cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite};
 pub use error::{CallbackError, ConfigError, Error, IdTokenError, ProviderError};
+pub use hooks::Hooks;
 pub use mfa::{
     Authenticator, ChallengeRequest, ChallengeResponse, EnrollRequest, FactorRequirement, Mfa,
     MfaError, MfaRequiredError, MfaRequirements, VerifyOutcome, VerifyRequest,

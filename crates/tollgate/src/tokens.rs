@@ -326,9 +326,21 @@ impl Tollgate {
             Ok(resp) => {
                 let mut updated = session.clone();
                 let key = if default { None } else { audience };
+                let new_id_token = resp.id_token.is_some();
                 let token = self
                     .store_tokens(&mut updated, key, &requested, resp, now)
                     .await?;
+                let claims = new_id_token
+                    .then(|| {
+                        updated
+                            .token_set
+                            .id_token
+                            .as_deref()
+                            .and_then(|t| t.split('.').nth(1))
+                            .and_then(crate::id_token::decode_object)
+                    })
+                    .flatten();
+                let updated = self.run_before_saved(updated, claims).await;
                 Ok(AccessTokenOutcome {
                     token,
                     session: Some(updated),

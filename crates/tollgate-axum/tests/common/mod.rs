@@ -56,7 +56,12 @@ pub async fn start_store(
     store: Arc<dyn SessionStore>,
     tenant: impl FnOnce(TenantConfig) -> TenantConfig,
 ) -> TestApp {
-    start_inner(SECRET, "/auth/callback", |c| c, Some(store), tenant).await
+    start_inner(SECRET, "/auth/callback", |c| c, Some(store), tenant, None).await
+}
+
+/// Starts the tenant and an app with `hooks`.
+pub async fn start_hooks(hooks: tollgate::Hooks) -> TestApp {
+    start_inner(SECRET, "/auth/callback", |c| c, None, |t| t, Some(hooks)).await
 }
 
 pub async fn start() -> TestApp {
@@ -71,7 +76,7 @@ pub async fn start_with(tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> T
 /// Starts the tenant and an app whose auth routes live at custom paths.
 pub async fn start_routes(routes: tollgate::Routes) -> TestApp {
     let callback = routes.callback.clone();
-    start_inner(SECRET, &callback, |c| c.routes(routes), None, |t| t).await
+    start_inner(SECRET, &callback, |c| c.routes(routes), None, |t| t, None).await
 }
 
 /// Starts the tenant and an app with cookie secret(s) `secret` and config changes from `tweak`.
@@ -79,7 +84,7 @@ pub async fn start_full(
     secret: &str,
     tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
 ) -> TestApp {
-    start_inner(secret, "/auth/callback", tweak, None, |t| t).await
+    start_inner(secret, "/auth/callback", tweak, None, |t| t, None).await
 }
 
 async fn start_inner(
@@ -88,6 +93,7 @@ async fn start_inner(
     tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
     store: Option<Arc<dyn SessionStore>>,
     tenant_tweak: impl FnOnce(TenantConfig) -> TenantConfig,
+    hooks: Option<tollgate::Hooks>,
 ) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
@@ -133,10 +139,13 @@ async fn start_inner(
     )
     .build()
     .unwrap();
-    let auth = match &store {
+    let mut auth = match &store {
         Some(st) => Tollgate::with_store(config.clone(), st.clone()),
         None => Tollgate::new(config.clone()),
     };
+    if let Some(h) = hooks {
+        auth = auth.with_hooks(h);
+    }
     serve(listener, auth.clone());
     TestApp {
         tenant,

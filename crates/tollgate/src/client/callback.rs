@@ -149,6 +149,28 @@ impl Tollgate {
         }
     }
 
+    /// The callback route's answer: the `on_callback` hook's, or the default one; with the session
+    /// and transaction cookies either way.
+    pub fn callback_response(&self, outcome: CallbackOutcome) -> AuthResponse {
+        let login = self.config().routes.login.clone();
+        let custom = self
+            .hooks()
+            .on_callback
+            .as_ref()
+            .and_then(|hook| hook(outcome.result.as_ref()));
+        match custom {
+            Some(mut resp) => {
+                for c in &outcome.set_cookies {
+                    if let Ok(v) = http::HeaderValue::from_str(c) {
+                        resp.headers_mut().append(http::header::SET_COOKIE, v);
+                    }
+                }
+                resp
+            }
+            None => outcome.into_response(&login),
+        }
+    }
+
     /// The login URL that repeats a step-up transaction.
     fn retry_url(&self, t: &transaction::Transaction) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -240,6 +262,7 @@ impl Tollgate {
         })?;
         check_step_up(&claims, txn.acr_values.as_deref())?;
         let session = build_session(&claims, tokens, &txn, now);
+        let session = self.run_before_saved(session, Some(claims.clone())).await;
         Ok(CallbackSuccess {
             session,
             return_to: txn.return_to,

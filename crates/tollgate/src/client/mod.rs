@@ -48,6 +48,7 @@ pub(crate) struct Inner {
     pub(crate) refreshes: crate::refresh::RefreshCoordinator,
     pub(crate) seen_jtis: crate::backchannel::SeenJtis,
     pub(crate) revocations: Arc<dyn crate::backchannel::RevocationList>,
+    hooks: crate::hooks::Hooks,
 }
 
 impl Tollgate {
@@ -81,6 +82,18 @@ impl Tollgate {
         self
     }
 
+    /// Installs the application's [`Hooks`](crate::Hooks).
+    pub fn with_hooks(mut self, hooks: crate::hooks::Hooks) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.hooks = hooks;
+        }
+        self
+    }
+
+    pub(crate) fn hooks(&self) -> &crate::hooks::Hooks {
+        &self.inner.hooks
+    }
+
     fn build(config: Config, backend: Backend) -> Self {
         // Select jsonwebtoken's crypto backend explicitly, so feature unification in an
         // application's dependency tree can never leave it without one (a run-time panic).
@@ -103,6 +116,7 @@ impl Tollgate {
                 refreshes: crate::refresh::RefreshCoordinator::default(),
                 seen_jtis: crate::backchannel::SeenJtis::default(),
                 revocations: Arc::new(crate::backchannel::MemoryRevocations::new()),
+                hooks: crate::hooks::Hooks::default(),
             }),
         }
     }

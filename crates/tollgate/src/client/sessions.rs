@@ -106,6 +106,11 @@ impl Tollgate {
         let Some(mut loaded) = self.load_session(jar).await? else {
             return Ok(None);
         };
+        if let Some(hook) = &self.hooks().before_session_rolled
+            && !hook(&loaded.data)
+        {
+            return Ok(Some((loaded, Vec::new())));
+        }
         let now = crate::time::now();
         let codec = &self.inner().sessions;
         let lines = match (&self.inner().backend, &mut loaded.handle) {
