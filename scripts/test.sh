@@ -3,14 +3,21 @@
 #
 #   cargo fmt --all --check
 #   cargo clippy --workspace --all-targets --all-features -- -D warnings
-#   cargo test --workspace --all-features          (unit, integration and doc tests)
+#   cargo test --workspace --all-features --no-fail-fast   (unit, integration and doc tests)
 #
-# System packages: chromium + chromium-driver (headless browser tests), redis-server (Redis
-# store tests), procps (`kill`, used by those tests) and a C toolchain for linking, each only
-# when missing. Installing needs root (or sudo). Safe to run again: installed packages are
-# skipped and `apt-get update` runs at most once.
+# --no-fail-fast runs every test binary even after a failure, so the log has the `test result:`
+# line of each (CI reads them); the exit status is still non-zero.
 #
-# Environment: TOLLGATE_SKIP_BROWSER=1 skips the headless Chromium tests (they say so).
+# What it installs, each only when missing (installing needs root, or sudo):
+#   chromium, chromium-driver   headless browser tests (crates/tollgate-demo/tests/browser.rs)
+#   redis-server, procps        Redis store tests (procps provides `kill`)
+#   nodejs, npm                 live interop with @auth0/nextjs-auth0 (needs Node.js 20 or newer)
+#   gcc, libc6-dev              the linker rustc uses, on machines without one
+# and the pinned npm packages in interop/nextjs-auth0 (`npm ci`, when the lock file changed).
+# Safe to run again: nothing installed is installed twice and `apt-get update` runs at most once.
+#
+# TOLLGATE_SKIP_BROWSER=1 / TOLLGATE_SKIP_NODE=1 skip the browser / Node.js tests (they say so)
+# and what only they need.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,11 +35,23 @@ installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
 
+skipping() {
+    [[ ${!1:-} == 1 ]]
+}
+
+# Steps that failed without stopping the run (reported, and the exit status, at the end).
+failed_steps=()
+
 # ---------------------------------------------------------------------------------------------
 section "System packages"
 
-wanted=(chromium chromium-driver redis-server)
-# `kill` (procps) pauses and resumes redis-server in the store tests.
+wanted=(redis-server)
+if skipping TOLLGATE_SKIP_BROWSER; then
+    printf 'TOLLGATE_SKIP_BROWSER=1: not installing chromium\n'
+else
+    wanted+=(chromium chromium-driver)
+fi
+# `kill` pauses and resumes redis-server in the store tests.
 if ! [[ -x /bin/kill || -x /usr/bin/kill ]]; then
     wanted+=(procps)
 fi
@@ -40,9 +59,14 @@ fi
 if ! command -v cc >/dev/null 2>&1; then
     wanted+=(gcc libc6-dev)
 fi
+# Node.js may come from elsewhere (e.g. NodeSource, whose nodejs includes npm): check commands.
+if ! skipping TOLLGATE_SKIP_NODE; then
+    command -v node >/dev/null 2>&1 || wanted+=(nodejs)
+    command -v npm >/dev/null 2>&1 || wanted+=(npm)
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
-    printf 'Not a Debian system: install %s yourself.\n' "${wanted[*]}"
+    printf 'Not a Debian system: make sure these are installed: %s\n' "${wanted[*]}"
 else
     missing=()
     for package in "${wanted[@]}"; do
@@ -64,6 +88,29 @@ else
         export DEBIAN_FRONTEND=noninteractive
         "${as_root[@]}" apt-get update
         "${as_root[@]}" apt-get install -y "${missing[@]}"
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "npm packages for the nextjs-auth0 interop"
+
+interop=interop/nextjs-auth0
+if skipping TOLLGATE_SKIP_NODE; then
+    printf 'TOLLGATE_SKIP_NODE=1: not installing them\n'
+else
+    node_major=$(node -p 'process.versions.node.split(".")[0]')
+    if ((node_major < 20)); then
+        printf 'warning: Node.js %s is older than 20, which @auth0/nextjs-auth0 needs; the interop tests may fail\n' \
+            "$(node --version)" >&2
+    fi
+    # `npm ci` leaves node_modules/.package-lock.json behind: reinstall only when the lock changed.
+    if [[ -d $interop/node_modules/@auth0/nextjs-auth0 &&
+        $interop/node_modules/.package-lock.json -nt $interop/package-lock.json ]]; then
+        printf 'Up to date: %s/node_modules\n' "$interop"
+    elif ! (cd "$interop" && npm ci --no-audit --no-fund); then
+        # Keep going so the Rust checks still report, but fail at the end.
+        failed_steps+=("npm ci in $interop (if the lock file is out of sync with package.json, regenerate it with \`npm install --package-lock-only\` there and commit it)")
+        printf 'error: npm ci failed in %s; the interop tests will fail\n' "$interop" >&2
     fi
 fi
 
@@ -91,7 +138,12 @@ cargo fmt --all --check
 section "cargo clippy --workspace --all-targets --all-features -- -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-section "cargo test --workspace --all-features"
-cargo test --workspace --all-features
+section "cargo test --workspace --all-features --no-fail-fast"
+cargo test --workspace --all-features --no-fail-fast
 
+if ((${#failed_steps[@]})); then
+    section "Failed"
+    printf 'error: %s\n' "${failed_steps[@]}" >&2
+    exit 1
+fi
 section "All checks passed"
