@@ -82,6 +82,8 @@ pub trait RevocationList: Send + Sync + std::fmt::Debug + 'static {
 pub struct MemoryRevocations {
     /// key (`sid:…` / `sub:…`) → (revoked at, forget after).
     map: Mutex<HashMap<String, (u64, u64)>>,
+    /// Whether anything was ever revoked: the per-request check is free until then.
+    any: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryRevocations {
@@ -112,6 +114,7 @@ impl RevocationList for MemoryRevocations {
             for k in keys_of(target) {
                 map.insert(k, (at, at + ttl));
             }
+            self.any.store(true, std::sync::atomic::Ordering::Release);
             Ok(())
         })
     }
@@ -123,6 +126,9 @@ impl RevocationList for MemoryRevocations {
         created_at: u64,
     ) -> crate::store::BoxFuture<'a, Result<bool, crate::store::StoreError>> {
         Box::pin(async move {
+            if !self.any.load(std::sync::atomic::Ordering::Acquire) {
+                return Ok(false);
+            }
             let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
             let hit = |k: String| map.get(&k).is_some_and(|(at, _)| created_at <= *at);
             Ok((!sid.is_empty() && hit(format!("sid:{sid}")))

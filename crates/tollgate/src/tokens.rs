@@ -216,6 +216,9 @@ impl Tollgate {
     }
 
     fn find_slot(&self, session: &SessionData, audience: Option<&str>, scope: &str) -> Slot {
+        if scope.is_empty() && self.is_default_audience(session, audience) {
+            return Slot::Default;
+        }
         let want = scopes(scope);
         if self.is_default_audience(session, audience) {
             let have = session
@@ -260,11 +263,7 @@ impl Tollgate {
     ) -> Result<AccessTokenOutcome, AccessTokenError> {
         let now = crate::time::now();
         let config = self.config();
-        let requested = match (&opts.scope, opts.merge_scopes) {
-            (Some(s), true) => merge_scopes(&config.scope, s),
-            (Some(s), false) => s.clone(),
-            (None, _) => config.scope.clone(),
-        };
+        let requested = self.requested_scope(opts);
         let audience = opts.audience.as_deref();
         let default = self.is_default_audience(session, audience);
         let slot = self.find_slot(
@@ -274,12 +273,12 @@ impl Tollgate {
         );
         let cached = self.slot_token(session, slot);
         let buffer = config.token_refresh_buffer.as_secs();
-        let fresh = cached
-            .as_ref()
-            .filter(|t| !t.token.is_empty() && t.expires_at > now + buffer && !opts.force_refresh);
-        if let Some(t) = fresh {
+        let fresh = cached.as_ref().is_some_and(|t| {
+            !t.token.is_empty() && t.expires_at > now + buffer && !opts.force_refresh
+        });
+        if fresh && let Some(token) = cached {
             return Ok(AccessTokenOutcome {
-                token: t.clone(),
+                token,
                 session: None,
             });
         }
@@ -307,11 +306,7 @@ impl Tollgate {
         }
         let config = self.config();
         let aud_key = if default { "" } else { audience.unwrap_or("") };
-        let scope_key = if opts.scope.is_some() {
-            requested.as_str()
-        } else {
-            ""
-        };
+        let scope_key = if opts.scope.is_some() { &requested } else { "" };
         let flight_key = crate::refresh::key(&refresh_token, aud_key, scope_key);
         let (shared, _) = self
             .inner()
@@ -464,6 +459,15 @@ impl Tollgate {
         }
     }
 
+    /// The scope a request for `opts` asks for: the configured one, merged with `opts.scope`.
+    fn requested_scope<'a>(&'a self, opts: &'a AccessTokenOptions) -> std::borrow::Cow<'a, str> {
+        match (&opts.scope, opts.merge_scopes) {
+            (Some(s), true) => merge_scopes(&self.config().scope, s).into(),
+            (Some(s), false) => s.as_str().into(),
+            (None, _) => self.config().scope.as_str().into(),
+        }
+    }
+
     /// The cached token for `opts` when it is valid (no refresh needed).
     fn cached_token(
         &self,
@@ -474,11 +478,7 @@ impl Tollgate {
             return None;
         }
         let config = self.config();
-        let requested = match (&opts.scope, opts.merge_scopes) {
-            (Some(s), true) => merge_scopes(&config.scope, s),
-            (Some(s), false) => s.clone(),
-            (None, _) => config.scope.clone(),
-        };
+        let requested = self.requested_scope(opts);
         let audience = opts.audience.as_deref();
         let slot = self.find_slot(
             session,
