@@ -9,6 +9,20 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The current time as RFC 3339 in UTC with milliseconds: `2024-05-01T12:34:56.789Z`.
+pub(crate) fn rfc3339_now() -> String {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = iso8601(since.as_secs());
+    // `iso8601` ends in `.000Z`; put the milliseconds in.
+    format!(
+        "{}.{:03}Z",
+        secs.trim_end_matches(".000Z"),
+        since.subsec_millis()
+    )
+}
+
 /// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SS.000Z`, the form Auth0 uses for `updated_at`.
 pub(crate) fn iso8601(secs: u64) -> String {
     let days = secs / 86_400;

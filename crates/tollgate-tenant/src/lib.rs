@@ -37,6 +37,7 @@
 //! | `POST /oauth/token` | `authorization_code`, `refresh_token` (rotation, reuse detection, leeway, MRRT, `mfa_required`), `client_credentials`, `mfa-otp`, `mfa-oob`, `mfa-recovery-code` |
 //! | `GET /mfa/authenticators`, `POST /mfa/associate`, `POST /mfa/challenge`, `DELETE /mfa/authenticators/{id}` | the MFA API |
 //! | `GET /dev/outbox`, `GET /dev/outbox.json`, `POST /dev/outbox/push/{id}/approve\|deny` | the development outbox of codes and push requests |
+//! | `GET /dev/logs`, `GET /dev/logs.json?type=…&client_id=…` | the event log ([`RunningTenant::events`]), newest first |
 //! | `GET /userinfo` | profile claims by scope |
 //! | `POST /oauth/revoke` | revokes a refresh-token family |
 //! | `GET /v2/logout`, `GET/POST /oidc/logout` | end the SSO session and return to an allowed URL |
@@ -93,6 +94,7 @@
 mod clock;
 mod config;
 mod error;
+mod events;
 mod fault;
 mod http;
 mod jwt;
@@ -108,6 +110,7 @@ mod tokens;
 
 pub use config::{ApiConfig, ClientConfig, ConfigError, TenantConfig, UserConfig};
 pub use error::TenantError;
+pub use events::TenantEvent;
 pub use fault::IdTokenFault;
 pub use mfa::{GrantKind, MfaPolicy, OutboxChannel, OutboxMessage, PushState};
 pub use server::{RunningTenant, Tenant};

@@ -1,6 +1,7 @@
 //! The tenant's HTTP routes, shaped like Auth0's Authentication API.
 
 pub(crate) mod authorize;
+mod dev;
 mod discovery;
 pub(crate) mod login;
 mod logout;
@@ -16,7 +17,7 @@ use axum::routing::{delete, get, post};
 use crate::mfa;
 use crate::state::TenantState;
 
-pub(crate) use token::TokenResponse;
+pub(crate) use token::{GrantRecord, TokenResponse};
 
 /// Shared state as handlers receive it.
 type AppState = Arc<TenantState>;
@@ -61,5 +62,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/dev/outbox.json", get(mfa::dev::json))
         .route("/dev/outbox/push/{id}/approve", post(mfa::dev::approve))
         .route("/dev/outbox/push/{id}/deny", post(mfa::dev::deny))
+        .route("/dev/logs", get(dev::page))
+        .route("/dev/logs.json", get(dev::json))
         .with_state(state)
 }

@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::keys::{KeyRing, SigningKey};
 use crate::state::TenantState;
-use crate::{IdTokenFault, OutboxMessage, TenantConfig, TenantError, mfa, routes};
+use crate::{IdTokenFault, OutboxMessage, TenantConfig, TenantError, TenantEvent, mfa, routes};
 
 /// How long [`RunningTenant::shutdown`] waits for open connections before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -224,6 +224,61 @@ impl RunningTenant {
         let mut store = self.state.store();
         let secret = store.mfa.user(user).totp_secret()?.to_owned();
         mfa::totp::code_at(&secret, unix_seconds)
+    }
+
+    /// Every event in the tenant's log (at most the last 10,000), oldest first / newest last.
+    /// Also served at `GET /dev/logs` (HTML) and `GET /dev/logs.json`, newest first there.
+    ///
+    /// Each successful token request records exactly one event of its grant's success type
+    /// (`seacft`, `sertft`, `seccft`, `seotpft`, `seoobft`, `sercft`) and each refused one
+    /// exactly one of its failure type (`feacft`, `fertft`, …, or `ferrt` for a refresh-token
+    /// reuse, `mfar` for `mfa_required`), so counts are exact. The README lists every type.
+    ///
+    /// ```
+    /// use tollgate_tenant::{Tenant, TenantConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tollgate_tenant::TenantError> {
+    /// let tenant = Tenant::start(TenantConfig::example(), "127.0.0.1:0").await?;
+    /// assert!(tenant.events().is_empty());
+    /// assert_eq!(tenant.events_of_type("sertft").len(), 0);
+    /// assert_eq!(tenant.count_events(|e| e.is("s") && e.user_name.as_deref() == Some("alice@example.com")), 0);
+    /// tenant.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn events(&self) -> Vec<TenantEvent> {
+        self.state.events.all()
+    }
+
+    /// The events of one type code (`s`, `f`, `sertft`, `ferrt`, `sslo`, …), oldest first.
+    pub fn events_of_type(&self, kind: &str) -> Vec<TenantEvent> {
+        self.state.events.matching(|e| e.kind == kind)
+    }
+
+    /// How many events `predicate` accepts.
+    pub fn count_events(&self, predicate: impl Fn(&TenantEvent) -> bool) -> usize {
+        self.state.events.count(predicate)
+    }
+
+    /// Empties the event log (for counting from a known point). Ids keep increasing.
+    pub fn clear_events(&self) {
+        self.state.events.clear();
+    }
+
+    /// Waits until `predicate` accepts at least `count` events (already recorded or recorded
+    /// while waiting), or `timeout` passes. Returns the accepted events either way, oldest
+    /// first: compare the length with `count` to tell which.
+    ///
+    /// Back-channel logout requests are sent in the background; wait for their `sslo`/`fslo`
+    /// events with this.
+    pub async fn wait_for_events(
+        &self,
+        predicate: impl Fn(&TenantEvent) -> bool,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<TenantEvent> {
+        self.state.events.wait_for(predicate, count, timeout).await
     }
 
     /// Stops accepting connections and waits (up to five seconds) for the server to finish.

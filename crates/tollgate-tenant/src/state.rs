@@ -6,6 +6,7 @@ use std::sync::{
 
 use std::time::Duration;
 
+use crate::events::EventLog;
 use crate::keys::{KeyRing, SigningKey};
 use crate::store::Store;
 use crate::{ApiConfig, IdTokenFault, TenantConfig, TenantError, clock, mfa};
@@ -25,6 +26,8 @@ pub(crate) struct TenantState {
     rogue_key: OnceLock<Result<SigningKey, String>>,
     fault: Mutex<Option<IdTokenFault>>,
     store: Mutex<Store>,
+    /// The event log (its own lock, taken after the store's when both are held).
+    pub(crate) events: EventLog,
 }
 
 impl TenantState {
@@ -39,6 +42,7 @@ impl TenantState {
             rogue_key: OnceLock::new(),
             fault: Mutex::new(None),
             store: Mutex::new(Store::default()),
+            events: EventLog::default(),
         }
     }
 

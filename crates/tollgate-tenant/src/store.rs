@@ -191,9 +191,14 @@ impl Store {
         self.sessions.remove(cookie)
     }
 
-    /// Ends the session with this `sid`.
-    pub(crate) fn end_session_by_sid(&mut self, sid: &str) {
-        self.sessions.retain(|_, s| s.sid != sid);
+    /// Ends the session with this `sid`; returns it.
+    pub(crate) fn end_session_by_sid(&mut self, sid: &str) -> Option<Session> {
+        let cookie = self
+            .sessions
+            .iter()
+            .find(|(_, s)| s.sid == sid)
+            .map(|(cookie, _)| cookie.clone())?;
+        self.sessions.remove(&cookie)
     }
 
     /// Keeps a login transaction; returns its id (the `state` of `/u/login`).

@@ -44,6 +44,13 @@ pub(crate) fn authenticate<'a>(
     }
 }
 
+/// The client a request claims to be (from HTTP Basic or the body), authenticated or not.
+pub(crate) fn claimed_client_id(headers: &HeaderMap, params: &Params) -> Option<String> {
+    basic_credentials(headers)
+        .map(|(id, _)| id)
+        .or_else(|| params.owned("client_id"))
+}
+
 /// `Authorization: Basic base64(id:secret)`. Per RFC 6749 §2.3.1 both parts are form-encoded;
 /// most clients do not encode, so the raw form is used when decoding changes nothing useful.
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {

@@ -78,6 +78,16 @@ impl OAuthError {
     pub(crate) fn code(&self) -> &'static str {
         self.error
     }
+
+    /// The `error_description`.
+    pub(crate) fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The HTTP status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
 }
 
 impl IntoResponse for OAuthError {

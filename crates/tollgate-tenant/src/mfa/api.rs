@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::factors::{ENROLLED_PUSH_DEVICE, Kind, is_e164};
 use super::grants;
+use super::log::{self, Via};
 use super::store::{Lookup, MfaTransaction, SendError};
 use super::totp;
 use crate::http::client_auth;
@@ -163,6 +164,7 @@ pub(crate) async fn delete(
         let user = user_of(&state, &bearer)?;
         if state.store().mfa.user(user).remove(&id) {
             tracing::info!(sub = %user.sub(), %id, "authenticator removed");
+            log::unenrolled(&state, user, bearer.client_id(), &id);
             Ok(StatusCode::NO_CONTENT.into_response())
         } else {
             Err(OAuthError::new(
@@ -420,12 +422,21 @@ pub(crate) async fn associate(
                 (body, ids, Some(id))
             }
         };
+        let kinds: Vec<Kind> = ids
+            .iter()
+            .filter_map(|id| store.mfa.user(user).get(id).map(|a| a.kind.clone()))
+            .collect();
         if let Some(id) = send_to {
             match store
                 .mfa
                 .send(user, &id, Some(bearer.client_id()), lifetime)
             {
-                Ok(oob_code) => body["oob_code"] = json!(oob_code),
+                Ok(oob_code) => {
+                    body["oob_code"] = json!(oob_code);
+                    if let Some(kind) = store.mfa.user(user).get(&id).map(|a| a.kind.clone()) {
+                        log::sent(&state, user, Some(bearer.client_id()), &kind, Via::Api);
+                    }
+                }
                 Err(error) => {
                     store.mfa.user(user).remove(&ids[0]);
                     return Err(send_refusal(error));
@@ -436,6 +447,9 @@ pub(crate) async fn associate(
             body["recovery_codes"] = json!([code]);
         }
         tracing::info!(sub = %user.sub(), id = %ids[0], "enrollment started");
+        if let Some(kind) = kinds.first() {
+            log::enrollment_started(&state, user, bearer.client_id(), &ids[0], kind);
+        }
         Ok(Json(body).into_response())
     })())
 }
@@ -545,6 +559,13 @@ pub(crate) async fn challenge(
                 state.config.oob_code_lifetime(),
             )
             .map_err(send_refusal)?;
+        log::sent(
+            &state,
+            user,
+            Some(client.client_id()),
+            &authenticator.kind,
+            Via::Api,
+        );
         let mut body = json!({ "challenge_type": "oob", "oob_code": oob_code });
         if !matches!(authenticator.kind, Kind::Push { .. }) {
             body["binding_method"] = json!("prompt");

@@ -5,11 +5,12 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::api;
+use super::log::{self, Via};
 use super::policy::{self, GrantKind, Requirement};
 use super::store::{Lookup, MfaTransaction, Verdict};
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
-use crate::routes::TokenResponse;
+use crate::routes::{GrantRecord, TokenResponse};
 use crate::state::TenantState;
 use crate::store::Store;
 use crate::tokens::{self, IdTokenSubject};
@@ -148,11 +149,12 @@ pub(crate) fn resolve_token(
 }
 
 /// Verifies the factor and issues tokens for the `mfa_token`'s request.
-pub(crate) fn exchange(
-    state: &TenantState,
+pub(crate) fn exchange<'a>(
+    state: &'a TenantState,
     client: &ClientConfig,
     params: &Params,
     grant: MfaGrant,
+    record: &mut GrantRecord<'a>,
 ) -> Result<TokenResponse, OAuthError> {
     let token = params
         .get("mfa_token")
@@ -180,6 +182,8 @@ pub(crate) fn exchange(
         .config
         .user_by_email(&transaction.email)
         .ok_or_else(|| OAuthError::invalid_grant(MALFORMED_TOKEN))?;
+    record.user = Some(user);
+    record.audience.clone_from(&transaction.audience);
     let audience = match params.get("audience") {
         Some(audience) => Some(
             state
@@ -190,6 +194,7 @@ pub(crate) fn exchange(
         ),
         None => transaction.audience.clone(),
     };
+    record.audience.clone_from(&audience);
     let family = match &transaction.family {
         Some(id) => Some(
             state
@@ -222,8 +227,16 @@ pub(crate) fn exchange(
             MfaGrant::RecoveryCode => store.mfa.verify_recovery_code(user, answer),
         }
     };
+    log::verdict(
+        state,
+        user,
+        Some(client.client_id()),
+        answer_kind(grant),
+        &verdict,
+        Via::Api,
+    );
     let new_recovery_code = match verdict {
-        Verdict::Accepted { recovery_code } => (grant == MfaGrant::RecoveryCode)
+        Verdict::Accepted { recovery_code, .. } => (grant == MfaGrant::RecoveryCode)
             .then_some(recovery_code)
             .flatten(),
         refused => return Err(refusal(grant, &refused, state)),
@@ -298,6 +311,15 @@ pub(crate) fn exchange(
         scope: Some(scope::join(&granted)),
         recovery_code: new_recovery_code,
     })
+}
+
+/// What the grant tries, in the event log's words.
+fn answer_kind(grant: MfaGrant) -> &'static str {
+    match grant {
+        MfaGrant::Otp => "otp",
+        MfaGrant::Oob => "oob",
+        MfaGrant::RecoveryCode => "recovery-code",
+    }
 }
 
 /// The error for a refused verification.

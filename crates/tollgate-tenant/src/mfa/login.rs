@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::factors::Kind;
+use super::log::{self, Via};
 use super::pages::{self, Method, Screen};
 use super::policy::{self, GrantKind};
 use super::store::{SendError, Verdict};
@@ -197,9 +198,18 @@ pub(crate) async fn show(
                 state.config.oob_code_lifetime(),
             );
             match sent {
-                Ok(oob_code) => update_step(&state, &context.id, |step| {
-                    step.oob_code = Some(oob_code);
-                }),
+                Ok(oob_code) => {
+                    log::sent(
+                        &state,
+                        context.user,
+                        Some(&context.transaction.request.client_id),
+                        &kind,
+                        Via::LoginPage,
+                    );
+                    update_step(&state, &context.id, |step| {
+                        step.oob_code = Some(oob_code);
+                    });
+                }
                 Err(SendError::RateLimited) => {
                     return render(
                         &Screen::Choose,
@@ -279,8 +289,16 @@ pub(crate) async fn submit(
             },
         }
     };
+    log::verdict(
+        &state,
+        context.user,
+        Some(&context.transaction.request.client_id),
+        method.name(),
+        &verdict,
+        Via::LoginPage,
+    );
     let alert = match verdict {
-        Verdict::Accepted { recovery_code } => {
+        Verdict::Accepted { recovery_code, .. } => {
             tracing::info!(sub = %context.user.sub(), method = method.name(), "MFA passed at the login page");
             return match recovery_code {
                 Some(code) => show_recovery_code(&state, &context.id, &code),
@@ -474,8 +492,16 @@ pub(crate) async fn enroll_submit(
         .store()
         .mfa
         .verify_otp(context.user, code, |a| a.id == authenticator_id);
+    log::verdict(
+        &state,
+        context.user,
+        Some(&context.transaction.request.client_id),
+        "otp",
+        &verdict,
+        Via::LoginPage,
+    );
     match verdict {
-        Verdict::Accepted { recovery_code } => {
+        Verdict::Accepted { recovery_code, .. } => {
             tracing::info!(sub = %context.user.sub(), "TOTP enrolled at the login page");
             match recovery_code {
                 Some(code) => show_recovery_code(&state, &context.id, &code),

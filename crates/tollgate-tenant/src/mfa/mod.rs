@@ -8,6 +8,7 @@ pub(crate) mod dev;
 pub(crate) mod factors;
 pub(crate) mod grants;
 mod limits;
+pub(crate) mod log;
 pub(crate) mod login;
 mod outbox;
 mod pages;

@@ -69,8 +69,14 @@ struct OobChallenge {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// Accepted. `recovery_code` is a code to show the user: the one that became active with
-    /// a first enrollment, or the replacement of a used recovery code.
-    Accepted { recovery_code: Option<String> },
+    /// a first enrollment, or the replacement of a used recovery code. `factor` is the type of
+    /// the authenticator that answered (`otp`, `phone`, `email`, `push-notification`,
+    /// `recovery-code`); `enrolled` says that this answer confirmed its enrollment.
+    Accepted {
+        recovery_code: Option<String>,
+        factor: &'static str,
+        enrolled: bool,
+    },
     /// A wrong code (counted as a failure).
     Invalid,
     /// Too many failures: nothing was checked.
@@ -223,9 +229,14 @@ impl MfaStore {
         }
         let matched = factors.verify_totp(code.trim(), clock::now(), eligible);
         match matched {
-            Some(id) => Verdict::Accepted {
-                recovery_code: factors.activate(&id),
-            },
+            Some(id) => {
+                let enrolled = factors.get(&id).is_some_and(|a| !a.active);
+                Verdict::Accepted {
+                    recovery_code: factors.activate(&id),
+                    factor: "otp",
+                    enrolled,
+                }
+            }
             None => {
                 factors.failures.take();
                 Verdict::Invalid
@@ -242,6 +253,8 @@ impl MfaStore {
         if factors.recovery_code_matches(code) {
             Verdict::Accepted {
                 recovery_code: Some(factors.rotate_recovery_code()),
+                factor: "recovery-code",
+                enrolled: false,
             }
         } else {
             factors.failures.take();
@@ -271,6 +284,14 @@ impl MfaStore {
         if challenge.expires_at <= now {
             return Verdict::Expired;
         }
+        let Some((factor, was_active)) = self
+            .user(user)
+            .get(&challenge.authenticator_id)
+            .map(|a| (a.kind.factor_type(), a.active))
+        else {
+            // The authenticator was removed since the challenge was sent.
+            return Verdict::UnknownOob;
+        };
         match &challenge.secret {
             OobSecret::Code(expected) => {
                 let Some(binding_code) = binding_code else {
@@ -291,7 +312,11 @@ impl MfaStore {
                 }
                 self.oob.remove(oob_code);
                 let recovery_code = self.user(user).activate(&challenge.authenticator_id);
-                Verdict::Accepted { recovery_code }
+                Verdict::Accepted {
+                    recovery_code,
+                    factor,
+                    enrolled: !was_active,
+                }
             }
             OobSecret::Push { message_id } => {
                 let too_fast = challenge
@@ -307,7 +332,11 @@ impl MfaStore {
                     Some(PushState::Approved) => {
                         self.oob.remove(oob_code);
                         let recovery_code = self.user(user).activate(&challenge.authenticator_id);
-                        Verdict::Accepted { recovery_code }
+                        Verdict::Accepted {
+                            recovery_code,
+                            factor,
+                            enrolled: !was_active,
+                        }
                     }
                     Some(PushState::Denied) => {
                         self.oob.remove(oob_code);

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::AppState;
+use crate::events::NewEvent;
 use crate::http::cookies;
 use crate::http::oauth_error::{error_redirect, redirect, with_query};
 use crate::http::pages;
@@ -43,6 +44,7 @@ pub(super) async fn authorize(
         Some(session) if !prompt.login && !too_old(&session) => {
             if !mfa::login::needs_mfa(&state, &request, Some(&session)) {
                 tracing::debug!(sid = %session.sid, "reusing the SSO session");
+                record_sso_login(&state, &request, &session, prompt.none);
                 return redirect_with_code(&state, request, &session, None, None);
             }
             if !prompt.none {
@@ -55,21 +57,27 @@ pub(super) async fn authorize(
                 // Silent authentication in a session that passed MFA: no challenge is
                 // possible, and the session's MFA counts.
                 let acr = mfa::login::acr_claim(&request);
+                record_sso_login(&state, &request, &session, true);
                 return redirect_with_code(&state, request, &session, None, acr);
             }
+            let description = "Multifactor authentication required";
+            record_silent_failure(&state, &request, Some(&session), description);
             error_redirect(
                 &request.redirect_uri,
                 "login_required",
-                "Multifactor authentication required",
+                description,
                 request.state.as_deref(),
             )
         }
-        _ if prompt.none => error_redirect(
-            &request.redirect_uri,
-            "login_required",
-            "Login required",
-            request.state.as_deref(),
-        ),
+        _ if prompt.none => {
+            record_silent_failure(&state, &request, None, "Login required");
+            error_redirect(
+                &request.redirect_uri,
+                "login_required",
+                "Login required",
+                request.state.as_deref(),
+            )
+        }
         _ => {
             let lifetime = state.config.login_transaction_lifetime();
             let id = state.store().create_transaction(request, lifetime);
@@ -79,6 +87,46 @@ pub(super) async fn authorize(
             ))
         }
     }
+}
+
+/// Records a login through the SSO session: `ssa` for `prompt=none`, else `s`.
+fn record_sso_login(
+    state: &TenantState,
+    request: &AuthorizeRequest,
+    session: &Session,
+    silent: bool,
+) {
+    let (kind, description) = if silent {
+        ("ssa", "Successful silent authentication")
+    } else {
+        ("s", "Successful login")
+    };
+    let mut event = NewEvent::new(kind, description)
+        .client(Some(&request.client_id))
+        .detail("sid", session.sid.as_str())
+        .detail("sso", true)
+        .detail("audience", request.audience.clone())
+        .detail("scope", scope::join(&request.scope));
+    if let Some(user) = state.config.user_by_email(&session.email) {
+        event = event.user(user);
+    }
+    state.events.record(event);
+}
+
+/// Records a failed `prompt=none` request (`fsa`).
+fn record_silent_failure(
+    state: &TenantState,
+    request: &AuthorizeRequest,
+    session: Option<&Session>,
+    description: &str,
+) {
+    let mut event = NewEvent::new("fsa", description)
+        .client(Some(&request.client_id))
+        .detail("error", "login_required");
+    if let Some(user) = session.and_then(|s| state.config.user_by_email(&s.email)) {
+        event = event.user(user);
+    }
+    state.events.record(event);
 }
 
 /// Issues a code for a finished login and redirects to the callback with `code` and `state`.

@@ -7,6 +7,7 @@ use axum::response::Response;
 
 use super::AppState;
 use super::authorize::redirect_with_code;
+use crate::events::NewEvent;
 use crate::http::cookies;
 use crate::http::pages;
 use crate::http::params::Params;
@@ -54,6 +55,18 @@ pub(super) async fn submit(
         .filter(|user| user.password_matches(password));
     let Some(user) = user else {
         tracing::info!(username, "wrong email or password");
+        let client_id = state
+            .store()
+            .transaction(&id)
+            .map(|t| t.request.client_id.clone());
+        let mut event = NewEvent::new("f", WRONG_CREDENTIALS)
+            .client(client_id.as_deref())
+            .user_name(username);
+        event = match state.config.user_by_email(username) {
+            Some(known) => event.user(known).detail("reason", "wrong_password"),
+            None => event.detail("reason", "unknown_user"),
+        };
+        state.events.record(event);
         return pages::login_page(
             StatusCode::BAD_REQUEST,
             &id,
@@ -129,6 +142,16 @@ pub(crate) fn complete_login(
         }
     };
     tracing::info!(sub = %user.sub(), sid = %session.sid, ?amr, "user logged in");
+    state.events.record(
+        NewEvent::new("s", "Successful login")
+            .client(Some(&request.client_id))
+            .user(user)
+            .detail("sid", session.sid.as_str())
+            .detail("amr", amr.clone())
+            .detail("mfa", mfa.is_some())
+            .detail("audience", request.audience.clone())
+            .detail("scope", crate::scope::join(&request.scope)),
+    );
     let acr = mfa.and_then(|m| m.acr);
     let mut response = redirect_with_code(state, request, &session, Some(amr), acr);
     response.headers_mut().append(

@@ -7,11 +7,13 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::AppState;
+use crate::events::NewEvent;
 use crate::http::cookies;
 use crate::http::oauth_error::{redirect, with_query};
 use crate::http::pages;
 use crate::http::params::Params;
 use crate::state::TenantState;
+use crate::store::Session;
 use crate::{ClientConfig, jwt};
 
 /// `/v2/logout?returnTo&client_id&federated`.
@@ -21,18 +23,20 @@ pub(super) async fn v2_logout(
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::from_query(query.as_deref());
-    let client = match params.get("client_id") {
+    let claimed = params.get("client_id");
+    let client = match claimed {
         Some(id) => match state.config.client(id) {
             Some(client) => Some(client),
-            None => return bad_request(&format!("Unknown client: {id}")),
+            None => return failed(&state, claimed, &format!("Unknown client: {id}")),
         },
         None => None,
     };
     let target = match resolve_return_url(&state, client, params.get("returnTo")) {
         Ok(target) => target,
-        Err(response) => return response,
+        Err(message) => return failed(&state, claimed, &message),
     };
-    end_sessions(&state, &headers, None);
+    let ended = end_sessions(&state, &headers, None);
+    record_logout(&state, claimed, &ended, "/v2/logout", target.as_deref());
     finish(target)
 }
 
@@ -57,7 +61,7 @@ pub(super) async fn oidc_logout_post(
     body: Bytes,
 ) -> Response {
     let Ok(params) = Params::from_body(&headers, &body) else {
-        return bad_request("The request body must be form-encoded");
+        return failed(&state, None, "The request body must be form-encoded");
     };
     let confirmed = params.get("confirm") == Some("yes");
     oidc_logout(&state, &headers, &params, confirmed)
@@ -69,6 +73,8 @@ fn oidc_logout(
     params: &Params,
     confirmed: bool,
 ) -> Response {
+    let claimed = params.get("client_id");
+    let bad_request = |message: &str| failed(state, claimed, message);
     let hint = match params.get("id_token_hint") {
         Some(token) => match jwt::verify_rs256(state.keys().all(), &state.issuer, token, false) {
             Some(claims) => Some(claims),
@@ -117,7 +123,7 @@ fn oidc_logout(
     }
     let target = match resolve_return_url(state, client, params.get("post_logout_redirect_uri")) {
         Ok(target) => target,
-        Err(response) => return response,
+        Err(message) => return bad_request(&message),
     };
 
     let current_sid =
@@ -134,21 +140,25 @@ fn oidc_logout(
             ("state", params.get("state")),
         ]);
     }
-    end_sessions(state, headers, hint_sid.as_deref());
+    let ended = end_sessions(state, headers, hint_sid.as_deref());
+    record_logout(
+        state,
+        client.map(ClientConfig::client_id),
+        &ended,
+        "/oidc/logout",
+        target.as_deref(),
+    );
     finish(target.map(|url| with_query(&url, &[("state", params.get("state"))])))
 }
 
 /// The URL to return to: `requested` if allowed (for `client`, or for any client when none is
-/// named), else the client's first logout URL, else nowhere.
-#[expect(
-    clippy::result_large_err,
-    reason = "the error is the early-return response, built at most once per request"
-)]
+/// named), else the client's first logout URL, else nowhere. The error is the message for the
+/// 400 page.
 fn resolve_return_url(
     state: &TenantState,
     client: Option<&ClientConfig>,
     requested: Option<&str>,
-) -> Result<Option<String>, Response> {
+) -> Result<Option<String>, String> {
     match (requested, client) {
         (Some(url), Some(client)) if client.allows_logout_url(url) => Ok(Some(url.to_owned())),
         (Some(url), None)
@@ -160,25 +170,62 @@ fn resolve_return_url(
         {
             Ok(Some(url.to_owned()))
         }
-        (Some(url), _) => Err(bad_request(&format!(
+        (Some(url), _) => Err(format!(
             "The logout URL {url} is not in the list of Allowed Logout URLs. Add it to the application's settings."
-        ))),
+        )),
         (None, Some(client)) => Ok(client.logout_urls().first().cloned()),
         (None, None) => Ok(None),
     }
 }
 
-/// Ends the browser's SSO session and the session named by `sid`, if any.
-fn end_sessions(state: &TenantState, headers: &HeaderMap, sid: Option<&str>) {
+/// Ends the browser's SSO session and the session named by `sid`, if any; returns the sessions
+/// that ended.
+fn end_sessions(state: &TenantState, headers: &HeaderMap, sid: Option<&str>) -> Vec<Session> {
     let mut store = state.store();
+    let mut ended = Vec::new();
     if let Some(cookie) = cookies::sso_cookie(headers)
         && let Some(session) = store.end_session(&cookie)
     {
         tracing::info!(sid = %session.sid, "SSO session ended");
+        ended.push(session);
     }
     if let Some(sid) = sid {
-        store.end_session_by_sid(sid);
+        ended.extend(store.end_session_by_sid(sid));
     }
+    ended
+}
+
+/// Records a successful logout (`slo`).
+fn record_logout(
+    state: &TenantState,
+    client_id: Option<&str>,
+    ended: &[Session],
+    endpoint: &str,
+    return_to: Option<&str>,
+) {
+    let mut event = NewEvent::new("slo", "Successful logout")
+        .client(client_id)
+        .detail("endpoint", endpoint)
+        .detail("return_to", return_to)
+        .detail(
+            "sids",
+            ended.iter().map(|s| s.sid.clone()).collect::<Vec<_>>(),
+        );
+    if let Some(user) = ended
+        .first()
+        .and_then(|s| state.config.user_by_email(&s.email))
+    {
+        event = event.user(user);
+    }
+    state.events.record(event);
+}
+
+/// Records a refused logout (`flo`) and answers with the 400 page.
+fn failed(state: &TenantState, client_id: Option<&str>, message: &str) -> Response {
+    state
+        .events
+        .record(NewEvent::new("flo", message).client(client_id));
+    bad_request(message)
 }
 
 /// Redirects to `target` (or shows the logged-out page) and clears the SSO cookie.

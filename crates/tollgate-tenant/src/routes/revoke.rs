@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use crate::events::NewEvent;
 use crate::http::client_auth;
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
@@ -29,9 +30,21 @@ pub(super) async fn revoke(
     let Some(token) = params.get("token") else {
         return OAuthError::missing("token").into_response();
     };
-    state
-        .store()
-        .refresh
-        .revoke_token(token, client.client_id());
+    let owner = {
+        let mut store = state.store();
+        let owner = store
+            .refresh
+            .peek(token)
+            .filter(|f| f.client_id == client.client_id())
+            .map(|f| f.email.clone());
+        store.refresh.revoke_token(token, client.client_id());
+        owner
+    };
+    let mut event = NewEvent::new("srrt", "Successful refresh token revocation")
+        .client(Some(client.client_id()));
+    if let Some(user) = owner.and_then(|email| state.config.user_by_email(&email)) {
+        event = event.user(user);
+    }
+    state.events.record(event);
     StatusCode::OK.into_response()
 }

@@ -12,11 +12,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
+use crate::events::NewEvent;
 use crate::http::client_auth;
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
-use crate::mfa;
 use crate::mfa::grants::MfaGrant;
+use crate::state::TenantState;
+use crate::{UserConfig, mfa};
 
 /// A successful token response.
 #[derive(Debug, Serialize)]
@@ -45,18 +47,39 @@ impl IntoResponse for TokenResponse {
     }
 }
 
+/// What a token request turned out to be about, for the event log: the grants fill it in as
+/// they learn it.
+#[derive(Debug, Default)]
+pub(crate) struct GrantRecord<'a> {
+    /// The authenticated client.
+    pub(crate) client_id: Option<String>,
+    /// The user the grant is for.
+    pub(crate) user: Option<&'a UserConfig>,
+    /// The effective audience.
+    pub(crate) audience: Option<String>,
+    /// A rotated-away refresh token was presented and its family revoked.
+    pub(crate) reuse_detected: bool,
+    /// Extra `details` members.
+    pub(crate) details: Vec<(&'static str, serde_json::Value)>,
+}
+
 /// The handler.
 pub(super) async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let result = match Params::from_body(&headers, &body) {
-        Ok(params) => dispatch(&state, &headers, &params),
+    let mut record = GrantRecord::default();
+    let params = Params::from_body(&headers, &body);
+    let result = match &params {
+        Ok(params) => dispatch(&state, &headers, params, &mut record),
         Err(_) => Err(OAuthError::invalid_request(
             "The request body must be form-encoded or a JSON object",
         )),
     };
+    if let Ok(params) = &params {
+        log_grant(&state, &headers, params, record, &result);
+    }
     match result {
         Ok(tokens) => tokens.into_response(),
         Err(error) => {
@@ -66,10 +89,79 @@ pub(super) async fn token(
     }
 }
 
-fn dispatch(
-    state: &AppState,
+/// The event types of a grant: `(success, failure)`, Auth0's codes.
+fn event_types(grant_type: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    let types = match grant_type {
+        "authorization_code" => ("seacft", "feacft", "Authorization Code for Access Token"),
+        "refresh_token" => ("sertft", "fertft", "Refresh Token for Access Token"),
+        "client_credentials" => ("seccft", "feccft", "Client Credentials for Access Token"),
+        other => match MfaGrant::from_grant_type(other)? {
+            MfaGrant::Otp => ("seotpft", "feotpft", "MFA OTP for Access Token"),
+            MfaGrant::Oob => ("seoobft", "feoobft", "MFA OOB Code for Access Token"),
+            MfaGrant::RecoveryCode => ("sercft", "fercft", "MFA Recovery Code for Access Token"),
+        },
+    };
+    Some(types)
+}
+
+/// Records exactly one event for a token request of a known grant type: the grant's success
+/// type, its failure type, `ferrt` for a refresh-token reuse or `mfar` for `mfa_required`.
+fn log_grant(
+    state: &TenantState,
     headers: &HeaderMap,
     params: &Params,
+    record: GrantRecord<'_>,
+    result: &Result<TokenResponse, OAuthError>,
+) {
+    let Some(grant_type) = params.get("grant_type") else {
+        return;
+    };
+    let Some((success, failure, what)) = event_types(grant_type) else {
+        return;
+    };
+    let client_id = record
+        .client_id
+        .or_else(|| client_auth::claimed_client_id(headers, params));
+    let audience = record.audience.or_else(|| params.owned("audience"));
+    let mut event = match result {
+        Ok(tokens) => NewEvent::new(success, what).detail("scope", tokens.scope.clone()),
+        Err(error) => {
+            let kind = if record.reuse_detected {
+                "ferrt"
+            } else if error.code() == "mfa_required" {
+                "mfar"
+            } else {
+                failure
+            };
+            let description = if record.reuse_detected {
+                "Unsuccessful Refresh Token exchange, reused refresh token detected".to_owned()
+            } else {
+                error.description().to_owned()
+            };
+            NewEvent::new(kind, description)
+                .detail("scope", params.owned("scope"))
+                .detail("error", error.code())
+                .detail("status", error.status().as_u16())
+        }
+    };
+    event = event
+        .client(client_id.as_deref())
+        .detail("grant_type", grant_type)
+        .detail("audience", audience);
+    if let Some(user) = record.user {
+        event = event.user(user);
+    }
+    for (name, value) in record.details {
+        event = event.detail(name, value);
+    }
+    state.events.record(event);
+}
+
+fn dispatch<'a>(
+    state: &'a AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    record: &mut GrantRecord<'a>,
 ) -> Result<TokenResponse, OAuthError> {
     let grant_type = params
         .get("grant_type")
@@ -88,12 +180,13 @@ fn dispatch(
         ));
     }
     let client = client_auth::authenticate(&state.config, headers, params)?;
+    record.client_id = Some(client.client_id().to_owned());
     if let Some(grant) = mfa_grant {
-        return mfa::grants::exchange(state, client, params, grant);
+        return mfa::grants::exchange(state, client, params, grant, record);
     }
     match grant_type {
-        "authorization_code" => authorization_code::exchange(state, client, params),
-        "refresh_token" => refresh_token::exchange(state, client, params),
-        _ => client_credentials::exchange(state, client, params),
+        "authorization_code" => authorization_code::exchange(state, client, params, record),
+        "refresh_token" => refresh_token::exchange(state, client, params, record),
+        _ => client_credentials::exchange(state, client, params, record),
     }
 }

@@ -45,8 +45,10 @@ pub(crate) enum RefreshOutcome {
         grant: RefreshFamily,
         new_token: Option<String>,
     },
-    /// Unknown, expired, revoked, for another client, or a reuse (which revoked the family).
+    /// Unknown, expired, revoked or for another client.
     Invalid,
+    /// A rotated-away token outside the leeway: the family was revoked.
+    Reused,
 }
 
 /// All refresh tokens.
@@ -171,7 +173,7 @@ impl RefreshTokens {
             if !within_leeway {
                 tracing::warn!(family = %family_id, "refresh token reuse detected; revoking the family");
                 self.revoke_family(&family_id);
-                return RefreshOutcome::Invalid;
+                return RefreshOutcome::Reused;
             }
         }
         let grant = family.grant.clone();
@@ -264,7 +266,7 @@ mod tests {
         let t1 = rotated(rts.present(&t0, "c", true, Duration::ZERO));
         assert!(matches!(
             rts.present(&t0, "c", true, Duration::ZERO),
-            RefreshOutcome::Invalid
+            RefreshOutcome::Reused
         ));
         // The reuse revoked the family, so even the newest token is dead.
         assert!(matches!(
@@ -284,7 +286,7 @@ mod tests {
         // t1 was retired when t0 was reused; its successor (t2) is no longer current.
         assert!(matches!(
             rts.present(&t1, "c", true, leeway),
-            RefreshOutcome::Invalid
+            RefreshOutcome::Reused
         ));
         assert!(matches!(
             rts.present(&t3, "c", true, leeway),

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::TokenResponse;
+use super::{GrantRecord, TokenResponse};
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
 use crate::state::TenantState;
@@ -18,10 +18,11 @@ const BAD_VERIFIER: &str = "Failed to verify code verifier";
 
 /// Exchanges a code for tokens. A replayed code is refused and revokes the refresh tokens the
 /// first exchange produced.
-pub(super) fn exchange(
-    state: &TenantState,
+pub(super) fn exchange<'a>(
+    state: &'a TenantState,
     client: &ClientConfig,
     params: &Params,
+    record: &mut GrantRecord<'a>,
 ) -> Result<TokenResponse, OAuthError> {
     let code_value = params
         .get("code")
@@ -31,6 +32,8 @@ pub(super) fn exchange(
         CodeUse::Invalid => return Err(OAuthError::invalid_grant(INVALID_CODE)),
     };
     let request = &code.request;
+    record.audience.clone_from(&request.audience);
+    record.user = state.config.user_by_email(&code.email);
     let redirect_ok = match params.get("redirect_uri") {
         Some(uri) => uri == request.redirect_uri,
         None => !request.redirect_uri_sent,

@@ -1,6 +1,6 @@
 //! The `client_credentials` grant: machine-to-machine access tokens for a configured API.
 
-use super::TokenResponse;
+use super::{GrantRecord, TokenResponse};
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
 use crate::state::TenantState;
@@ -13,6 +13,7 @@ pub(super) fn exchange(
     state: &TenantState,
     client: &ClientConfig,
     params: &Params,
+    _record: &mut GrantRecord<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let audience = params.get("audience").ok_or_else(|| {
         OAuthError::access_denied(

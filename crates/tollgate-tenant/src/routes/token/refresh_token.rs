@@ -1,7 +1,7 @@
 //! The `refresh_token` grant: rotation with reuse detection, down-scoping and multi-resource
 //! refresh (`audience` naming any configured API).
 
-use super::TokenResponse;
+use super::{GrantRecord, TokenResponse};
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
 use crate::mfa;
@@ -14,10 +14,11 @@ use crate::{ClientConfig, scope};
 const INVALID_REFRESH_TOKEN: &str = "Unknown or invalid refresh token.";
 
 /// Exchanges a refresh token for new tokens.
-pub(super) fn exchange(
-    state: &TenantState,
+pub(super) fn exchange<'a>(
+    state: &'a TenantState,
     client: &ClientConfig,
     params: &Params,
+    record: &mut GrantRecord<'a>,
 ) -> Result<TokenResponse, OAuthError> {
     let token = params
         .get("refresh_token")
@@ -40,6 +41,10 @@ pub(super) fn exchange(
             .filter(|g| g.client_id == client.client_id())
             .cloned()
             .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH_TOKEN))?;
+        record.user = state.config.user_by_email(&original.email);
+        record.audience = requested_api
+            .map(|a| a.identifier().to_owned())
+            .or_else(|| original.audience.clone());
         let requested = params
             .get("scope")
             .map_or_else(|| original.scope.clone(), scope::parse);
@@ -84,6 +89,10 @@ pub(super) fn exchange(
         ) {
             RefreshOutcome::Granted { grant, new_token } => (grant, new_token, requested),
             RefreshOutcome::Invalid => {
+                return Err(OAuthError::invalid_grant(INVALID_REFRESH_TOKEN));
+            }
+            RefreshOutcome::Reused => {
+                record.reuse_detected = true;
                 return Err(OAuthError::invalid_grant(INVALID_REFRESH_TOKEN));
             }
         }
