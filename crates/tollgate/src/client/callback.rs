@@ -353,3 +353,44 @@ fn build_session(
         extra: Map::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::ACR_MULTI_FACTOR;
+
+    fn claims(v: serde_json::Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn step_up_is_checked_from_acr_or_amr() {
+        let ok = |c: serde_json::Value, req: &str| check_step_up(&claims(c), Some(req)).is_ok();
+        assert!(ok(
+            serde_json::json!({"amr": ["pwd", "mfa"]}),
+            ACR_MULTI_FACTOR
+        ));
+        assert!(ok(
+            serde_json::json!({"acr": ACR_MULTI_FACTOR}),
+            ACR_MULTI_FACTOR
+        ));
+        assert!(ok(serde_json::json!({"acr": "urn:b"}), "urn:a urn:b"));
+        assert!(!ok(
+            serde_json::json!({"amr": ["pwd"], "acr": "urn:weak"}),
+            ACR_MULTI_FACTOR
+        ));
+        assert!(!ok(serde_json::json!({}), ACR_MULTI_FACTOR));
+        assert!(
+            !ok(serde_json::json!({"amr": "mfa"}), ACR_MULTI_FACTOR),
+            "amr must be an array"
+        );
+        assert!(
+            !ok(serde_json::json!({"amr": ["mfa"]}), "urn:a"),
+            "mfa satisfies only the MFA policy"
+        );
+        assert!(
+            check_step_up(&claims(serde_json::json!({})), None).is_ok(),
+            "nothing asked, nothing checked"
+        );
+    }
+}

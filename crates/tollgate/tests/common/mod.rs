@@ -25,7 +25,11 @@ pub async fn tenant() -> RunningTenant {
                     .with_callback(format!("{APP}/auth/callback"))
                     .with_logout_url(format!("{APP}/")),
             )
-            .with_user(UserConfig::new(ALICE.0, ALICE.1).with_name("Alice Example")),
+            .with_user(
+                UserConfig::new(ALICE.0, ALICE.1)
+                    .with_name("Alice Example")
+                    .with_totp_secret("JBSWY3DPEHPK3PXP"),
+            ),
         "127.0.0.1:0",
     )
     .await
@@ -92,4 +96,70 @@ pub async fn login_to_callback(
     }
     assert_eq!(location.path(), "/auth/callback", "{location}");
     (location.query().unwrap_or("").to_owned(), jar)
+}
+
+/// Like [`login_to_callback`], answering the tenant's password and MFA pages (alice's TOTP code).
+pub async fn login_to_callback_mfa(
+    auth: &Tollgate,
+    tenant: &RunningTenant,
+    browser: &reqwest::Client,
+    opts: LoginOptions,
+) -> (String, CookieJar) {
+    let login = auth.start_login(opts).await.unwrap();
+    let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
+    let mut location = login.url.clone();
+    for _ in 0..10 {
+        let state = location
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let resp = match location.path() {
+            "/auth/callback" => return (location.query().unwrap_or("").to_owned(), jar),
+            "/u/login" => browser
+                .post(location.as_str())
+                .form(&[
+                    ("state", state.as_str()),
+                    ("username", ALICE.0),
+                    ("password", ALICE.1),
+                ])
+                .send()
+                .await
+                .unwrap(),
+            "/u/mfa" => {
+                // A TOTP code is usable once: when this step's code was spent, use the next step's
+                // (the tenant accepts one step of drift).
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                let mut answer = None;
+                for at in [now, now + 30] {
+                    let code = tenant.totp_code_at(ALICE.0, at).unwrap();
+                    let r = browser
+                        .post(location.as_str())
+                        .form(&[
+                            ("state", state.as_str()),
+                            ("method", "otp"),
+                            ("code", code.as_str()),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    if r.status().is_redirection() {
+                        answer = Some(r);
+                        break;
+                    }
+                }
+                answer.expect("the tenant accepted a TOTP code")
+            }
+            _ => browser.get(location.as_str()).send().await.unwrap(),
+        };
+        let next = resp
+            .headers()
+            .get("location")
+            .unwrap_or_else(|| panic!("no redirect from {location}"));
+        location = location.join(next.to_str().unwrap()).unwrap();
+    }
+    panic!("the login did not reach the callback");
 }
