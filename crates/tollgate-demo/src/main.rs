@@ -34,9 +34,28 @@ async fn main() -> ExitCode {
         }
     };
     println!("{}", demo.banner());
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {error}");
-    }
+    stop_requested().await;
     demo.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM (as sent by `kill` or a container runtime).
+async fn stop_requested() {
+    #[cfg(unix)]
+    if let Ok(mut terminate) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => report(result),
+            _ = terminate.recv() => {}
+        }
+        return;
+    }
+    report(tokio::signal::ctrl_c().await);
+}
+
+fn report(result: std::io::Result<()>) {
+    if let Err(error) = result {
+        eprintln!("error: cannot wait for Ctrl-C ({error}); stopping");
+    }
 }
