@@ -406,6 +406,15 @@ impl TenantConfig {
                     return Err(ConfigError::InvalidUrl { url: url.clone() });
                 }
             }
+            if let Some(url) = client.backchannel_logout_url() {
+                let web = url::Url::parse(url)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+                if !web {
+                    return Err(ConfigError::InvalidBackchannelLogoutUrl {
+                        url: url.to_owned(),
+                    });
+                }
+            }
         }
         let mut emails = HashSet::new();
         for user in &self.users {
@@ -514,6 +523,14 @@ pub enum ConfigError {
         "an MFA policy has an empty factors or grants list; leave the field out for the default"
     )]
     EmptyMfaPolicy,
+    /// A client's `backchannel_logout_url` is not an absolute `http://` or `https://` URL.
+    #[error(
+        "backchannel_logout_url {url:?} is not an absolute http(s) URL; write it like https://app.example.com/auth/backchannel-logout"
+    )]
+    InvalidBackchannelLogoutUrl {
+        /// The offending value.
+        url: String,
+    },
     /// A callback or logout URL is not an absolute URL.
     #[error("{url:?} is not an absolute URL; callback and logout URLs must be absolute")]
     InvalidUrl {

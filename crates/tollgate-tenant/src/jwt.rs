@@ -21,6 +21,43 @@ pub(crate) fn sign_rs256(key: &SigningKey, claims: &Claims) -> String {
         .expect("RS256 signing with a well-formed RSA key and JSON claims cannot fail")
 }
 
+/// Signs an RS256 JWS over exactly these header and payload JSON texts (for tokens whose
+/// member order matters, and for headers with arbitrary members).
+pub(crate) fn sign_rs256_raw(key: &SigningKey, header_json: &str, payload_json: &str) -> String {
+    let message = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header_json),
+        URL_SAFE_NO_PAD.encode(payload_json)
+    );
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), key.encoding_key(), Algorithm::RS256)
+            .expect("RS256 signing with a well-formed RSA key cannot fail");
+    format!("{message}.{signature}")
+}
+
+/// Signs `claims` RS256 with `key` under `header`, which gets `alg: "RS256"` and the key's
+/// `kid` when it has none (other members, even a different `alg`, are kept as given).
+pub(crate) fn sign_with_header(key: &SigningKey, mut header: Claims, claims: Claims) -> String {
+    header.entry("alg").or_insert_with(|| Value::from("RS256"));
+    header
+        .entry("kid")
+        .or_insert_with(|| Value::from(key.kid()));
+    sign_rs256_raw(
+        key,
+        &Value::Object(header).to_string(),
+        &Value::Object(claims).to_string(),
+    )
+}
+
+/// A JSON object with its members in the given order.
+pub(crate) fn ordered_object(members: &[(&str, Value)]) -> String {
+    let members: Vec<String> = members
+        .iter()
+        .map(|(name, value)| format!("{}:{value}", Value::from(*name)))
+        .collect();
+    format!("{{{}}}", members.join(","))
+}
+
 /// Signs with HS256 and `secret` as the HMAC key, optionally naming a `kid`.
 pub(crate) fn sign_hs256(secret: &[u8], kid: Option<&str>, claims: &Claims) -> String {
     let mut header = Header::new(Algorithm::HS256);

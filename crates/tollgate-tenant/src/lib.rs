@@ -40,7 +40,8 @@
 //! | `GET /dev/logs`, `GET /dev/logs.json?type=…&client_id=…` | the event log ([`RunningTenant::events`]), newest first |
 //! | `GET /userinfo` | profile claims by scope |
 //! | `POST /oauth/revoke` | revokes a refresh-token family |
-//! | `GET /v2/logout`, `GET/POST /oidc/logout` | end the SSO session and return to an allowed URL |
+//! | `GET /v2/logout`, `GET/POST /oidc/logout` | end the SSO session, send back-channel logout tokens, return to an allowed URL |
+//! | `POST /dev/users/logout` | end a user's sessions ([`RunningTenant::end_user_sessions`]) |
 //!
 //! Errors use Auth0's wire shapes: `{"error","error_description"}` JSON bodies from endpoints,
 //! `error`/`error_description`/`state` redirects from `/authorize`, and HTML 400 pages when the
@@ -79,10 +80,42 @@
 //! # }
 //! ```
 //!
+//! # Back-channel logout and the event log
+//!
+//! A client with [`ClientConfig::with_backchannel_logout_url`] receives an Auth0-shaped
+//! `logout_token` when an SSO session it was logged in through ends. Deliveries run in the
+//! background and land in the event log as `sslo` / `fslo`:
+//!
+//! ```
+//! use std::time::Duration;
+//! use tollgate_tenant::{ClientConfig, Tenant, TenantConfig, UserConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tollgate_tenant::TenantError> {
+//! let config = TenantConfig::new()
+//!     .with_client(
+//!         ClientConfig::new("app", "secret")
+//!             .with_callback("http://127.0.0.1:3000/cb")
+//!             .with_backchannel_logout_url("http://127.0.0.1:3000/auth/backchannel-logout"),
+//!     )
+//!     .with_user(UserConfig::new("alice@example.com", "alice-password-1"));
+//! let tenant = Tenant::start(config, "127.0.0.1:0").await?;
+//! // … log alice in through the app, then end her sessions as an administrator would:
+//! assert_eq!(tenant.end_user_sessions("alice@example.com"), 0);
+//! tenant.wait_for_backchannel_logouts().await;
+//! let delivered = tenant.events_of_type("sslo");
+//! assert!(delivered.is_empty());
+//! let _ = tenant.wait_for_events(|e| e.is("slo"), 1, Duration::from_secs(1)).await;
+//! tenant.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Negative testing
 //!
 //! [`RunningTenant::set_id_token_fault`] builds a defect ([`IdTokenFault`]) into every ID token,
-//! and [`RunningTenant::rotate_signing_key`] / [`RunningTenant::drop_previous_keys`] exercise a
+//! [`RunningTenant::sign_jwt`] signs any token with the tenant's key, and
+//! [`RunningTenant::rotate_signing_key`] / [`RunningTenant::drop_previous_keys`] exercise a
 //! relying party's key handling.
 //!
 //! # Security
@@ -91,6 +124,7 @@
 //! passwords in plain text in its configuration, and serves plain HTTP. Never use it as a real
 //! identity provider.
 
+mod backchannel;
 mod clock;
 mod config;
 mod error;

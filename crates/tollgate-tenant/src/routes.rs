@@ -4,7 +4,7 @@ pub(crate) mod authorize;
 mod dev;
 mod discovery;
 pub(crate) mod login;
-mod logout;
+pub(crate) mod logout;
 mod revoke;
 mod token;
 mod userinfo;
@@ -64,5 +64,6 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/dev/outbox/push/{id}/deny", post(mfa::dev::deny))
         .route("/dev/logs", get(dev::page))
         .route("/dev/logs.json", get(dev::json))
+        .route("/dev/users/logout", post(dev::end_user_sessions))
         .with_state(state)
 }

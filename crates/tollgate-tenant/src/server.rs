@@ -4,13 +4,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::keys::{KeyRing, SigningKey};
 use crate::state::TenantState;
-use crate::{IdTokenFault, OutboxMessage, TenantConfig, TenantError, TenantEvent, mfa, routes};
+use crate::{
+    IdTokenFault, OutboxMessage, TenantConfig, TenantError, TenantEvent, jwt, mfa, routes,
+};
 
 /// How long [`RunningTenant::shutdown`] waits for open connections before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -279,6 +282,53 @@ impl RunningTenant {
         timeout: Duration,
     ) -> Vec<TenantEvent> {
         self.state.events.wait_for(predicate, count, timeout).await
+    }
+
+    /// Waits until every back-channel logout request started so far has been answered, has
+    /// failed or has timed out (each waits at most 5 s). Their `sslo` / `fslo` events are
+    /// then in the log.
+    pub async fn wait_for_backchannel_logouts(&self) {
+        self.state.backchannel.settled().await;
+    }
+
+    /// Ends every SSO session of the user with this email (as an administrator revoking
+    /// sessions would), revokes all their refresh tokens, and sends a back-channel logout token
+    /// (with `sub` and `sid`) to each application with a `backchannel_logout_url` that the
+    /// user logged in to through one of those sessions. Returns how many sessions ended (0 for
+    /// an unknown user). Also at `POST /dev/users/logout` (form field `email`).
+    ///
+    /// The logout tokens are sent in the background; see
+    /// [`wait_for_backchannel_logouts`](Self::wait_for_backchannel_logouts).
+    pub fn end_user_sessions(&self, email: &str) -> usize {
+        routes::logout::end_user_sessions(&self.state, email)
+    }
+
+    /// Signs a JWT with the tenant's current RS256 key, for tests that need tokens the tenant's
+    /// JWKS vouches for (logout tokens with a defect, ID tokens with odd claims, …).
+    ///
+    /// `header` gets `"alg": "RS256"` and the current key's `kid` when it has none; every other
+    /// member, including a different `alg`, is kept as given (the signature is RS256
+    /// regardless). Members are serialised in `serde_json::Map` order.
+    ///
+    /// ```
+    /// use serde_json::{Map, Value, json};
+    /// use tollgate_tenant::{Tenant, TenantConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tollgate_tenant::TenantError> {
+    /// let tenant = Tenant::start(TenantConfig::example(), "127.0.0.1:0").await?;
+    /// let header = Map::from_iter([("typ".to_owned(), json!("logout+jwt"))]);
+    /// let Value::Object(claims) = json!({"iss": tenant.issuer(), "sub": "auth0|123"}) else {
+    ///     unreachable!()
+    /// };
+    /// let token = tenant.sign_jwt(header, claims);
+    /// assert_eq!(token.split('.').count(), 3);
+    /// tenant.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn sign_jwt(&self, header: Map<String, Value>, claims: Map<String, Value>) -> String {
+        jwt::sign_with_header(&self.state.current_key(), header, claims)
     }
 
     /// Stops accepting connections and waits (up to five seconds) for the server to finish.

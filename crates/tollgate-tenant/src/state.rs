@@ -6,6 +6,7 @@ use std::sync::{
 
 use std::time::Duration;
 
+use crate::backchannel::Backchannel;
 use crate::events::EventLog;
 use crate::keys::{KeyRing, SigningKey};
 use crate::store::Store;
@@ -28,9 +29,12 @@ pub(crate) struct TenantState {
     store: Mutex<Store>,
     /// The event log (its own lock, taken after the store's when both are held).
     pub(crate) events: EventLog,
+    /// Back-channel logout deliveries.
+    pub(crate) backchannel: Backchannel,
 }
 
 impl TenantState {
+    /// Must be called inside the Tokio runtime that will send back-channel logouts.
     pub(crate) fn new(config: TenantConfig, issuer: String, keys: KeyRing) -> Self {
         let mfa_api = ApiConfig::new(format!("{issuer}mfa/")).with_scopes(mfa::MFA_API_SCOPES);
         Self {
@@ -43,6 +47,7 @@ impl TenantState {
             fault: Mutex::new(None),
             store: Mutex::new(Store::default()),
             events: EventLog::default(),
+            backchannel: Backchannel::new(),
         }
     }
 

@@ -47,6 +47,9 @@ pub(crate) struct Session {
     pub(crate) amr: Vec<String>,
     /// When the user last passed MFA in this session (Unix seconds).
     pub(crate) mfa_at: Option<u64>,
+    /// The applications the user logged in to through this session (a code was issued), in
+    /// order: they receive back-channel logout tokens when it ends.
+    pub(crate) clients: Vec<String>,
     expires_at: Instant,
 }
 
@@ -150,6 +153,7 @@ impl Store {
             auth_time,
             amr,
             mfa_at: None,
+            clients: Vec::new(),
             expires_at: now + lifetime,
         };
         self.sessions.insert(cookie.clone(), session.clone());
@@ -189,6 +193,22 @@ impl Store {
     /// Ends the session named by this cookie value.
     pub(crate) fn end_session(&mut self, cookie: &str) -> Option<Session> {
         self.sessions.remove(cookie)
+    }
+
+    /// Ends every session of the user with this email; returns them.
+    pub(crate) fn end_sessions_of(&mut self, email: &str) -> Vec<Session> {
+        let cookies: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.email.eq_ignore_ascii_case(email))
+            .map(|(cookie, _)| cookie.clone())
+            .collect();
+        let mut ended: Vec<Session> = cookies
+            .iter()
+            .filter_map(|cookie| self.sessions.remove(cookie))
+            .collect();
+        ended.sort_by(|a, b| a.sid.cmp(&b.sid));
+        ended
     }
 
     /// Ends the session with this `sid`; returns it.
@@ -253,6 +273,11 @@ impl Store {
     ) -> String {
         let now = Instant::now();
         self.purge(now);
+        if let Some(live) = self.sessions.values_mut().find(|s| s.sid == session.sid)
+            && !live.clients.contains(&request.client_id)
+        {
+            live.clients.push(request.client_id.clone());
+        }
         let code = random::secret();
         self.codes.insert(
             code.clone(),

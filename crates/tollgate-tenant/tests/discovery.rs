@@ -44,6 +44,8 @@ async fn discovery_document_matches_auth0() {
             serde_json::json!(["public"])
         );
         assert_eq!(doc["request_parameter_supported"], false);
+        assert_eq!(doc["backchannel_logout_supported"], true);
+        assert_eq!(doc["backchannel_logout_session_supported"], true);
     }
     tenant.shutdown().await;
 }

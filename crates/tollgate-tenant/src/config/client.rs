@@ -17,9 +17,14 @@ use serde::Deserialize;
 /// let client = ClientConfig::new("app-client-id", "app-client-secret")
 ///     .with_callback("http://127.0.0.1:3000/auth/callback")
 ///     .with_logout_url("http://127.0.0.1:3000/")
+///     .with_backchannel_logout_url("http://127.0.0.1:3000/auth/backchannel-logout")
 ///     .with_refresh_token_rotation(true)
 ///     .with_rotation_leeway(Duration::from_secs(0));
 /// assert_eq!(client.client_id(), "app-client-id");
+/// assert_eq!(
+///     client.backchannel_logout_url(),
+///     Some("http://127.0.0.1:3000/auth/backchannel-logout")
+/// );
 /// ```
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +39,8 @@ pub struct ClientConfig {
     refresh_token_rotation: bool,
     #[serde(default, with = "super::seconds")]
     rotation_leeway: Duration,
+    #[serde(default)]
+    backchannel_logout_url: Option<String>,
 }
 
 fn default_rotation() -> bool {
@@ -50,6 +57,7 @@ impl ClientConfig {
             logout_urls: Vec::new(),
             refresh_token_rotation: true,
             rotation_leeway: Duration::ZERO,
+            backchannel_logout_url: None,
         }
     }
 
@@ -79,6 +87,17 @@ impl ClientConfig {
     #[must_use]
     pub fn with_rotation_leeway(mut self, leeway: Duration) -> Self {
         self.rotation_leeway = leeway;
+        self
+    }
+
+    /// Sets the OIDC Back-Channel Logout URI. When an SSO session in which the user logged in
+    /// to this application ends (`/v2/logout`, `/oidc/logout`,
+    /// [`RunningTenant::end_user_sessions`](crate::RunningTenant::end_user_sessions)), the
+    /// tenant POSTs a `logout_token` there, as Auth0 does. Auth0 requires HTTPS; the tenant
+    /// also accepts `http://` so that tests can listen on a loopback port.
+    #[must_use]
+    pub fn with_backchannel_logout_url(mut self, url: impl Into<String>) -> Self {
+        self.backchannel_logout_url = Some(url.into());
         self
     }
 
@@ -112,6 +131,11 @@ impl ClientConfig {
         self.rotation_leeway
     }
 
+    /// The Back-Channel Logout URI, if any.
+    pub fn backchannel_logout_url(&self) -> Option<&str> {
+        self.backchannel_logout_url.as_deref()
+    }
+
     /// Whether `url` is one of the Allowed Callback URLs.
     pub(crate) fn allows_callback(&self, url: &str) -> bool {
         self.callbacks.iter().any(|allowed| allowed == url)
@@ -132,6 +156,7 @@ impl fmt::Debug for ClientConfig {
             .field("logout_urls", &self.logout_urls)
             .field("refresh_token_rotation", &self.refresh_token_rotation)
             .field("rotation_leeway", &self.rotation_leeway)
+            .field("backchannel_logout_url", &self.backchannel_logout_url)
             .finish()
     }
 }

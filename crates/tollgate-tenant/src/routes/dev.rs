@@ -1,14 +1,55 @@
-//! Development pages for the event log: `GET /dev/logs` (HTML) and `GET /dev/logs.json`.
+//! Development pages: the event log (`GET /dev/logs`, `GET /dev/logs.json`) and ending a
+//! user's sessions (`POST /dev/users/logout`).
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
+use super::{AppState, logout};
 use crate::TenantEvent;
-use crate::http::pages::{escape, wide_page};
+use crate::http::pages::{error_page, escape, page as simple_page, wide_page};
 use crate::http::params::Params;
+
+/// The form that ends a user's sessions, shown on the logs page.
+const END_SESSIONS_FORM: &str = "<form method=\"post\" action=\"/dev/users/logout\">\n\
+     <label for=\"email\">End every session of a user (back-channel logout)</label>\n\
+     <input id=\"email\" name=\"email\" type=\"email\" required>\n\
+     <button type=\"submit\">End sessions</button>\n</form>";
+
+/// `POST /dev/users/logout` with the form field `email`: ends the user's SSO sessions, revokes
+/// their refresh tokens and sends back-channel logout tokens; answers a page with the count.
+pub(super) async fn end_user_sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = Params::from_body(&headers, &body).unwrap_or_default();
+    let Some(email) = params.get("email") else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Missing email",
+            "Send the form field email with the address of the user whose sessions should end.",
+        );
+    };
+    if state.config.user_by_email(email).is_none() {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "No such user",
+            &format!("There is no user {email} in this tenant."),
+        );
+    }
+    let ended = logout::end_user_sessions(&state, email);
+    let plural = if ended == 1 { "" } else { "s" };
+    let body = format!(
+        "<h1>Sessions ended</h1>\n<p role=\"status\" id=\"sessions-ended\">Ended {ended} session{plural} of {}. \
+         Their refresh tokens are revoked and back-channel logout tokens are on their way.</p>\n\
+         <p><a href=\"/dev/logs\">See the logs</a></p>",
+        escape(email)
+    );
+    simple_page(StatusCode::OK, "Sessions ended", &body)
+}
 
 /// The events `?type=` and `?client_id=` select, newest first.
 fn selected(state: &AppState, query: Option<&str>) -> Vec<TenantEvent> {
@@ -63,7 +104,7 @@ pub(super) async fn page(State(state): State<AppState>, RawQuery(query): RawQuer
         "<h1>Tenant logs</h1>\n\
          <p>Logins, token grants, MFA and logouts, like an Auth0 tenant's logs. \
          Also as JSON at <a href=\"/dev/logs.json\">/dev/logs.json</a> \
-         (filters: <code>?type=</code>, <code>?client_id=</code>).</p>\n{table}"
+         (filters: <code>?type=</code>, <code>?client_id=</code>).</p>\n{END_SESSIONS_FORM}\n{table}"
     );
     wide_page(StatusCode::OK, "Tenant logs", &body)
 }

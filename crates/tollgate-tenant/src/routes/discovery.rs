@@ -31,6 +31,8 @@ pub(super) async fn openid_configuration(State(state): State<AppState>) -> Json<
             "phone_number", "picture", "sub"],
         "request_uri_parameter_supported": false,
         "request_parameter_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     if state.config.end_session_endpoint_discovery() {
         doc["end_session_endpoint"] = json!(state.endpoint("oidc/logout"));

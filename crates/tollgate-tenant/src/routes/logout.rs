@@ -7,6 +7,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::AppState;
+use crate::backchannel::{self, Initiator};
 use crate::events::NewEvent;
 use crate::http::cookies;
 use crate::http::oauth_error::{redirect, with_query};
@@ -36,7 +37,15 @@ pub(super) async fn v2_logout(
         Err(message) => return failed(&state, claimed, &message),
     };
     let ended = end_sessions(&state, &headers, None);
-    record_logout(&state, claimed, &ended, "/v2/logout", target.as_deref());
+    let notified = backchannel::notify(&state, &ended, Initiator::RpLogout);
+    record_logout(
+        &state,
+        claimed,
+        &ended,
+        notified,
+        "/v2/logout",
+        target.as_deref(),
+    );
     finish(target)
 }
 
@@ -68,7 +77,7 @@ pub(super) async fn oidc_logout_post(
 }
 
 fn oidc_logout(
-    state: &TenantState,
+    state: &AppState,
     headers: &HeaderMap,
     params: &Params,
     confirmed: bool,
@@ -141,10 +150,12 @@ fn oidc_logout(
         ]);
     }
     let ended = end_sessions(state, headers, hint_sid.as_deref());
+    let notified = backchannel::notify(state, &ended, Initiator::RpLogout);
     record_logout(
         state,
         client.map(ClientConfig::client_id),
         &ended,
+        notified,
         "/oidc/logout",
         target.as_deref(),
     );
@@ -195,22 +206,50 @@ fn end_sessions(state: &TenantState, headers: &HeaderMap, sid: Option<&str>) -> 
     ended
 }
 
+/// Ends every SSO session of the user with this email, revokes their refresh tokens and sends
+/// back-channel logout tokens (initiator `session-revoked`). Returns how many sessions ended;
+/// an unknown user has none.
+pub(crate) fn end_user_sessions(state: &AppState, email: &str) -> usize {
+    let Some(user) = state.config.user_by_email(email) else {
+        return 0;
+    };
+    let (ended, revoked) = {
+        let mut store = state.store();
+        let ended = store.end_sessions_of(user.email());
+        (ended, store.refresh.revoke_user(user.email()))
+    };
+    let notified = backchannel::notify(state, &ended, Initiator::SessionRevoked);
+    tracing::info!(sub = %user.sub(), sessions = ended.len(), revoked, "user's sessions ended");
+    state.events.record(
+        NewEvent::new("slo", "Sessions ended by an administrator")
+            .user(user)
+            .detail("endpoint", "admin")
+            .detail("sids", sids(&ended))
+            .detail("refresh_token_families_revoked", revoked)
+            .detail("backchannel_logouts", notified),
+    );
+    ended.len()
+}
+
+fn sids(sessions: &[Session]) -> Vec<String> {
+    sessions.iter().map(|s| s.sid.clone()).collect()
+}
+
 /// Records a successful logout (`slo`).
 fn record_logout(
     state: &TenantState,
     client_id: Option<&str>,
     ended: &[Session],
+    notified: usize,
     endpoint: &str,
     return_to: Option<&str>,
 ) {
     let mut event = NewEvent::new("slo", "Successful logout")
         .client(client_id)
+        .detail("backchannel_logouts", notified)
         .detail("endpoint", endpoint)
         .detail("return_to", return_to)
-        .detail(
-            "sids",
-            ended.iter().map(|s| s.sid.clone()).collect::<Vec<_>>(),
-        );
+        .detail("sids", sids(ended));
     if let Some(user) = ended
         .first()
         .and_then(|s| state.config.user_by_email(&s.email))

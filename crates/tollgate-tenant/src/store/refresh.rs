@@ -215,6 +215,20 @@ impl RefreshTokens {
         }
     }
 
+    /// Revokes every family of the user with this email; returns how many.
+    pub(crate) fn revoke_user(&mut self, email: &str) -> usize {
+        let families: Vec<String> = self
+            .families
+            .iter()
+            .filter(|(_, f)| f.grant.email.eq_ignore_ascii_case(email))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &families {
+            self.revoke_family(id);
+        }
+        families.len()
+    }
+
     /// Revokes every token of a family.
     pub(crate) fn revoke_family(&mut self, family_id: &str) {
         self.families.remove(family_id);
