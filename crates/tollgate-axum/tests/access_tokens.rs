@@ -194,9 +194,19 @@ async fn a_hundred_concurrent_refreshes_never_end_the_session() {
         last_cookie = set.into_iter().find(|c| c.starts_with("__session="));
     }
     assert_eq!(tokens.len(), 1, "one token, shared by all");
-    assert_eq!(app.tenant.events_of_type("sertft").len(), 1, "exactly one refresh grant at the tenant");
-    assert!(app.tenant.events_of_type("fertft").is_empty(), "no failed refresh");
-    assert!(app.tenant.events_of_type("ferrt").is_empty(), "no reuse detected");
+    assert_eq!(
+        app.tenant.events_of_type("sertft").len(),
+        1,
+        "exactly one refresh grant at the tenant"
+    );
+    assert!(
+        app.tenant.events_of_type("fertft").is_empty(),
+        "no failed refresh"
+    );
+    assert!(
+        app.tenant.events_of_type("ferrt").is_empty(),
+        "no reuse detected"
+    );
     assert_ne!(tokens.first().unwrap(), &before.token_set.access_token);
     // The rotated refresh token is alive: the family was not revoked by reuse detection.
     let line = last_cookie.expect("the refreshed session is written");

@@ -104,7 +104,10 @@ async fn start_inner(
                     ClientConfig::new(CLIENT_ID, CLIENT_SECRET)
                         .with_callback(base.join(callback_path).unwrap().as_str())
                         .with_logout_url(base.as_str())
-                        .with_logout_url(base.join("/goodbye").unwrap().as_str()),
+                        .with_logout_url(base.join("/goodbye").unwrap().as_str())
+                        .with_backchannel_logout_url(
+                            base.join("/auth/backchannel-logout").unwrap().as_str(),
+                        ),
                 )
                 .with_user(
                     UserConfig::new(ALICE.0, ALICE.1)
