@@ -434,6 +434,13 @@ impl TenantConfig {
             if policy.factors().is_empty() || policy.grants().is_empty() {
                 return Err(ConfigError::EmptyMfaPolicy);
             }
+            let count = policy.required_factor_count();
+            if count == 0 || count > policy.factors().len() {
+                return Err(ConfigError::InvalidRequiredFactorCount {
+                    count,
+                    factors: policy.factors().len(),
+                });
+            }
         }
         let mut apis = HashSet::new();
         for api in &self.apis {
@@ -530,6 +537,16 @@ pub enum ConfigError {
     InvalidBackchannelLogoutUrl {
         /// The offending value.
         url: String,
+    },
+    /// An MFA policy's `required_factors` is 0 or more than the factors it allows.
+    #[error(
+        "an MFA policy requires {count} factors but allows {factors}; set required_factors between 1 and the number of factors"
+    )]
+    InvalidRequiredFactorCount {
+        /// The `required_factors` given.
+        count: usize,
+        /// How many factors the policy allows.
+        factors: usize,
     },
     /// A callback or logout URL is not an absolute URL.
     #[error("{url:?} is not an absolute URL; callback and logout URLs must be absolute")]

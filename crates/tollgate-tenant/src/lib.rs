@@ -53,8 +53,9 @@
 //! post-login Action that requires MFA. A matching refresh-token request is answered with
 //! `403 mfa_required` and an `mfa_token`, which the MFA API and the `mfa-*` grants accept;
 //! `acr_values=http://schemas.openid.net/pape/policies/2007/06/multi-factor` adds the `/u/mfa`
-//! page to the login. Codes and push requests land in the development outbox instead of a
-//! phone or mailbox.
+//! page to the login. A policy with [`MfaPolicy::with_required_factor_count`] chains factors:
+//! each MFA grant but the last answers a new `mfa_required` for a different factor. Codes and
+//! push requests land in the development outbox instead of a phone or mailbox.
 //!
 //! ```
 //! use tollgate_tenant::{ClientConfig, MfaPolicy, Tenant, TenantConfig, UserConfig};

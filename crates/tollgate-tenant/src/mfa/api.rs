@@ -512,7 +512,7 @@ pub(crate) async fn challenge(
         }
         let acceptable = |kind: &Kind| {
             scope::has(&types, kind.authenticator_type())
-                && transaction.requirement.allows(kind.factor_type())
+                && transaction.may_answer(kind.factor_type())
         };
         let authenticator = match params.get("authenticator_id") {
             Some(id) => {

@@ -67,16 +67,23 @@ pub(crate) fn refresh_requirement(
 }
 
 /// Issues an `mfa_token` for `transaction` and builds the `403 mfa_required` answer, with
-/// `mfa_requirements.challenge` (the allowed factors the user has) or, for a user without
-/// any, `mfa_requirements.enroll` (the allowed factors they can enroll).
+/// `mfa_requirements.challenge` (the allowed factors the user has, minus those already passed
+/// in a chain) or, for a user without any, `mfa_requirements.enroll` (the allowed factors they
+/// can enroll).
 pub(crate) fn mfa_required(
     state: &TenantState,
     store: &mut Store,
     user: &UserConfig,
     transaction: MfaTransaction,
 ) -> OAuthError {
-    let requirements = requirements_for(store, user, &transaction.requirement);
+    let requirements = requirements_for(store, user, &transaction);
     let Some(requirements) = requirements else {
+        if !transaction.passed.is_empty() {
+            return OAuthError::access_denied(format!(
+                "Multifactor authentication requires {} different factors, but this user has no other allowed factor",
+                transaction.requirement.count
+            ));
+        }
         return OAuthError::access_denied(
             "Multifactor authentication is required, but none of the allowed factors can be used by this user",
         );
@@ -92,25 +99,30 @@ pub(crate) fn mfa_required(
 
 /// `{"challenge":[{"type":…},…]}` or `{"enroll":[…]}`; `None` when neither has an entry.
 ///
-/// The challenge lists the allowed types of the user's active authenticators; a recovery code
-/// counts only next to another active factor. Without any, the allowed enrollable types.
+/// The challenge lists the allowed types of the user's active authenticators that were not
+/// passed already; a recovery code counts only next to another active factor. Without any, the
+/// allowed enrollable types (only at the start of a chain).
 fn requirements_for(
     store: &mut Store,
     user: &UserConfig,
-    requirement: &Requirement,
+    transaction: &MfaTransaction,
 ) -> Option<Value> {
+    let requirement = &transaction.requirement;
     let factors = store.mfa.user(user);
     let enrolled = factors.is_enrolled();
     let challenge: Vec<&str> = factors
         .active_types()
         .into_iter()
-        .filter(|t| requirement.allows(t) && (enrolled || *t != "recovery-code"))
+        .filter(|t| transaction.may_answer(t) && (enrolled || *t != "recovery-code"))
         .collect();
     let list = |types: Vec<&str>| -> Value {
         Value::Array(types.into_iter().map(|t| json!({ "type": t })).collect())
     };
     if !challenge.is_empty() {
         return Some(json!({ "challenge": list(challenge) }));
+    }
+    if !transaction.passed.is_empty() {
+        return None;
     }
     let enroll: Vec<&str> = ENROLLABLE
         .into_iter()
@@ -143,6 +155,7 @@ pub(crate) fn resolve_token(
             audience: Some(state.mfa_audience().to_owned()),
             scope: access.scopes,
             requirement: Requirement::any_factor(),
+            passed: Vec::new(),
         }),
         _ => Lookup::Unknown,
     }
@@ -212,18 +225,19 @@ pub(crate) fn exchange<'a>(
         match grant {
             // Pending TOTP authenticators count: this confirms an enrollment.
             MfaGrant::Otp => store.mfa.verify_otp(user, answer, |a| {
-                transaction.requirement.allows(a.kind.factor_type())
+                transaction.may_answer(a.kind.factor_type())
             }),
+            // Only a factor not passed yet in this chain; the type was checked by
+            // /mfa/challenge when the code was sent.
             MfaGrant::Oob => store.mfa.verify_oob(
                 user,
                 answer,
                 params.get("binding_code"),
                 Some(client.client_id()),
                 state.config.push_poll_interval(),
+                |factor| !transaction.passed.contains(&factor),
             ),
-            MfaGrant::RecoveryCode if !transaction.requirement.allows("recovery-code") => {
-                Verdict::Invalid
-            }
+            MfaGrant::RecoveryCode if !transaction.may_answer("recovery-code") => Verdict::Invalid,
             MfaGrant::RecoveryCode => store.mfa.verify_recovery_code(user, answer),
         }
     };
@@ -235,13 +249,42 @@ pub(crate) fn exchange<'a>(
         &verdict,
         Via::Api,
     );
-    let new_recovery_code = match verdict {
-        Verdict::Accepted { recovery_code, .. } => (grant == MfaGrant::RecoveryCode)
-            .then_some(recovery_code)
-            .flatten(),
+    let (new_recovery_code, factor) = match verdict {
+        Verdict::Accepted {
+            recovery_code,
+            factor,
+            ..
+        } => (
+            (grant == MfaGrant::RecoveryCode)
+                .then_some(recovery_code)
+                .flatten(),
+            factor,
+        ),
         refused => return Err(refusal(grant, &refused, state)),
     };
     tracing::info!(sub = %user.sub(), ?grant, "MFA verified through the MFA API");
+
+    let mut passed = transaction.passed.clone();
+    passed.push(factor);
+    record.details.push(("factors_passed", json!(passed)));
+    record
+        .details
+        .push(("factors_required", json!(transaction.requirement.count)));
+    if passed.len() < transaction.requirement.count {
+        // A chained policy: the next factor, with a fresh mfa_token.
+        let mut store = state.store();
+        store.mfa.consume_token(token);
+        let next = MfaTransaction {
+            passed,
+            ..transaction
+        };
+        let mut error = mfa_required(state, &mut store, user, next);
+        if let Some(code) = new_recovery_code {
+            // The used recovery code was replaced: the user must still see the new one.
+            error = error.with_field("recovery_code", json!(code));
+        }
+        return Err(error);
+    }
 
     let api = audience.as_deref().and_then(|a| state.api(a));
     let requested = params

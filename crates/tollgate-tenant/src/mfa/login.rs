@@ -274,17 +274,22 @@ pub(crate) async fn submit(
             Method::Otp => store.mfa.verify_otp(context.user, code, |a| a.active),
             Method::RecoveryCode => store.mfa.verify_recovery_code(context.user, code),
             Method::Push => match &context.step.oob_code {
-                Some(oob) => store
-                    .mfa
-                    .verify_oob(context.user, oob, None, None, Duration::ZERO),
-                None => Verdict::UnknownOob,
-            },
-            Method::Sms | Method::Voice | Method::Email => match &context.step.oob_code {
                 Some(oob) => {
                     store
                         .mfa
-                        .verify_oob(context.user, oob, Some(code), None, Duration::ZERO)
+                        .verify_oob(context.user, oob, None, None, Duration::ZERO, |_| true)
                 }
+                None => Verdict::UnknownOob,
+            },
+            Method::Sms | Method::Voice | Method::Email => match &context.step.oob_code {
+                Some(oob) => store.mfa.verify_oob(
+                    context.user,
+                    oob,
+                    Some(code),
+                    None,
+                    Duration::ZERO,
+                    |_| true,
+                ),
                 None => Verdict::Expired,
             },
         }

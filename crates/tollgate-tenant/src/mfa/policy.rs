@@ -34,7 +34,8 @@ pub enum GrantKind {
 /// A policy applies to the grants named by [`on_grants`](Self::on_grants) (default: only the
 /// refresh-token grant) when the request's audience matches [`for_audience`](Self::for_audience)
 /// (default: any audience, including none). The user may answer with the factors named by
-/// [`with_factors`](Self::with_factors) (default: all of them).
+/// [`with_factors`](Self::with_factors) (default: all of them), and must pass
+/// [`with_required_factor_count`](Self::with_required_factor_count) different ones (default 1).
 ///
 /// ```
 /// use tollgate_tenant::{GrantKind, MfaPolicy};
@@ -42,10 +43,12 @@ pub enum GrantKind {
 /// let policy = MfaPolicy::new()
 ///     .for_audience("https://payments.example.com")
 ///     .on_grants([GrantKind::RefreshToken])
-///     .with_factors(["otp", "recovery-code"])
+///     .with_factors(["otp", "phone", "recovery-code"])
+///     .with_required_factor_count(2)
 ///     .every_time(false);
 /// assert_eq!(policy.audience(), Some("https://payments.example.com"));
-/// assert_eq!(policy.factors(), ["otp", "recovery-code"]);
+/// assert_eq!(policy.factors(), ["otp", "phone", "recovery-code"]);
+/// assert_eq!(policy.required_factor_count(), 2);
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +61,12 @@ pub struct MfaPolicy {
     factors: Vec<String>,
     #[serde(default)]
     every_time: bool,
+    #[serde(default = "one", rename = "required_factors")]
+    required_factors: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 fn default_grants() -> Vec<GrantKind> {
@@ -75,6 +84,7 @@ impl Default for MfaPolicy {
             grants: default_grants(),
             factors: default_factors(),
             every_time: false,
+            required_factors: 1,
         }
     }
 }
@@ -121,6 +131,23 @@ impl MfaPolicy {
         self
     }
 
+    /// Requires `count` different factors (default 1; TOML `required_factors`), like an Action
+    /// that chains challenges. On the refresh-token grant, each successful MFA grant but the
+    /// last answers a new `403 mfa_required` with a fresh `mfa_token` whose
+    /// `mfa_requirements.challenge` lists the remaining factor types (those already passed left
+    /// out). Must be between 1 and the number of [`factors`](Self::factors). The login pages
+    /// (`GrantKind::Login`) ask for one factor whatever the count.
+    #[must_use]
+    pub fn with_required_factor_count(mut self, count: usize) -> Self {
+        self.required_factors = count;
+        self
+    }
+
+    /// How many different factors the policy requires.
+    pub fn required_factor_count(&self) -> usize {
+        self.required_factors
+    }
+
     /// The audience the policy is limited to, if any.
     pub fn audience(&self) -> Option<&str> {
         self.audience.as_deref()
@@ -160,18 +187,21 @@ impl MfaPolicy {
 }
 
 /// What a request needs before tokens are issued: the union of the factors allowed by every
-/// policy that applies and is not yet satisfied.
+/// policy that applies and is not yet satisfied, and the largest number of factors they require.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Requirement {
     /// Allowed factor types, in [`FACTOR_TYPES`] order.
     pub(crate) factors: Vec<&'static str>,
+    /// How many different factors must pass.
+    pub(crate) count: usize,
 }
 
 impl Requirement {
-    /// Every factor (the MFA API audience, `acr_values`).
+    /// Any one factor (the MFA API audience, `acr_values`).
     pub(crate) fn any_factor() -> Self {
         Self {
             factors: FACTOR_TYPES.to_vec(),
+            count: 1,
         }
     }
 
@@ -191,11 +221,13 @@ pub(crate) fn requirement<'a>(
 ) -> Option<Requirement> {
     let mut allowed: Vec<&'static str> = Vec::new();
     let mut any = false;
+    let mut count = 1;
     for policy in policies {
         if !policy.applies_to(grant, audience) || (satisfied && !policy.every_time) {
             continue;
         }
         any = true;
+        count = count.max(policy.required_factors);
         for factor in FACTOR_TYPES {
             if policy.factors.iter().any(|f| f == factor) && !allowed.contains(&factor) {
                 allowed.push(factor);
@@ -203,7 +235,10 @@ pub(crate) fn requirement<'a>(
         }
     }
     allowed.sort_by_key(|f| FACTOR_TYPES.iter().position(|t| t == f));
-    any.then_some(Requirement { factors: allowed })
+    any.then_some(Requirement {
+        factors: allowed,
+        count,
+    })
 }
 
 #[cfg(test)]
@@ -219,7 +254,11 @@ mod tests {
             .for_audience("https://admin")
             .with_factors(["email"])
             .every_time(true);
-        let policies = [payments, always];
+        let chained = MfaPolicy::new()
+            .for_audience("https://admin")
+            .with_factors(["otp", "email"])
+            .with_required_factor_count(2);
+        let policies = [payments, always, chained];
         let need = |aud: Option<&str>, satisfied| {
             requirement(&policies, GrantKind::RefreshToken, aud, satisfied)
         };
@@ -229,9 +268,17 @@ mod tests {
         );
         assert!(need(Some("https://payments"), true).is_none());
         assert!(need(None, false).is_none());
+        assert_eq!(need(Some("https://payments"), false).unwrap().count, 1);
+        let admin = need(Some("https://admin"), false).unwrap();
         assert_eq!(
-            need(Some("https://admin"), true).unwrap().factors,
-            ["email"]
+            (admin.factors.as_slice(), admin.count),
+            (["otp", "email"].as_slice(), 2)
+        );
+        // Once satisfied, only the every-time policy (one factor) is left.
+        let admin = need(Some("https://admin"), true).unwrap();
+        assert_eq!(
+            (admin.factors.as_slice(), admin.count),
+            (["email"].as_slice(), 1)
         );
         assert!(
             requirement(&policies, GrantKind::Login, Some("https://payments"), false).is_none()

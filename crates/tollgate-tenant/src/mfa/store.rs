@@ -34,6 +34,15 @@ pub(crate) struct MfaTransaction {
     pub(crate) scope: Vec<String>,
     /// The factors that may answer.
     pub(crate) requirement: Requirement,
+    /// The factor types already passed in this chain (for policies that require several).
+    pub(crate) passed: Vec<&'static str>,
+}
+
+impl MfaTransaction {
+    /// Whether a factor of this type may answer next: allowed, and not passed already.
+    pub(crate) fn may_answer(&self, factor: &str) -> bool {
+        self.requirement.allows(factor) && !self.passed.contains(&factor)
+    }
 }
 
 /// A live, expired or unknown item.
@@ -263,7 +272,8 @@ impl MfaStore {
     }
 
     /// Checks an `oob_code` of `user` (and `client_id`, for API calls), with the `binding_code`
-    /// for code challenges. Push requests may be polled once per `poll_interval`.
+    /// for code challenges. Push requests may be polled once per `poll_interval`. An `oob_code`
+    /// of an authenticator whose factor type `eligible` refuses counts as unknown.
     pub(crate) fn verify_oob(
         &mut self,
         user: &UserConfig,
@@ -271,6 +281,7 @@ impl MfaStore {
         binding_code: Option<&str>,
         client_id: Option<&str>,
         poll_interval: Duration,
+        eligible: impl Fn(&str) -> bool,
     ) -> Verdict {
         let now = Instant::now();
         let Some(challenge) = self.oob.get(oob_code).cloned() else {
@@ -292,6 +303,9 @@ impl MfaStore {
             // The authenticator was removed since the challenge was sent.
             return Verdict::UnknownOob;
         };
+        if !eligible(factor) {
+            return Verdict::UnknownOob;
+        }
         match &challenge.secret {
             OobSecret::Code(expected) => {
                 let Some(binding_code) = binding_code else {

@@ -73,6 +73,7 @@ pub(super) fn exchange<'a>(
                 audience,
                 scope: requested,
                 requirement,
+                passed: Vec::new(),
             };
             return Err(mfa::grants::mfa_required(
                 state,
