@@ -625,3 +625,56 @@ async fn push_is_pending_until_approved_and_a_denial_is_final() {
         }
     }
 }
+
+#[tokio::test]
+async fn chained_mfa_returns_a_new_sealed_token_for_the_next_factor() {
+    let app = start_store(Arc::new(MemoryStore::new()), |t| {
+        t.with_mfa_policy(
+            MfaPolicy::new()
+                .for_audience(PAYMENTS)
+                .on_grants([GrantKind::RefreshToken])
+                .with_required_factor_count(2),
+        )
+    })
+    .await;
+    let (mut b, body) = mfa_required(&app).await;
+    let first = body["mfa_token"].as_str().unwrap().to_owned();
+    let code = app.tenant.totp_code(common::ALICE.0).unwrap();
+    let r = post_json(
+        &mut b,
+        &app.url("/auth/mfa/verify"),
+        Some(&first),
+        json!({"otp": code}),
+    )
+    .await;
+    assert_eq!(r.status, 403, "another factor is required: {r:?}");
+    let chained = json_of(&r);
+    assert_eq!(chained["error"], "mfa_required");
+    let second = chained["mfa_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    assert!(
+        second.starts_with("eyJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiZGlyIn0.."),
+        "sealed like the first"
+    );
+    let types: Vec<&str> = chained["mfa_requirements"]["challenge"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        !types.contains(&"otp"),
+        "the factor just used is not offered again: {types:?}"
+    );
+    assert!(r.set_cookies.is_empty(), "nothing stored yet");
+    assert_eq!(b.get(&app.url("/api/payments")).await.status, 403);
+    let ok = post_json(
+        &mut b,
+        &app.url("/auth/mfa/verify"),
+        Some(&second),
+        json!({"recovery_code": "ABCDEFGHJKLMNPQRSTUVWXYZ"}),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert_eq!(b.get(&app.url("/api/payments")).await.status, 200);
+}
