@@ -15,7 +15,10 @@ const APP: &str = "http://127.0.0.1:3999";
 async fn setup() -> (RunningTenant, Tollgate, SessionData) {
     let tenant = Tenant::start(
         TenantConfig::new()
-            .with_client(ClientConfig::new("bench", "bench-secret").with_callback(format!("{APP}/auth/callback")))
+            .with_client(
+                ClientConfig::new("bench", "bench-secret")
+                    .with_callback(format!("{APP}/auth/callback")),
+            )
             .with_user(UserConfig::new("alice@example.com", "alice-password-1")),
         "127.0.0.1:0",
     )
@@ -32,19 +35,36 @@ async fn setup() -> (RunningTenant, Tollgate, SessionData) {
             .build()
             .unwrap(),
     );
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let login = auth.start_login(LoginOptions::new()).await.unwrap();
     let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
     let page = browser.get(login.url.as_str()).send().await.unwrap();
-    let page = login.url.join(page.headers()["location"].to_str().unwrap()).unwrap();
-    let state = page.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let page = login
+        .url
+        .join(page.headers()["location"].to_str().unwrap())
+        .unwrap();
+    let state = page
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
     let back = browser
         .post(page.as_str())
-        .form(&[("state", state.as_str()), ("username", "alice@example.com"), ("password", "alice-password-1")])
+        .form(&[
+            ("state", state.as_str()),
+            ("username", "alice@example.com"),
+            ("password", "alice-password-1"),
+        ])
         .send()
         .await
         .unwrap();
-    let back = page.join(back.headers()["location"].to_str().unwrap()).unwrap();
+    let back = page
+        .join(back.headers()["location"].to_str().unwrap())
+        .unwrap();
     let outcome = auth.handle_callback(back.query().unwrap(), &jar).await;
     let session = outcome.result.unwrap().session;
     (tenant, auth, session)
@@ -59,7 +79,10 @@ async fn storm(auth: &Tollgate, session: &SessionData, n: usize) -> (SessionData
         let (auth, session, opts) = (auth.clone(), session.clone(), opts.clone());
         handles.push(tokio::spawn(async move {
             let started = Instant::now();
-            let out = auth.access_token(&session, &opts).await.expect("every request gets a token");
+            let out = auth
+                .access_token(&session, &opts)
+                .await
+                .expect("every request gets a token");
             (started.elapsed(), out.session)
         }));
     }
@@ -74,7 +97,11 @@ async fn storm(auth: &Tollgate, session: &SessionData, n: usize) -> (SessionData
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let (tenant, auth, mut session) = rt.block_on(setup());
 
     // Figures for BENCHMARKS.md: grants per storm and per-request latency percentiles.
