@@ -1,7 +1,8 @@
 //! # Tollgate demo
 //!
 //! A small axum app that signs users in with Tollgate: a home page, a profile page that requires
-//! a login, and Tollgate's `/auth/*` routes. By default it also starts the local tenant
+//! a login, a billing page that requires a second factor once per session, a payments page whose
+//! API asks for a one-time code in the browser, and Tollgate's `/auth/*` routes. By default it also starts the local tenant
 //! (`tollgate-tenant`) so it runs with no account anywhere:
 //!
 //! ```sh
@@ -41,11 +42,26 @@
 //! Pages live in `src/pages/`, one module each, listed in `pages::router`. A handler that takes
 //! [`tollgate_axum::User`] requires a login; one that takes `Option<User>` does not.
 //!
+//! ## Step-up MFA
+//!
+//! - `/billing` sits behind [`tollgate_axum::RequireMfa`] (a route layer). Alice, who signed in
+//!   with her password only, is sent through the tenant's "Verify your identity" page when she
+//!   opens it (no password again), comes back to Billing, and is not asked again until she logs
+//!   out. Bob, who has no second factor, sets up an authenticator app on the tenant's enrollment
+//!   page first. A cancelled verification ends on Tollgate's "Verification needed" page with a
+//!   "Try again" link.
+//! - `/api/payments` asks for an access token for `https://payments.example.com` with the
+//!   [`tollgate_axum::Auth`] extractor; the tenant's MFA policy answers `mfa_required`, which the
+//!   handler passes on as `403` and the `mfa_required` JSON. `/payments` calls it from the
+//!   browser, asks for the one-time code with `/auth/client.js` (`mfa.getAuthenticators`,
+//!   `mfa.challenge`, `mfa.verify`) and shows the payments once the code is accepted.
+//!
 //! ## Security
 //!
 //! The demo serves loopback addresses only. The embedded tenant keeps plain-text passwords and
 //! speaks plain HTTP, and the development secret is public: both are for local use only.
 
+mod api;
 mod error;
 mod options;
 mod pages;
@@ -64,6 +80,7 @@ pub use server::{RunningDemo, start};
 /// The demo's router: its pages, Tollgate's routes and the session layer, for `auth`.
 pub fn app(auth: Tollgate) -> Router {
     pages::router(auth.clone())
+        .merge(api::router())
         .merge(tollgate_axum::routes(auth.clone()))
         .layer(SessionLayer::new(auth))
 }

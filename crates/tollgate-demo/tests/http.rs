@@ -1,10 +1,20 @@
 //! The demo over plain HTTP (no browser): pages, the login redirect, a whole login through the
-//! tenant's form, logout, and the start-up settings.
+//! tenant's form, logout, step-up MFA for Billing and the payments API, and the start-up
+//! settings.
+
+mod support;
 
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
-use tollgate_demo::{ALICE, BOB, DemoError, DemoOptions, RunningDemo};
+use reqwest::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, HeaderMap, LOCATION, SET_COOKIE,
+};
+use serde_json::{Value, json};
+use support::totp;
+use tollgate_demo::{ALICE, BOB, DemoError, DemoLogin, DemoOptions, RunningDemo};
 use url::Url;
+
+/// The `acr_values` that asks the tenant for multi-factor authentication.
+const MFA_ACR: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
 
 /// Keeps cookies per host like a browser (shared across ports), follows no redirects.
 struct Client {
@@ -18,6 +28,7 @@ struct Answer {
     body: String,
     cache_control: Option<String>,
     content_type: Option<String>,
+    headers: HeaderMap,
 }
 
 impl Client {
@@ -32,7 +43,17 @@ impl Client {
     }
 
     async fn send(&mut self, request: reqwest::RequestBuilder, url: &str) -> Answer {
-        let mut request = request.header("accept", "text/html,application/xhtml+xml");
+        self.send_accepting(request, url, "text/html,application/xhtml+xml")
+            .await
+    }
+
+    async fn send_accepting(
+        &mut self,
+        request: reqwest::RequestBuilder,
+        url: &str,
+        accept: &str,
+    ) -> Answer {
+        let mut request = request.header("accept", accept);
         if !self.cookies.is_empty() {
             let header: Vec<String> = self
                 .cookies
@@ -63,6 +84,7 @@ impl Client {
             location,
             cache_control,
             content_type,
+            headers: response.headers().clone(),
             body: response.text().await.unwrap(),
         }
     }
@@ -70,6 +92,12 @@ impl Client {
     async fn get(&mut self, url: &str) -> Answer {
         let request = self.http.get(url);
         self.send(request, url).await
+    }
+
+    /// A `GET` as `fetch` from a script sends it: accepting JSON.
+    async fn get_json(&mut self, url: &str) -> Answer {
+        let request = self.http.get(url);
+        self.send_accepting(request, url, "application/json").await
     }
 
     async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Answer {
@@ -95,6 +123,46 @@ impl Answer {
     fn location(&self) -> &Url {
         self.location.as_ref().expect("a Location header")
     }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+/// The value of query parameter `name` of `url`.
+fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Opens `path`, which needs a login, and signs in as `who` on the tenant's password page.
+/// Returns the URL and the answer where the redirects after the password end.
+async fn log_in(
+    client: &mut Client,
+    demo: &RunningDemo,
+    who: DemoLogin,
+    path: &str,
+) -> (String, Answer) {
+    let (page_url, page) = client.follow(&demo.url(path)).await;
+    assert!(
+        page_url.starts_with(&format!("{}u/login", demo.issuer())),
+        "{page_url}: {}",
+        page.body
+    );
+    let state = param(&Url::parse(&page_url).unwrap(), "state").unwrap();
+    let done = client
+        .post(
+            &page_url,
+            &[
+                ("state", &state),
+                ("username", who.email),
+                ("password", who.password),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
+    client.follow(done.location().as_str()).await
 }
 
 async fn demo() -> RunningDemo {
@@ -352,4 +420,219 @@ async fn bad_addresses_are_refused_with_the_setting_to_change() {
         .await
         .unwrap_err();
     assert!(matches!(error, DemoError::Bind { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn billing_sends_pages_to_a_step_up_login_and_apis_get_403() {
+    let demo = demo().await;
+    let mut client = Client::new();
+
+    // Signed out: the login asks for the password and the second factor at once.
+    let billing = client.get(&demo.url("/billing")).await;
+    assert_eq!(billing.status, StatusCode::FOUND);
+    let login = billing.location();
+    assert_eq!(login.path(), "/auth/login");
+    assert_eq!(param(login, "returnTo").as_deref(), Some("/billing"));
+    assert_eq!(param(login, "acr_values").as_deref(), Some(MFA_ACR));
+
+    // Signed in with a password only: still a step-up, never the page.
+    let (url, _) = log_in(&mut client, &demo, BOB, "/profile").await;
+    assert_eq!(url, demo.url("/profile"));
+    let billing = client.get(&demo.url("/billing")).await;
+    assert_eq!(billing.status, StatusCode::FOUND);
+    assert_eq!(billing.cache_control.as_deref(), Some("no-store"));
+    let login = billing.location();
+    assert_eq!(login.path(), "/auth/login");
+    assert_eq!(param(login, "returnTo").as_deref(), Some("/billing"));
+    assert_eq!(param(login, "acr_values").as_deref(), Some(MFA_ACR));
+    assert!(!billing.body.contains("INV-"), "nothing of the page leaks");
+
+    // A script asking for the page gets 403 JSON that says where to verify.
+    let api = client.get_json(&demo.url("/billing")).await;
+    assert_eq!(api.status, StatusCode::FORBIDDEN);
+    let body = api.json();
+    assert_eq!(body["error"], "mfa_required");
+    assert!(
+        body["step_up_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/auth/login?returnTo=%2Fbilling&acr_values="),
+        "{body}"
+    );
+    demo.shutdown().await;
+}
+
+/// Seed 001 over HTTP: password, then a code only at Billing (a wrong one first), and no
+/// second prompt in the same session.
+#[tokio::test]
+async fn billing_opens_after_a_one_time_code_and_stays_open() {
+    let demo = demo().await;
+    let tenant = demo.tenant().unwrap();
+    let mut client = Client::new();
+    let (url, home) = log_in(&mut client, &demo, ALICE, "/auth/login").await;
+    assert_eq!(url, demo.url("/"), "the password alone signs in");
+    assert!(home.body.contains("<a href=\"/billing\">"));
+
+    // Billing goes to the tenant's MFA page, without the password page.
+    let (mfa_url, mfa) = client.follow(&demo.url("/billing")).await;
+    assert!(
+        mfa_url.starts_with(&format!("{}u/mfa?", demo.issuer())),
+        "{mfa_url}"
+    );
+    assert!(mfa.body.contains("Verify your identity"), "{}", mfa.body);
+    assert!(!mfa.body.contains("current-password"));
+    let state = param(&Url::parse(&mfa_url).unwrap(), "state").unwrap();
+
+    let wrong = totp::wrong_code(|t| tenant.totp_code_at(ALICE.email, t).unwrap());
+    let refused = client
+        .post(
+            &mfa_url,
+            &[("state", &state), ("method", "otp"), ("code", &wrong)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .body
+            .contains("<p role=\"alert\" id=\"code-error\">The code is not valid. Try again.</p>"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        client.get(&demo.url("/billing")).await.status,
+        StatusCode::FOUND,
+        "a wrong code unlocks nothing"
+    );
+
+    let code = tenant.totp_code(ALICE.email).unwrap();
+    let accepted = client
+        .post(
+            &mfa_url,
+            &[("state", &state), ("method", "otp"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::FOUND, "{}", accepted.body);
+    let (url, billing) = client.follow(accepted.location().as_str()).await;
+    assert_eq!(url, demo.url("/billing"));
+    assert_eq!(billing.status, StatusCode::OK);
+    assert_eq!(billing.cache_control.as_deref(), Some("no-store"));
+    assert!(billing.body.contains("<h1>Billing</h1>"));
+    assert!(
+        billing
+            .body
+            .contains(&format!("Invoices of <strong>{}</strong>", ALICE.name))
+    );
+    assert!(billing.body.contains("INV-2024-0041"));
+
+    // Later visits in the same session pass at once.
+    for _ in 0..2 {
+        assert_eq!(
+            client.get(&demo.url("/profile")).await.status,
+            StatusCode::OK
+        );
+        let again = client.get(&demo.url("/billing")).await;
+        assert_eq!(again.status, StatusCode::OK);
+        assert!(again.body.contains("<h1>Billing</h1>"));
+    }
+    demo.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_payments_api_answers_the_mfa_required_json() {
+    let demo = demo().await;
+    let mut client = Client::new();
+
+    // Without a session: 401 JSON, no redirect.
+    let anonymous = client.get_json(&demo.url("/api/payments")).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.json()["error"]["code"], "missing_session");
+
+    log_in(&mut client, &demo, ALICE, "/profile").await;
+    let answer = client.get_json(&demo.url("/api/payments")).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    assert!(
+        answer
+            .content_type
+            .as_deref()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert_eq!(answer.cache_control.as_deref(), Some("no-store"));
+    let body = answer.json();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "error",
+            "error_description",
+            "mfa_requirements",
+            "mfa_token"
+        ]
+    );
+    assert_eq!(body["error"], "mfa_required");
+    assert_eq!(
+        body["error_description"],
+        "Multifactor authentication required"
+    );
+    assert_eq!(
+        body["mfa_requirements"],
+        json!({"challenge": [{"type": "otp"}, {"type": "recovery-code"}]})
+    );
+    let token = body["mfa_token"].as_str().unwrap();
+    assert!(
+        !token.is_empty() && !token.starts_with("Fe26"),
+        "sealed by Tollgate: {token}"
+    );
+
+    // Asked again, the API asks again: nothing was granted.
+    let again = client.get_json(&demo.url("/api/payments")).await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN);
+    demo.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_payments_page_runs_its_own_script_only() {
+    let demo = demo().await;
+    let mut client = Client::new();
+
+    let signed_out = client.get(&demo.url("/payments")).await;
+    assert_eq!(signed_out.status, StatusCode::FOUND);
+    assert_eq!(
+        signed_out.location().as_str(),
+        demo.url("/auth/login?returnTo=/payments")
+    );
+
+    let (url, page) = log_in(&mut client, &demo, ALICE, "/payments").await;
+    assert_eq!(url, demo.url("/payments"));
+    assert_eq!(page.status, StatusCode::OK);
+    let csp = page.headers[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+    assert!(
+        page.body
+            .contains("<script type=\"module\" src=\"/payments.js\"></script>")
+    );
+    assert!(page.body.contains("data-client-js=\"/auth/client.js\""));
+    assert!(page.body.contains("<label for=\"payments-code\">"));
+    assert!(page.body.contains("autocomplete=\"one-time-code\""));
+
+    let script = client.get(&demo.url("/payments.js")).await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(
+        script.content_type.as_deref(),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(script.body.contains("mfa.getAuthenticators("));
+    assert!(!script.body.contains("innerHTML"));
+
+    // The module it imports is Tollgate's.
+    let module = client.get(&demo.url("/auth/client.js")).await;
+    assert_eq!(module.status, StatusCode::OK);
+    assert!(module.body.contains("export const mfa"));
+    demo.shutdown().await;
 }

@@ -29,12 +29,18 @@ fn render(user: Option<&tollgate::User>, routes: &Routes) -> String {
         None => format!(
             "{intro}<p>You are not signed in.</p>\n\
              <p><a href=\"{login}\">Log in</a></p>\n\
-             <p>Your <a href=\"/profile\">profile</a> asks you to log in first.</p>",
+             <p>Your <a href=\"/profile\">profile</a> asks you to log in first; \
+             <a href=\"/billing\">billing</a> also asks for a second factor.</p>",
             login = escape(&routes.login),
         ),
         Some(user) => format!(
             "{intro}<p>Signed in as <strong>{name}</strong>.</p>\n\
-             <p><a href=\"/profile\">Your profile</a></p>\n\
+             <ul>\n\
+             <li><a href=\"/profile\">Your profile</a></li>\n\
+             <li><a href=\"/billing\">Billing</a>: asks for a one-time code once per session</li>\n\
+             <li><a href=\"/payments\">Payments</a>: the payments API asks for a one-time code, \
+             right on the page</li>\n\
+             </ul>\n\
              <p><a href=\"{logout}\">Log out</a></p>",
             name = escape(display_name(user)),
             logout = escape(&routes.logout),
@@ -69,6 +75,9 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(html.contains("<a href=\"/auth/logout\">Log out</a>"));
         assert!(!html.contains("Log in"));
+        for page in ["/profile", "/billing", "/payments"] {
+            assert!(html.contains(&format!("<a href=\"{page}\">")), "{page}");
+        }
     }
 
     #[test]

@@ -6,7 +6,8 @@ use axum::response::{Html, IntoResponse, Response};
 
 pub(crate) use tollgate::escape_html as escape;
 
-/// Inline styles only: the pages load nothing and run no script.
+/// Inline styles only. Pages load nothing and run no script, except the ones built with
+/// [`scripted_page`], which may load the demo's own scripts.
 const STYLE: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;color:#1b1b1f}\
 header{background:#1b1b1f;padding:.75rem 1.5rem}\
 header ul{list-style:none;margin:0;padding:0;display:flex;gap:1.25rem}\
@@ -15,19 +16,37 @@ main{max-width:42rem;margin:2rem auto;padding:0 1.5rem}\
 a:focus{outline:3px solid #f5a623;outline-offset:2px}\
 table{border-collapse:collapse;width:100%}\
 th,td{text-align:left;vertical-align:top;padding:.4rem .6rem;border-bottom:1px solid #ddd;overflow-wrap:anywhere}\
-dt{font-weight:600}dd{margin:0 0 .75rem 0}";
+dt{font-weight:600}dd{margin:0 0 .75rem 0}\
+label{display:block;font-weight:600;margin:.5rem 0 .25rem}\
+input{font:inherit;padding:.3rem .5rem}\
+button{font:inherit;padding:.3rem 1rem;margin:.5rem 0}\
+input:focus,button:focus{outline:3px solid #f5a623;outline-offset:2px}\
+[role=alert]{color:#a4000f;font-weight:600}";
 
 /// Nothing but inline styles may load; no framing, no referrer, no sniffing.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/// [`CSP`], plus scripts and `fetch` to the app's own origin (never inline script).
+const SCRIPTED_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /// A complete HTML page. `title` is plain text (escaped here); `body` is markup whose
 /// user-supplied parts the caller has already escaped.
 pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let mut response = (status, Html(document(title, body))).into_response();
+    respond(status, document(title, body), CSP)
+}
+
+/// Like [`page`], but the page may run the demo's own scripts (`<script type="module"
+/// src="/…">` in `body`) and call the app with `fetch`. Inline scripts stay forbidden.
+pub(crate) fn scripted_page(status: StatusCode, title: &str, body: &str) -> Response {
+    respond(status, document(title, body), SCRIPTED_CSP)
+}
+
+fn respond(status: StatusCode, html: String, csp: &'static str) -> Response {
+    let mut response = (status, Html(html)).into_response();
     let headers = response.headers_mut();
     // Pages show who is signed in: never cache them.
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(
         HeaderName::from_static("x-content-type-options"),
@@ -45,6 +64,7 @@ fn document(title: &str, body: &str) -> String {
          <title>{title} · Tollgate demo</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          <header><nav aria-label=\"Main\"><ul>\
          <li><a href=\"/\">Home</a></li><li><a href=\"/profile\">Profile</a></li>\
+         <li><a href=\"/billing\">Billing</a></li><li><a href=\"/payments\">Payments</a></li>\
          </ul></nav></header>\n\
          <main>\n{body}\n</main>\n</body>\n</html>\n"
     )
@@ -80,5 +100,31 @@ mod tests {
                 .unwrap()
                 .starts_with("default-src 'none'")
         );
+        assert!(!CSP.contains("script-src"));
+    }
+
+    #[test]
+    fn scripted_pages_run_same_origin_scripts_only() {
+        let response = scripted_page(StatusCode::OK, "t", "");
+        let csp = response.headers()[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("script-src 'self';"), "{csp}");
+        assert!(csp.contains("connect-src 'self';"), "{csp}");
+        let script_src = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src"))
+            .unwrap();
+        assert_eq!(script_src, "script-src 'self'", "no inline script");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+    }
+
+    #[test]
+    fn the_navigation_lists_every_page() {
+        let html = document("t", "");
+        for path in ["/", "/profile", "/billing", "/payments"] {
+            assert!(html.contains(&format!("<a href=\"{path}\">")), "{path}");
+        }
     }
 }

@@ -1,8 +1,11 @@
 //! The demo's own pages. Each page is a module with a handler; [`router`] lists them. Plain HTML
-//! that works without JavaScript, and everything that comes from the user is escaped.
+//! that works without JavaScript (except `/payments`, which calls an API from the browser), and
+//! everything that comes from the user is escaped.
 
+mod billing;
 mod home;
 mod layout;
+mod payments;
 mod profile;
 
 use axum::Router;
@@ -15,6 +18,9 @@ pub(crate) fn router(auth: Tollgate) -> Router {
     Router::new()
         .route("/", get(home::page))
         .route("/profile", get(profile::page))
+        .route("/payments", get(payments::page))
+        .route(payments::SCRIPT_PATH, get(payments::script))
+        .merge(billing::router())
         .fallback(layout::not_found)
         .with_state(auth)
 }

@@ -1,8 +1,10 @@
-//! Test support for the browser tests: a WebDriver client and a headless Chromium launcher.
+//! Test support for the browser tests: a WebDriver client, a headless Chromium launcher and
+//! one-time codes.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 pub mod browser;
+pub mod totp;
 pub mod webdriver;
 
 pub use browser::{Browser, artifacts_dir};
