@@ -174,6 +174,23 @@ impl WebDriver {
         string(value, "GET element text")
     }
 
+    /// The value of `element`'s attribute `name`, or `None` without one.
+    pub async fn attribute(
+        &self,
+        element: &Element,
+        name: &str,
+    ) -> Result<Option<String>, WebDriverError> {
+        let path = format!("/element/{}/attribute/{name}", element.0);
+        match self.command(Method::GET, &path, None).await? {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s)),
+            other => Err(WebDriverError::Protocol {
+                command: format!("GET attribute {name}"),
+                detail: format!("expected a string or null, got {other}"),
+            }),
+        }
+    }
+
     /// The rendered text of the page's `<body>`.
     pub async fn body_text(&self) -> Result<String, WebDriverError> {
         let body = self.find("body").await?;
