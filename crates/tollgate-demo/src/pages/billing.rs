@@ -66,12 +66,13 @@ fn render(user: &tollgate::User, routes: &Routes) -> String {
     let mut rows = String::new();
     for invoice in INVOICES {
         rows.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><th scope=\"row\">{}</th><td><time datetime=\"{date}\">{date}</time></td>\
+             <td>{}</td><td>{}</td><td>{}</td></tr>\n",
             escape(invoice.number),
-            escape(invoice.date),
             escape(invoice.description),
             escape(invoice.amount),
             escape(invoice.status),
+            date = escape(invoice.date),
         ));
     }
     format!(
@@ -79,7 +80,7 @@ fn render(user: &tollgate::User, routes: &Routes) -> String {
          <p>Invoices of <strong>{name}</strong>.</p>\n\
          <p id=\"billing-verified\">You confirmed your identity with a second factor in this \
          session, so this page stays open until you log out.</p>\n\
-         <table id=\"invoices\">\n<caption>Your invoices (made up for the demo)</caption>\n\
+         <table id=\"invoices\" class=\"ledger\">\n<caption>Your invoices (made up for the demo)</caption>\n\
          <thead><tr><th scope=\"col\">Invoice</th><th scope=\"col\">Date</th>\
          <th scope=\"col\">Description</th><th scope=\"col\">Amount</th>\
          <th scope=\"col\">Status</th></tr></thead>\n\

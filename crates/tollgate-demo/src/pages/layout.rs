@@ -16,6 +16,7 @@ main{max-width:42rem;margin:2rem auto;padding:0 1.5rem}\
 a:focus{outline:3px solid #f5a623;outline-offset:2px}\
 table{border-collapse:collapse;width:100%}\
 th,td{text-align:left;vertical-align:top;padding:.4rem .6rem;border-bottom:1px solid #ddd;overflow-wrap:anywhere}\
+.ledger th,.ledger td{overflow-wrap:normal}.ledger th,.ledger time{white-space:nowrap}\
 dt{font-weight:600}dd{margin:0 0 .75rem 0}\
 label{display:block;font-weight:600;margin:.5rem 0 .25rem}\
 input{font:inherit;padding:.3rem .5rem}\

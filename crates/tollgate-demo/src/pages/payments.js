@@ -171,6 +171,7 @@ function showPayments(body) {
 
   const table = document.createElement("table");
   table.id = "payments-table";
+  table.className = "ledger";
   table.createCaption().textContent = "Recent payments";
   const headRow = table.createTHead().insertRow();
   for (const title of ["Payment", "Date", "Payee", "Amount", "Status"]) {
@@ -186,7 +187,11 @@ function showPayments(body) {
     id.scope = "row";
     id.textContent = p.id;
     row.append(id);
-    for (const text of [p.date, p.payee, `${p.amount} ${p.currency}`, p.status]) {
+    const date = document.createElement("time");
+    date.dateTime = p.date;
+    date.textContent = p.date;
+    row.insertCell().append(date);
+    for (const text of [p.payee, `${p.amount} ${p.currency}`, p.status]) {
       row.insertCell().textContent = text;
     }
   }
