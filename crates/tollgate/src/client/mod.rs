@@ -83,10 +83,14 @@ impl Tollgate {
     }
 
     /// Installs the application's [`Hooks`](crate::Hooks).
+    ///
+    /// # Panics
+    ///
+    /// When called on a clone: configure the SDK before sharing it.
     pub fn with_hooks(mut self, hooks: crate::hooks::Hooks) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.hooks = hooks;
-        }
+        Arc::get_mut(&mut self.inner)
+            .expect("invariant: with_hooks is called on a freshly built Tollgate, before it is cloned")
+            .hooks = hooks;
         self
     }
 
