@@ -4,8 +4,9 @@
 //!   opens Billing (a cancelled try offers "Try again", a wrong code is refused), gets in with
 //!   the right code, is not asked again in that session, and is asked again after logging out
 //!   and in.
-//! - Bob, who has no second factor, sets up an authenticator app on the tenant's enrollment page
-//!   (the test computes the code from the secret the page shows) and lands on Billing.
+//! - Bob, who has no second factor, is told by Payments to set one up, does so on the tenant's
+//!   enrollment page on the way to Billing (the test computes the code from the secret the page
+//!   shows), lands on Billing, and then sees the payments without another code.
 //! - On Payments, the API answers `mfa_required`; the page asks for the code itself, shows a
 //!   wrong code's error and renders the payments once the right code is accepted.
 //!
@@ -283,8 +284,16 @@ async fn bob_enrolls(browser: &Browser, demo: &RunningDemo) -> Step {
     let enroll_page = format!("{}u/mfa-enroll", demo.issuer());
     log_in_from_home(browser, demo, BOB).await?;
 
+    // Without a factor, Payments cannot ask for a code: it says where to set one up.
+    browser.goto(&demo.url("/payments")).await?;
     browser
-        .click(&browser.find("main a[href=\"/billing\"]").await?)
+        .wait_until(
+            "the payments page's advice to set up a factor",
+            |_, text| text.contains("you have not set one up yet"),
+        )
+        .await?;
+    browser
+        .click(&browser.find("#payments-error a[href=\"/billing\"]").await?)
         .await?;
     browser
         .wait_until("the tenant's enrollment page", |url, text| {
@@ -322,6 +331,14 @@ async fn bob_enrolls(browser: &Browser, demo: &RunningDemo) -> Step {
     browser.goto(&demo.url("/profile")).await?;
     browser.goto(&demo.url("/billing")).await?;
     wait_for_billing(browser, demo, BOB).await?;
+
+    // The session's login included the second factor, so the payments API asks nothing.
+    browser.goto(&demo.url("/payments")).await?;
+    browser
+        .wait_until("the payments table without a code", |_, text| {
+            text.contains("Recent payments") && text.contains("Northwind Hosting")
+        })
+        .await?;
     Ok(())
 }
 
