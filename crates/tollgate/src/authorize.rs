@@ -42,6 +42,7 @@ pub(crate) fn pkce_challenge(verifier: &str) -> String {
 pub struct LoginOptions {
     pub(crate) return_to: Option<String>,
     pub(crate) params: Vec<(String, String)>,
+    pub(crate) popup: bool,
 }
 
 impl LoginOptions {
@@ -53,6 +54,13 @@ impl LoginOptions {
     /// Where to send the user after login (sanitised: same origin only).
     pub fn return_to(mut self, path: impl Into<String>) -> Self {
         self.return_to = Some(path.into());
+        self
+    }
+
+    /// Finish in a popup: the callback answers a page that tells the opener (by `postMessage`)
+    /// instead of redirecting. Used by the browser module's `mfa.challengeWithPopup`.
+    pub fn popup(mut self) -> Self {
+        self.popup = true;
         self
     }
 
@@ -80,6 +88,16 @@ impl LoginOptions {
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             match k.as_ref() {
                 "returnTo" => opts.return_to = Some(v.into_owned()),
+                "challengeMode" => match v.as_ref() {
+                    "popup" => opts.popup = true,
+                    "redirect" => opts.popup = false,
+                    _ => {
+                        return Err(crate::Error::InvalidParameter {
+                            name: "challengeMode",
+                            reason: "it must be redirect or popup",
+                        });
+                    }
+                },
                 "max_age" if v.parse::<u64>().is_err() => {
                     return Err(crate::Error::InvalidParameter {
                         name: "max_age",

@@ -24,6 +24,9 @@ pub(crate) struct Transaction {
     pub(crate) max_age: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) acr_values: Option<String>,
+    /// Finish in a popup window (answer with `postMessage`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) popup: bool,
     /// Expiry, seconds since the epoch.
     pub(crate) exp: u64,
 }

@@ -130,8 +130,75 @@ const FACTORS = {
   push: { authenticator_types: ["oob"], oob_channels: ["auth0"] },
 };
 
+/** A popup step-up is already open. */
+export class PopupInProgressError extends TollgateError {
+  constructor() {
+    super("popup_in_progress", "A step-up popup is already open.", 0);
+    this.name = "PopupInProgressError";
+  }
+}
+
+/** The browser blocked the popup (open it from a click handler). */
+export class PopupBlockedError extends TollgateError {
+  constructor() {
+    super("popup_blocked", "The browser blocked the step-up popup.", 0);
+    this.name = "PopupBlockedError";
+  }
+}
+
+const MFA_POLICY = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+let activePopup = null;
+
 /** The MFA API, driven with the `mfaToken` of an `MfaRequiredError`. */
 export const mfa = {
+  /**
+   * Steps up in a popup: opens the login route with `acr_values` (default: the multi-factor
+   * policy) in a popup, waits for it to report back (same origin only), then returns
+   * `getAccessToken({audience, scope})`. Options: `audience`, `scope`, `acr_values`, `prompt`,
+   * `returnTo`, `timeout` (ms, default 60000), `popupWidth` (400), `popupHeight` (600).
+   */
+  async challengeWithPopup(options = {}) {
+    if (typeof window === "undefined") throw new TollgateError("execution_context", "challengeWithPopup runs in a browser.", 0);
+    if (activePopup) throw new PopupInProgressError();
+    const q = new URLSearchParams();
+    q.set("returnTo", options.returnTo || window.location.pathname);
+    q.set("acr_values", options.acr_values || MFA_POLICY);
+    q.set("challengeMode", "popup");
+    if (options.audience) q.set("audience", options.audience);
+    if (options.scope) q.set("scope", options.scope);
+    if (options.prompt) q.set("prompt", options.prompt);
+    const width = options.popupWidth || 400;
+    const height = options.popupHeight || 600;
+    const popup = window.open(`${ROUTES.login}?${q}`, "tollgate-step-up", `width=${width},height=${height}`);
+    if (!popup) throw new PopupBlockedError();
+    activePopup = popup;
+    try {
+      const result = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new TollgateError("timeout", "The step-up popup did not finish in time.", 0));
+        }, options.timeout || 60000);
+        function onMessage(event) {
+          if (event.origin !== window.location.origin || !event.data || event.data.type !== "auth_complete") return;
+          cleanup();
+          resolve(event.data);
+        }
+        function cleanup() {
+          clearTimeout(timer);
+          window.removeEventListener("message", onMessage);
+        }
+        window.addEventListener("message", onMessage);
+      });
+      if (!result.success) {
+        const e = result.error || {};
+        throw new AccessTokenError(e.code || "step_up_failed", e.message, 0);
+      }
+      return await getAccessToken({ audience: options.audience, scope: options.scope });
+    } finally {
+      activePopup = null;
+    }
+  },
+
   /** The user's authenticators of the required types. */
   async getAuthenticators(mfaToken) {
     const { resp, body } = await call(ROUTES.mfaAuthenticators, { token: mfaToken });

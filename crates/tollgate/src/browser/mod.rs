@@ -14,6 +14,7 @@ const SOURCE: &str = include_str!("client.js");
 /// ```
 pub fn browser_module(routes: &Routes) -> String {
     let map = serde_json::json!({
+        "login": routes.login,
         "profile": routes.profile,
         "accessToken": routes.access_token,
         "mfaAuthenticators": routes.mfa_authenticators,

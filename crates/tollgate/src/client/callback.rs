@@ -47,12 +47,18 @@ pub struct CallbackOutcome {
     /// When the failed login was a step-up: the login URL that tries it again (same `returnTo`,
     /// same `acr_values` and `max_age`).
     pub retry_step_up: Option<String>,
+    /// When the login runs in a popup: the application's origin, the only one the result is
+    /// posted to.
+    pub popup_origin: Option<String>,
 }
 
 impl CallbackOutcome {
     /// The default answer: `302` to `returnTo` on success; on failure a 400/502 HTML page that says
     /// what happened, with a link to start again.
     pub fn into_response(self, login_path: &str) -> AuthResponse {
+        if let Some(origin) = &self.popup_origin {
+            return popup_page(origin, &self.result, &self.set_cookies);
+        }
         match self.result {
             Ok(ok) => response::redirect(&ok.return_to, &self.set_cookies),
             Err(e) if self.retry_step_up.is_some() => response::html_page(
@@ -73,6 +79,48 @@ impl CallbackOutcome {
             ),
         }
     }
+}
+
+/// The page a popup login ends on: it posts `{type: "auth_complete", success, user | error}` to the
+/// opener — only to the application's own origin — and closes itself.
+fn popup_page(
+    origin: &str,
+    result: &Result<CallbackSuccess, Error>,
+    cookies: &[String],
+) -> AuthResponse {
+    let message = match result {
+        Ok(ok) => {
+            serde_json::json!({"type": "auth_complete", "success": true, "user": ok.session.user})
+        }
+        Err(e) => serde_json::json!({
+            "type": "auth_complete",
+            "success": false,
+            "error": {"code": e.code(), "message": e.to_string()},
+        }),
+    };
+    // JSON inside a <script>: escape '<' so no "</script>" can end it early.
+    let message = message.to_string().replace('<', "\\u003c");
+    let origin_js = serde_json::Value::String(origin.to_owned())
+        .to_string()
+        .replace('<', "\\u003c");
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signing in</title></head>\n<body><main><p>You can close this window.</p></main>\n<script>(function(){{var m={message};if(window.opener){{window.opener.postMessage(m,{origin_js});}}window.close();}})();</script></body></html>\n"
+    );
+    let mut resp = http::Response::new(body);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    for c in cookies {
+        if let Ok(v) = http::HeaderValue::from_str(c) {
+            resp.headers_mut().append(http::header::SET_COOKIE, v);
+        }
+    }
+    resp
 }
 
 #[derive(Default)]
@@ -129,7 +177,27 @@ impl Tollgate {
             .as_ref()
             .filter(|t| t.acr_values.is_some())
             .map(|t| self.retry_url(t));
+        let popup_origin = txn
+            .as_ref()
+            .filter(|t| t.popup)
+            .map(|_| self.config().app_base_url.origin().ascii_serialization());
         let mut result = self.finish_login(&p, txn).await;
+        if let Ok(ok) = &mut result {
+            // A new login of the same user (a step-up) keeps the tokens the session already had
+            // for other APIs.
+            if let Ok(Some(previous)) = self.load_session(jar).await
+                && previous.data.user.sub() == ok.session.user.sub()
+            {
+                let new_audience = ok.session.token_set.audience.clone();
+                ok.session.access_tokens.extend(
+                    previous
+                        .data
+                        .access_tokens
+                        .into_iter()
+                        .filter(|e| Some(&e.audience) != new_audience.as_ref()),
+                );
+            }
+        }
         if let Ok(ok) = &result {
             match self.create_session(jar, &ok.session).await {
                 Ok(mut lines) => {
@@ -146,6 +214,7 @@ impl Tollgate {
             result,
             set_cookies,
             retry_step_up,
+            popup_origin,
         }
     }
 

@@ -85,6 +85,7 @@ impl Tollgate {
         })?;
         let txn = Transaction {
             acr_values: opts.get("acr_values").map(str::to_owned),
+            popup: opts.popup,
             state,
             nonce,
             code_verifier: verifier,

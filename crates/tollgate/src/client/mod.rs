@@ -89,7 +89,9 @@ impl Tollgate {
     /// When called on a clone: configure the SDK before sharing it.
     pub fn with_hooks(mut self, hooks: crate::hooks::Hooks) -> Self {
         Arc::get_mut(&mut self.inner)
-            .expect("invariant: with_hooks is called on a freshly built Tollgate, before it is cloned")
+            .expect(
+                "invariant: with_hooks is called on a freshly built Tollgate, before it is cloned",
+            )
             .hooks = hooks;
         self
     }
