@@ -84,15 +84,18 @@ async fn each_provider_fault_is_a_typed_error_and_service_resumes() {
     let issuer = faulty_provider(mode.clone()).await;
     // An existing session, untouched by whatever the provider does.
     let auth = client(&issuer);
-    let mut s = SessionData::default();
-    s.user = User(serde_json::from_value(serde_json::json!({"sub": "auth0|1"})).unwrap());
+    let mut s = SessionData {
+        user: User(serde_json::from_value(serde_json::json!({"sub": "auth0|1"})).unwrap()),
+        ..SessionData::default()
+    };
     s.internal.created_at = common::store_suite::now();
     let line = auth
         .session_codec()
         .write(&CookieJar::default(), &s, common::store_suite::now());
     let jar = CookieJar::parse(line[0].split(';').next().unwrap());
 
-    let cases: [(Mode, fn(&ProviderError) -> bool); 6] = [
+    type Check = fn(&ProviderError) -> bool;
+    let cases: [(Mode, Check); 6] = [
         (Mode::Slow, |e| {
             matches!(e, ProviderError::Unreachable { timeout: true, .. })
         }),
