@@ -112,7 +112,11 @@ impl RevocationList for MemoryRevocations {
             let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
             map.retain(|_, (_, until)| *until > at);
             for k in keys_of(target) {
-                map.insert(k, (at, at + ttl));
+                // Never move a revocation back in time: the latest one wins.
+                let entry = map.entry(k).or_insert((at, at + ttl));
+                if at > entry.0 {
+                    *entry = (at, at + ttl);
+                }
             }
             self.any.store(true, std::sync::atomic::Ordering::Release);
             Ok(())
@@ -251,13 +255,7 @@ impl Tollgate {
         &self,
         target: &LogoutTarget,
     ) -> Result<usize, crate::store::StoreError> {
-        let now = crate::time::now();
-        let ttl = self.config().session.absolute_duration.as_secs();
-        self.inner().revocations.revoke(target, now, ttl).await?;
-        match self.store() {
-            Some(store) => store.delete_by_logout(target).await,
-            None => Ok(0),
-        }
+        self.inner().backend.delete_by_logout(target).await
     }
 
     /// The back-channel logout route: `POST` with a form body `logout_token=…`. Answers 200 when

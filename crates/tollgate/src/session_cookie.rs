@@ -62,7 +62,18 @@ impl CookieSessionCodec {
     /// The session in `jar` and the cookie's expiry, or `None` when there is none, or it is
     /// incomplete, tampered with, sealed with an unknown secret, malformed or expired.
     pub fn read(&self, jar: &CookieJar, now: u64) -> Option<(SessionData, u64)> {
-        let plain = self.open_cookie(jar)?;
+        self.open_session(&jar.get_chunked(&self.config.cookie_name)?, now)
+    }
+
+    /// Opens a sealed session value (the cookie's content).
+    pub(crate) fn open_session(&self, sealed: &str, now: u64) -> Option<(SessionData, u64)> {
+        let plain = match jwe::open(&self.keys, sealed) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::debug!(reason = ?e, "ignoring a session cookie that does not open");
+                return None;
+            }
+        };
         // Validating UTF-8 once for the whole buffer is much faster than serde_json doing it per string.
         let text = std::str::from_utf8(&plain).ok()?;
         let mut data: SessionData = serde_json::from_str(text).ok()?;
@@ -126,16 +137,34 @@ impl CookieSessionCodec {
         if max_age == 0 {
             return self.clear(jar);
         }
-        let json = serde_json::to_vec(&Sealed {
-            data: session,
-            exp: now + max_age,
-        })
-        .expect("invariant: session data always serialises");
-        let value = jwe::seal(&self.keys, &json);
-        let age = (!self.config.transient).then_some(max_age);
+        let value = self.seal_session(session, now + max_age);
+        self.write_value(jar, &value, now + max_age, now)
+    }
+
+    /// Seals `session` with the cookie's own expiry `exp`.
+    pub(crate) fn seal_session(&self, session: &SessionData, exp: u64) -> String {
+        let json = serde_json::to_vec(&Sealed { data: session, exp })
+            .expect("invariant: session data always serialises");
+        jwe::seal(&self.keys, &json)
+    }
+
+    /// `Set-Cookie` lines carrying a sealed value (chunked when long) until `exp`.
+    pub(crate) fn write_value(
+        &self,
+        jar: &CookieJar,
+        value: &str,
+        exp: u64,
+        now: u64,
+    ) -> Vec<String> {
+        let age = (!self.config.transient).then_some(exp.saturating_sub(now));
         self.config
             .cookie
-            .set_chunked(jar, &self.config.cookie_name, &value, age)
+            .set_chunked(jar, &self.config.cookie_name, value, age)
+    }
+
+    /// The sealed value the cookie carries, as it is.
+    pub(crate) fn raw_value<'a>(&self, jar: &'a CookieJar) -> Option<std::borrow::Cow<'a, str>> {
+        jar.get_chunked(&self.config.cookie_name)
     }
 
     /// `Set-Cookie` lines for a rolling touch: empty when sessions do not roll or when the expiry

@@ -19,7 +19,6 @@ use crate::session_cookie::CookieSessionCodec;
 
 pub use callback::{CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS};
 pub use login::LoginRedirect;
-use sessions::Backend;
 pub use sessions::LoadedSession;
 
 /// The SDK: signs users in, keeps their session and signs them out. Cheap to clone; share one per
@@ -42,12 +41,11 @@ pub(crate) struct Inner {
     config: Config,
     pub(crate) provider: Provider,
     pub(crate) sessions: CookieSessionCodec,
-    backend: Backend,
+    pub(crate) backend: Arc<dyn crate::store::SessionStore>,
     transaction_keys: Keyring,
     mfa_keys: Keyring,
     pub(crate) refreshes: crate::refresh::RefreshCoordinator,
     pub(crate) seen_jtis: crate::backchannel::SeenJtis,
-    pub(crate) revocations: Arc<dyn crate::backchannel::RevocationList>,
     hooks: crate::hooks::Hooks,
 }
 
@@ -55,7 +53,8 @@ impl Tollgate {
     /// Builds the SDK with stateless cookie sessions. No network call happens here: discovery and
     /// keys are fetched on first use.
     pub fn new(config: Config) -> Self {
-        Self::build(config, Backend::Cookie)
+        let store = Arc::new(crate::store::CookieStore::new(&config));
+        Self::build(config, store)
     }
 
     /// Builds the SDK with a server-side session store: the cookie then holds only a sealed id.
@@ -67,17 +66,25 @@ impl Tollgate {
     /// # }
     /// ```
     pub fn with_store(config: Config, store: Arc<dyn crate::store::SessionStore>) -> Self {
-        Self::build(config, Backend::Store(store))
+        Self::build(config, store)
     }
 
     /// Uses `revocations` to remember back-channel logouts of cookie sessions (the default is
     /// in-process; with several processes use a shared one, such as [`RedisStore`](crate::store)).
+    ///
+    /// # Panics
+    ///
+    /// When called on a clone: configure the SDK before sharing it.
     pub fn with_revocations(
         mut self,
         revocations: Arc<dyn crate::backchannel::RevocationList>,
     ) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.revocations = revocations;
+        let inner = Arc::get_mut(&mut self.inner)
+            .expect("invariant: with_revocations is called on a freshly built Tollgate, before it is cloned");
+        if inner.backend.key_is_cookie() {
+            inner.backend = Arc::new(
+                crate::store::CookieStore::new(&inner.config).with_revocations(revocations),
+            );
         }
         self
     }
@@ -100,7 +107,7 @@ impl Tollgate {
         &self.inner.hooks
     }
 
-    fn build(config: Config, backend: Backend) -> Self {
+    fn build(config: Config, backend: Arc<dyn crate::store::SessionStore>) -> Self {
         // Select jsonwebtoken's crypto backend explicitly, so feature unification in an
         // application's dependency tree can never leave it without one (a run-time panic).
         let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
@@ -121,7 +128,6 @@ impl Tollgate {
                 mfa_keys,
                 refreshes: crate::refresh::RefreshCoordinator::default(),
                 seen_jtis: crate::backchannel::SeenJtis::default(),
-                revocations: Arc::new(crate::backchannel::MemoryRevocations::new()),
                 hooks: crate::hooks::Hooks::default(),
             }),
         }

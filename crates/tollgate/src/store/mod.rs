@@ -5,6 +5,7 @@
 //! read and never creates a session, so a rolling write can neither resurrect a session that a
 //! concurrent logout deleted nor overwrite a newer write.
 
+mod cookie;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -12,6 +13,7 @@ mod redis;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use cookie::CookieStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
@@ -110,8 +112,29 @@ pub enum LockAttempt {
     Unsupported,
 }
 
-/// A server-side session store: memory, Redis, or your own.
+/// A session store: the stateless cookie (the default), memory, Redis, or your own.
+///
+/// Sessions are stored under a *key* that the `__session` cookie carries. For a server-side
+/// store the key is a random id, sealed into the cookie as `{id, exp}`. For the stateless
+/// [`CookieStore`] the key *is* the sealed session, so nothing is kept on the server.
 pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
+    /// The key a new session will be stored under. Default: a random 256-bit id.
+    fn new_key(&self, session: &SessionData, expires_at: u64) -> String {
+        let _ = (session, expires_at);
+        crate::random::token(32)
+    }
+
+    /// Whether the key is itself the cookie's content (the stateless cookie store) rather than an
+    /// id to seal into it.
+    fn key_is_cookie(&self) -> bool {
+        false
+    }
+
+    /// Whether [`update`](Self::update) detects a newer write (compare-and-set). A cookie cannot.
+    fn supports_compare_and_set(&self) -> bool {
+        true
+    }
+
     /// The session stored under `id`, unless missing or expired at `now`.
     fn get<'a>(
         &'a self,

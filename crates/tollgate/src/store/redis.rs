@@ -30,6 +30,15 @@ redis.call('EXPIREAT', KEYS[1], ARGV[3])
 return nv
 ";
 
+const REVOKE: &str = r"
+local v = redis.call('GET', KEYS[1])
+if (not v) or tonumber(v) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+return 0
+";
+
 const UNLOCK: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -290,7 +299,16 @@ impl crate::backchannel::RevocationList for RedisStore {
                 (None, None) => return Ok(()),
             };
             let mut conn = self.conn.clone();
-            timed(conn.set_ex::<_, _, ()>(key, at, ttl.max(1))).await
+            // Never move a revocation back in time: the latest one wins.
+            let _: i64 = timed(
+                Script::new(REVOKE)
+                    .key(key)
+                    .arg(at)
+                    .arg(ttl.max(1))
+                    .invoke_async(&mut conn),
+            )
+            .await?;
+            Ok(())
         })
     }
 
