@@ -126,7 +126,7 @@ async fn two_app_instances_on_one_redis_refresh_once() {
     let redis = RedisServer::start();
     let store: Arc<dyn SessionStore> = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
     let app = start_store(store.clone(), |t| {
-        t.with_access_token_lifetime(Duration::from_secs(2))
+        t.with_access_token_lifetime(Duration::from_secs(6))
     })
     .await;
     let other = app.second_instance().await;
@@ -134,7 +134,8 @@ async fn two_app_instances_on_one_redis_refresh_once() {
     b.login(&app, "").await;
     let id = store_id(&app, &b).await;
     let before = store.get(&id, now()).await.unwrap().unwrap().session;
-    tokio::time::sleep(Duration::from_millis(3100)).await; // the access token has expired
+    // Let the login token expire; the refreshed one then lives 6 s, far longer than the burst takes.
+    tokio::time::sleep(Duration::from_millis(6100)).await;
 
     let client = reqwest::Client::new();
     let cookie = format!("__session={}", b.cookies["__session"]);
