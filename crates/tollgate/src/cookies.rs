@@ -21,7 +21,9 @@ const MAX_CHUNKS: usize = 64;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct CookieJar {
-    pairs: Vec<(String, String)>,
+    /// The header text, kept once; cookies are byte ranges into it (no copy per cookie).
+    raw: String,
+    pairs: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
 }
 
 impl CookieJar {
@@ -45,20 +47,31 @@ impl CookieJar {
     }
 
     fn extend(&mut self, header: &str) {
+        let base = self.raw.len();
+        self.raw.push_str(header);
+        self.raw.push(';');
+        let mut offset = base;
         for part in header.split(';') {
-            let Some((name, value)) = part.split_once('=') else {
+            let start = offset;
+            offset += part.len() + 1;
+            let Some(eq) = part.find('=') else {
                 continue;
             };
-            let name = name.trim();
-            if name.is_empty() || self.get(name).is_some() {
+            let (name, value) = (&part[..eq], &part[eq + 1..]);
+            let name_trimmed = name.trim();
+            if name_trimmed.is_empty() || self.get(name_trimmed).is_some() {
                 continue;
             }
-            let value = value.trim();
-            let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(value);
-            self.pairs.push((name.to_owned(), value.to_owned()));
+            let name_start = start + (name.len() - name.trim_start().len());
+            let name_range = name_start..name_start + name_trimmed.len();
+            let v = value.trim();
+            let mut v_start = start + eq + 1 + (value.len() - value.trim_start().len());
+            let mut v_len = v.len();
+            if v_len >= 2 && v.starts_with('"') && v.ends_with('"') {
+                v_start += 1;
+                v_len -= 2;
+            }
+            self.pairs.push((name_range, v_start..v_start + v_len));
         }
     }
 
@@ -66,20 +79,21 @@ impl CookieJar {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| &self.raw[n.clone()] == name)
+            .map(|(_, v)| &self.raw[v.clone()])
     }
 
     /// Every cookie as `(name, value)`.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.pairs
+            .iter()
+            .map(|(n, v)| (&self.raw[n.clone()], &self.raw[v.clone()]))
     }
 
     /// Names of the cookies whose name starts with `prefix`.
     pub fn names_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> {
-        self.pairs
-            .iter()
-            .map(|(n, _)| n.as_str())
+        self.iter()
+            .map(|(n, _)| n)
             .filter(move |n| n.starts_with(prefix))
     }
 
@@ -106,13 +120,13 @@ impl CookieJar {
 
     /// The chunks `name__N` present in this request, as `(N, value)`.
     fn chunks_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (usize, &'a str)> {
-        self.pairs.iter().filter_map(move |(n, v)| {
+        self.iter().filter_map(move |(n, v)| {
             let idx = n.strip_prefix(name)?.strip_prefix("__")?;
             if idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
             let i: usize = idx.parse().ok()?;
-            (i < MAX_CHUNKS).then_some((i, v.as_str()))
+            (i < MAX_CHUNKS).then_some((i, v))
         })
     }
 

@@ -4,12 +4,12 @@
 //! with the encoded protected header as additional authenticated data (RFC 7516 §5.1). The header is
 //! fixed to `{"enc":"A256GCM","alg":"dir"}`, byte for byte what nextjs-auth0 v4 writes.
 
-use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
-use crate::secret::{DerivedKey, Keyring};
+use crate::secret::Keyring;
 
 /// `BASE64URL({"enc":"A256GCM","alg":"dir"})`.
 const HEADER_B64: &str = "eyJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiZGlyIn0";
@@ -25,11 +25,10 @@ pub(crate) enum OpenError {
 
 /// Seals `plaintext` with the current key of `keys`.
 pub(crate) fn seal(keys: &Keyring, plaintext: &[u8]) -> String {
-    seal_with(keys.current(), plaintext)
+    seal_with(keys.current_cipher(), plaintext)
 }
 
-fn seal_with(key: &DerivedKey, plaintext: &[u8]) -> String {
-    let cipher = Aes256Gcm::new(&key.0.into());
+fn seal_with(cipher: &Aes256Gcm, plaintext: &[u8]) -> String {
     let mut iv = [0u8; 12];
     crate::random::fill(&mut iv);
     let mut buf = plaintext.to_vec();
@@ -45,7 +44,7 @@ fn seal_with(key: &DerivedKey, plaintext: &[u8]) -> String {
     out.push_str("..");
     B64.encode_string(iv, &mut out);
     out.push('.');
-    B64.encode_string(&buf, &mut out);
+    out.push_str(&base64_simd::URL_SAFE_NO_PAD.encode_to_string(&buf));
     out.push('.');
     B64.encode_string(tag, &mut out);
     out
@@ -69,11 +68,12 @@ pub(crate) fn open(keys: &Keyring, compact: &str) -> Result<Vec<u8>, OpenError> 
     }
     let iv: [u8; 12] = decode_exact(iv)?;
     let tag: [u8; 16] = decode_exact(tag)?;
-    let ct = B64.decode(ct).map_err(|_| OpenError::Malformed)?;
-    let all = keys.all();
+    let ct = base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(ct)
+        .map_err(|_| OpenError::Malformed)?;
+    let all = keys.ciphers();
     let mut owned = Some(ct);
-    for (i, key) in all.iter().enumerate() {
-        let cipher = Aes256Gcm::new(&key.0.into());
+    for (i, cipher) in all.iter().enumerate() {
         // Only copy the ciphertext when another key may still need it.
         let mut buf = if i + 1 == all.len() {
             owned.take().unwrap_or_default()

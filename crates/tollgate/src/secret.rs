@@ -84,7 +84,9 @@ impl fmt::Debug for DerivedKey {
 /// it until the longest-lived cookie sealed with it has expired.
 #[derive(Clone, Debug)]
 pub struct Keyring {
-    keys: Vec<DerivedKey>,
+    /// One AES-256-GCM instance per derived key, built once: the key schedule is not redone per
+    /// request. The derived key bytes themselves are zeroized as soon as the cipher holds them.
+    ciphers: Vec<aes_gcm::Aes256Gcm>,
 }
 
 impl Keyring {
@@ -105,17 +107,21 @@ impl Keyring {
                     .expect("invariant: 32 bytes is a valid HKDF-SHA-256 output length");
                 DerivedKey(okm)
             })
+            .collect::<Vec<DerivedKey>>();
+        let ciphers = keys
+            .iter()
+            .map(|k| aes_gcm::KeyInit::new(&k.0.into()))
             .collect();
-        Some(Self { keys })
+        Some(Self { ciphers })
     }
 
-    /// The key that seals new values.
-    pub(crate) fn current(&self) -> &DerivedKey {
-        &self.keys[0]
+    /// The cipher of the current key.
+    pub(crate) fn current_cipher(&self) -> &aes_gcm::Aes256Gcm {
+        &self.ciphers[0]
     }
 
-    /// Every key that may open a value, current first.
-    pub(crate) fn all(&self) -> &[DerivedKey] {
-        &self.keys
+    /// The ciphers of every key, current first.
+    pub(crate) fn ciphers(&self) -> &[aes_gcm::Aes256Gcm] {
+        &self.ciphers
     }
 }
