@@ -86,6 +86,11 @@ async fn get_bearer(b: &Browser, url: &str, bearer: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
+/// `POST /auth/mfa/verify` with the sealed `token`.
+async fn verify(b: &mut Browser, app: &TestApp, token: &str, body: Value) -> Resp {
+    post_json(b, &app.url("/auth/mfa/verify"), Some(token), body).await
+}
+
 /// Logs in and asks for the payments token: returns the browser and the `mfa_required` body.
 async fn mfa_required(app: &TestApp) -> (Browser, Value) {
     let mut b = Browser::default();
@@ -175,25 +180,13 @@ async fn otp_verification_stores_the_token_for_the_audience() {
     assert_eq!(ch.status, 200, "{ch:?}");
     assert_eq!(json_of(&ch)["challenge_type"], "otp");
 
-    let wrong = post_json(
-        &mut b,
-        &app.url("/auth/mfa/verify"),
-        Some(&token),
-        json!({"otp": "000000"}),
-    )
-    .await;
+    let wrong = verify(&mut b, &app, &token, json!({"otp": "000000"})).await;
     assert_eq!(wrong.status, 400, "{wrong:?}");
     assert_eq!(json_of(&wrong)["error"], "invalid_grant");
     assert!(wrong.set_cookies.is_empty(), "nothing stored on failure");
 
     let code = app.tenant.totp_code(common::ALICE.0).unwrap();
-    let ok = post_json(
-        &mut b,
-        &app.url("/auth/mfa/verify"),
-        Some(&token),
-        json!({"otp": code}),
-    )
-    .await;
+    let ok = verify(&mut b, &app, &token, json!({"otp": code})).await;
     assert_eq!(ok.status, 200, "{ok:?}");
     assert_eq!(json_of(&ok), json!({"success": true}));
 
@@ -349,10 +342,10 @@ async fn sms_codes_arrive_in_the_outbox_and_verify() {
         .unwrap()
         .code
         .unwrap();
-    let ok = post_json(
+    let ok = verify(
         &mut b,
-        &app.url("/auth/mfa/verify"),
-        Some(&token),
+        &app,
+        &token,
         json!({"oob_code": ch["oob_code"], "binding_code": code}),
     )
     .await;
@@ -365,10 +358,10 @@ async fn a_recovery_code_is_used_once_and_a_new_one_is_returned() {
     let app = app().await;
     let (mut b, body) = mfa_required(&app).await;
     let token = body["mfa_token"].as_str().unwrap().to_owned();
-    let ok = post_json(
+    let ok = verify(
         &mut b,
-        &app.url("/auth/mfa/verify"),
-        Some(&token),
+        &app,
+        &token,
         json!({"recovery_code": "ABCDEFGHJKLMNPQRSTUVWXYZ"}),
     )
     .await;
@@ -396,13 +389,7 @@ async fn bad_requests_are_clear_4xx_errors() {
         (r.status, json_of(&r)["error"].clone()),
         (400, json!("invalid_request"))
     );
-    let r = post_json(
-        &mut b,
-        &app.url("/auth/mfa/verify"),
-        Some(&token),
-        json!({"nothing": 1}),
-    )
-    .await;
+    let r = verify(&mut b, &app, &token, json!({"nothing": 1})).await;
     assert_eq!(r.status, 400);
     let r = post_json(
         &mut b,
@@ -454,13 +441,7 @@ async fn the_default_audience_can_require_mfa_too() {
     assert_eq!(r.status, 403, "{r:?}");
     let token = json_of(&r)["mfa_token"].as_str().unwrap().to_owned();
     let code = app.tenant.totp_code(common::ALICE.0).unwrap();
-    let ok = post_json(
-        &mut b,
-        &app.url("/auth/mfa/verify"),
-        Some(&token),
-        json!({"otp": code}),
-    )
-    .await;
+    let ok = verify(&mut b, &app, &token, json!({"otp": code})).await;
     assert_eq!(ok.status, 200, "{ok:?}");
     let jar = CookieJar::parse(&format!("__session={}", b.cookies["__session"]));
     let after = app.auth.session(&jar).await.unwrap().unwrap();
@@ -493,13 +474,7 @@ async fn too_many_wrong_codes_are_rate_limited() {
     let token = body["mfa_token"].as_str().unwrap().to_owned();
     let mut last = 0;
     for _ in 0..11 {
-        let r = post_json(
-            &mut b,
-            &app.url("/auth/mfa/verify"),
-            Some(&token),
-            json!({"otp": "000000"}),
-        )
-        .await;
+        let r = verify(&mut b, &app, &token, json!({"otp": "000000"})).await;
         last = r.status;
         if r.status == 429 {
             assert_eq!(json_of(&r)["error"], "too_many_attempts");
@@ -545,13 +520,7 @@ async fn a_user_without_factors_enrolls_then_verifies() {
         .tenant
         .totp_code(common::BOB.0)
         .expect("the tenant knows the enrolled secret");
-    let ok = post_json(
-        &mut b,
-        &app.url("/auth/mfa/verify"),
-        Some(&token),
-        json!({"otp": code}),
-    )
-    .await;
+    let ok = verify(&mut b, &app, &token, json!({"otp": code})).await;
     assert_eq!(ok.status, 200, "{ok:?}");
     assert_eq!(b.get(&app.url("/api/payments")).await.status, 200);
 }
@@ -575,13 +544,7 @@ async fn push_is_pending_until_approved_and_a_denial_is_final() {
         .await;
         assert_eq!(ch.status, 200, "{ch:?}");
         let oob = json_of(&ch)["oob_code"].as_str().unwrap().to_owned();
-        let pending = post_json(
-            &mut b,
-            &app.url("/auth/mfa/verify"),
-            Some(&token),
-            json!({"oob_code": oob}),
-        )
-        .await;
+        let pending = verify(&mut b, &app, &token, json!({"oob_code": oob})).await;
         assert_eq!(
             (pending.status, json_of(&pending)["error"].clone()),
             (400, json!("authorization_pending"))
@@ -595,24 +558,12 @@ async fn push_is_pending_until_approved_and_a_denial_is_final() {
             .unwrap();
         if approve {
             assert!(app.tenant.approve_push(&push.id));
-            let ok = post_json(
-                &mut b,
-                &app.url("/auth/mfa/verify"),
-                Some(&token),
-                json!({"oob_code": oob}),
-            )
-            .await;
+            let ok = verify(&mut b, &app, &token, json!({"oob_code": oob})).await;
             assert_eq!(ok.status, 200, "{ok:?}");
             assert_eq!(b.get(&app.url("/api/payments")).await.status, 200);
         } else {
             assert!(app.tenant.deny_push(&push.id));
-            let no = post_json(
-                &mut b,
-                &app.url("/auth/mfa/verify"),
-                Some(&token),
-                json!({"oob_code": oob}),
-            )
-            .await;
+            let no = verify(&mut b, &app, &token, json!({"oob_code": oob})).await;
             assert_eq!(no.status, 400);
             let e = json_of(&no);
             assert_eq!(e["error"], "invalid_grant");
@@ -640,13 +591,7 @@ async fn chained_mfa_returns_a_new_sealed_token_for_the_next_factor() {
     let (mut b, body) = mfa_required(&app).await;
     let first = body["mfa_token"].as_str().unwrap().to_owned();
     let code = app.tenant.totp_code(common::ALICE.0).unwrap();
-    let r = post_json(
-        &mut b,
-        &app.url("/auth/mfa/verify"),
-        Some(&first),
-        json!({"otp": code}),
-    )
-    .await;
+    let r = verify(&mut b, &app, &first, json!({"otp": code})).await;
     assert_eq!(r.status, 403, "another factor is required: {r:?}");
     let chained = json_of(&r);
     assert_eq!(chained["error"], "mfa_required");
@@ -668,10 +613,10 @@ async fn chained_mfa_returns_a_new_sealed_token_for_the_next_factor() {
     );
     assert!(r.set_cookies.is_empty(), "nothing stored yet");
     assert_eq!(b.get(&app.url("/api/payments")).await.status, 403);
-    let ok = post_json(
+    let ok = verify(
         &mut b,
-        &app.url("/auth/mfa/verify"),
-        Some(&second),
+        &app,
+        &second,
         json!({"recovery_code": "ABCDEFGHJKLMNPQRSTUVWXYZ"}),
     )
     .await;
