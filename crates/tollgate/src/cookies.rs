@@ -276,6 +276,29 @@ impl CookieAttributes {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any header: no panic, and every cookie it yields is a substring of the header.
+        #[test]
+        fn parsing_any_header_never_panics(header in "\\PC{0,200}") {
+            let jar = CookieJar::parse(&header);
+            for (n, v) in jar.iter() {
+                proptest::prop_assert!(header.contains(n) && header.contains(v));
+            }
+            let _ = jar.get_chunked("__session");
+        }
+
+        /// Well-formed pairs are found exactly.
+        #[test]
+        fn well_formed_pairs_round_trip(pairs in proptest::collection::vec(("[a-z_]{1,8}", "[A-Za-z0-9._-]{0,16}"), 1..6)) {
+            let header = pairs.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ");
+            let jar = CookieJar::parse(&header);
+            for (n, _) in &pairs {
+                let first = pairs.iter().find(|(m, _)| m == n).map(|(_, v)| v.as_str());
+                proptest::prop_assert_eq!(jar.get(n), first);
+            }
+        }
+    }
+
     #[test]
     fn parses_and_trims() {
         let jar = CookieJar::parse(" a = 1 ;b=\"two\"; broken; =x; a=dup");
