@@ -13,7 +13,7 @@
 #   redis-server, procps        Redis store tests (procps provides `kill`)
 #   nodejs, npm                 live interop with @auth0/nextjs-auth0 (needs Node.js 20 or newer)
 #   gcc, libc6-dev              the linker rustc uses, on machines without one
-# and the pinned npm packages in interop/nextjs-auth0 (`npm ci`, when the lock file changed).
+# and the pinned npm packages of each interop/* folder (`npm ci`, when its lock file changed).
 # Safe to run again: nothing installed is installed twice and `apt-get update` runs at most once.
 #
 # TOLLGATE_SKIP_BROWSER=1 / TOLLGATE_SKIP_NODE=1 skip the browser / Node.js tests (they say so)
@@ -92,26 +92,28 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-section "npm packages for the nextjs-auth0 interop"
+section "npm packages for the interop suites (interop/*)"
 
-interop=interop/nextjs-auth0
 if skipping TOLLGATE_SKIP_NODE; then
     printf 'TOLLGATE_SKIP_NODE=1: not installing them\n'
 else
     node_major=$(node -p 'process.versions.node.split(".")[0]')
     if ((node_major < 20)); then
-        printf 'warning: Node.js %s is older than 20, which @auth0/nextjs-auth0 needs; the interop tests may fail\n' \
+        printf 'warning: Node.js %s is older than 20, which the interop packages need; the interop tests may fail\n' \
             "$(node --version)" >&2
     fi
-    # `npm ci` leaves node_modules/.package-lock.json behind: reinstall only when the lock changed.
-    if [[ -d $interop/node_modules/@auth0/nextjs-auth0 &&
-        $interop/node_modules/.package-lock.json -nt $interop/package-lock.json ]]; then
-        printf 'Up to date: %s/node_modules\n' "$interop"
-    elif ! (cd "$interop" && npm ci --no-audit --no-fund); then
-        # Keep going so the Rust checks still report, but fail at the end.
-        failed_steps+=("npm ci in $interop (if the lock file is out of sync with package.json, regenerate it with \`npm install --package-lock-only\` there and commit it)")
-        printf 'error: npm ci failed in %s; the interop tests will fail\n' "$interop" >&2
-    fi
+    # Every folder under interop/ with a lock file is one pinned npm project.
+    for lock in interop/*/package-lock.json; do
+        interop=$(dirname "$lock")
+        # `npm ci` leaves node_modules/.package-lock.json behind: reinstall only when the lock changed.
+        if [[ $interop/node_modules/.package-lock.json -nt $lock ]]; then
+            printf 'Up to date: %s/node_modules\n' "$interop"
+        elif ! (cd "$interop" && npm ci --no-audit --no-fund); then
+            # Keep going so the Rust checks still report, but fail at the end.
+            failed_steps+=("npm ci in $interop (if the lock file is out of sync with package.json, regenerate it with \`npm install --package-lock-only\` there and commit it)")
+            printf 'error: npm ci failed in %s; the interop tests will fail\n' "$interop" >&2
+        fi
+    done
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -80,6 +80,7 @@ pub mod store;
 mod time;
 mod tokens;
 mod transaction;
+mod userinfo;
 
 pub use authorize::LoginOptions;
 pub use backchannel::{
