@@ -63,6 +63,9 @@ mod client;
 mod config;
 mod cookies;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hooks;
 mod id_token;
 mod jwe;
