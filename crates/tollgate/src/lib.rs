@@ -80,6 +80,7 @@ mod session;
 mod session_cookie;
 mod step_up;
 pub mod store;
+pub mod testing;
 mod time;
 mod tokens;
 mod transaction;
