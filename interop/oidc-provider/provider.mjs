@@ -99,6 +99,16 @@ const configuration = {
   // Auth0 rotates refresh tokens of every client on every use; oidc-provider's default rotates
   // only for public clients or late in the token's life.
   rotateRefreshToken: () => true,
+  // Lifetimes in seconds, set explicitly (oidc-provider asks for it) and Auth0-like.
+  ttl: {
+    AccessToken: 3600,
+    AuthorizationCode: 60,
+    IdToken: 3600,
+    Interaction: 600,
+    RefreshToken: 14 * 24 * 3600,
+    Grant: 14 * 24 * 3600,
+    Session: 14 * 24 * 3600,
+  },
   acrValues: [SILVER, MFA],
   claims: {
     // Every ID token carries how the user logged in.
@@ -131,9 +141,10 @@ const configuration = {
   },
   // oidc-provider guards its outgoing requests against special-use addresses (SSRF). The RP of
   // these tests lives on 127.0.0.1, so the back-channel logout must be allowed to reach it.
+  // Its 2.5 s timeout is also relaxed: a test machine under load may answer slowly.
   fetch(url, options) {
     delete options.dispatcher;
-    return globalThis.fetch(url, options);
+    return globalThis.fetch(url, { ...options, signal: AbortSignal.timeout(60_000) });
   },
 };
 

@@ -130,14 +130,15 @@ async fn login_and_code_exchange_with_client_secret_post() {
     assert_eq!(app.session(&b).await.unwrap().user.sub(), "bob");
 }
 
-#[tokio::test]
-async fn refresh_rotates_the_refresh_token_and_the_session_keeps_the_new_one() {
-    let Some(app) = start(ClientAuth::Post).await else {
+/// Refreshes twice through the app's access-token route (client authentication `which`), then
+/// replays the first refresh token at the provider.
+async fn refresh_rotates(which: ClientAuth, login: &str) {
+    let Some(app) = start(which).await else {
         return;
     };
     let mut b = Browser::default();
-    let first = signed_in(&app, &mut b, "carol").await;
-    let mut seen = vec![first.token_set.refresh_token.clone().unwrap()];
+    let first = signed_in(&app, &mut b, login).await;
+    let mut refresh_tokens = vec![first.token_set.refresh_token.clone().unwrap()];
     let mut access_tokens = vec![first.token_set.access_token.clone()];
     b.accept = "application/json";
     // Twice: the second refresh only works if the first rotated token was saved in the session
@@ -153,23 +154,23 @@ async fn refresh_rotates_the_refresh_token_and_the_session_keeps_the_new_one() {
             Some(s.token_set.access_token.as_str())
         );
         let rt = s.token_set.refresh_token.clone().unwrap();
-        assert!(!seen.contains(&rt), "rotated");
+        assert!(!refresh_tokens.contains(&rt), "rotated");
         assert!(!access_tokens.contains(&s.token_set.access_token));
-        seen.push(rt);
+        refresh_tokens.push(rt);
         access_tokens.push(s.token_set.access_token.clone());
-        assert_eq!(s.user.sub(), "carol");
+        assert_eq!(s.user.sub(), login);
         assert_eq!(s.internal.sid, first.internal.sid);
         assert_eq!(
             s.authentication, first.authentication,
             "the refreshed ID token keeps acr, amr and auth_time"
         );
     }
-    // The first refresh token is spent: replaying it at the provider is refused.
+    // The first refresh token is spent: replaying it at the provider is refused…
     let (status, body) = token_request(
         &app,
         &[
             ("grant_type", "refresh_token"),
-            ("refresh_token", &seen[0]),
+            ("refresh_token", &refresh_tokens[0]),
             ("client_id", &app.client.id),
             ("client_secret", &app.client.secret),
         ],
@@ -180,6 +181,27 @@ async fn refresh_rotates_the_refresh_token_and_the_session_keeps_the_new_one() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
+    // …and the replay revoked the grant, so the app's current token dies with it: the app says
+    // the user must sign in again, and keeps the session it had.
+    let saved = app.session(&b).await.unwrap();
+    let r = b.get(&app.url("/auth/access-token?refresh=true")).await;
+    assert_eq!(r.status, 401, "{r:?}");
+    let body: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(body["error"]["code"], "failed_to_refresh_token", "{body}");
+    assert_eq!(
+        app.session(&b).await.unwrap().token_set.refresh_token,
+        saved.token_set.refresh_token
+    );
+}
+
+#[tokio::test]
+async fn refresh_with_client_secret_post_rotates_and_the_session_keeps_the_new_token() {
+    refresh_rotates(ClientAuth::Post, "carol").await;
+}
+
+#[tokio::test]
+async fn refresh_with_client_secret_basic_rotates_and_the_session_keeps_the_new_token() {
+    refresh_rotates(ClientAuth::Basic, "carlos").await;
 }
 
 #[tokio::test]

@@ -18,8 +18,9 @@ use url::Url;
 
 use super::{Browser, Resp, SECRET};
 
-/// How long the provider may take to start, or to report an event, before the test fails.
-const DEADLINE: Duration = Duration::from_secs(30);
+/// How long the provider may take to start, or to report an event, before the test fails: long,
+/// because a test machine may be busy (each test starts its own provider).
+const DEADLINE: Duration = Duration::from_secs(120);
 
 /// The password typed into the provider's login form (it accepts any).
 pub const PASSWORD: &str = "any-password";
@@ -183,7 +184,9 @@ pub async fn start(which: ClientAuth) -> Option<OpApp> {
         .client_id(&client.id)
         .client_secret(&client.secret)
         .secret(SECRET)
-        .app_base_url(base.as_str());
+        .app_base_url(base.as_str())
+        // Generous, for a busy test machine (the default is 5 s).
+        .http_timeout(Duration::from_secs(60));
     if which == ClientAuth::Basic {
         config = config.use_client_secret_basic();
     }
