@@ -131,6 +131,9 @@ mod config;
 mod error;
 mod events;
 mod fault;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod jwt;
 mod keys;

@@ -56,6 +56,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod api;
 mod authorize;
 mod backchannel;
 mod browser;
@@ -63,6 +64,9 @@ mod client;
 mod config;
 mod cookies;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hooks;
 mod id_token;
 mod jwe;
@@ -77,6 +81,7 @@ mod session;
 mod session_cookie;
 mod step_up;
 pub mod store;
+pub mod testing;
 mod time;
 mod tokens;
 mod transaction;
