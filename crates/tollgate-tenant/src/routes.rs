@@ -1,6 +1,7 @@
 //! The tenant's HTTP routes, shaped like Auth0's Authentication API.
 
 pub(crate) mod authorize;
+mod ciba;
 mod dev;
 mod discovery;
 pub(crate) mod login;
@@ -17,6 +18,7 @@ use axum::routing::{delete, get, post};
 use crate::mfa;
 use crate::state::TenantState;
 
+pub(crate) use ciba::CibaStore;
 pub(crate) use token::{GrantRecord, TokenResponse};
 
 /// Shared state as handlers receive it.
@@ -38,6 +40,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/u/login", get(login::show).post(login::submit))
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(revoke::revoke))
+        .route("/bc-authorize", post(ciba::authorize))
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

@@ -123,6 +123,7 @@ pub(crate) struct Store {
     opaque_tokens: HashMap<String, OpaqueToken>,
     pub(crate) refresh: RefreshTokens,
     pub(crate) mfa: MfaStore,
+    pub(crate) ciba: crate::routes::CibaStore,
 }
 
 impl Store {
