@@ -6,6 +6,7 @@ mod dev;
 mod discovery;
 pub(crate) mod login;
 pub(crate) mod logout;
+mod par;
 mod revoke;
 mod token;
 mod userinfo;
@@ -19,6 +20,7 @@ use crate::mfa;
 use crate::state::TenantState;
 
 pub(crate) use ciba::CibaStore;
+pub(crate) use par::ParStore;
 pub(crate) use token::{GrantRecord, TokenResponse};
 
 /// Shared state as handlers receive it.
@@ -41,6 +43,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(revoke::revoke))
         .route("/bc-authorize", post(ciba::authorize))
+        .route("/oauth/par", post(par::push))
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

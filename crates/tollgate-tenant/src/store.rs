@@ -124,6 +124,7 @@ pub(crate) struct Store {
     pub(crate) refresh: RefreshTokens,
     pub(crate) mfa: MfaStore,
     pub(crate) ciba: crate::routes::CibaStore,
+    pub(crate) par: crate::routes::ParStore,
 }
 
 impl Store {

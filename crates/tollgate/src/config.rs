@@ -152,6 +152,7 @@ pub struct Config {
     pub(crate) default_return_to: String,
     pub(crate) mfa_token_ttl: Duration,
     pub(crate) token_refresh_buffer: Duration,
+    pub(crate) pushed_authorization_requests: bool,
 }
 
 impl Config {
@@ -266,6 +267,7 @@ pub struct ConfigBuilder {
     default_return_to: Option<String>,
     mfa_token_ttl: Option<Duration>,
     token_refresh_buffer: Option<Duration>,
+    pushed_authorization_requests: bool,
 }
 
 impl ConfigBuilder {
@@ -471,6 +473,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// Sends the authorization parameters to the provider's pushed authorization request endpoint
+    /// (RFC 9126) first, so the browser's `/authorize` URL carries only `client_id` and a one-time
+    /// `request_uri`: no parameter can be read or changed on the way. Default off.
+    pub fn pushed_authorization_requests(mut self, on: bool) -> Self {
+        self.pushed_authorization_requests = on;
+        self
+    }
+
     /// Checks every value and builds the configuration. Each error names the setting and the fix.
     pub fn build(self) -> Result<Config, ConfigError> {
         let domain = self.domain.ok_or(ConfigError::Missing {
@@ -619,6 +629,7 @@ impl ConfigBuilder {
             default_return_to,
             mfa_token_ttl,
             token_refresh_buffer: self.token_refresh_buffer.unwrap_or_default(),
+            pushed_authorization_requests: self.pushed_authorization_requests,
         })
     }
 }

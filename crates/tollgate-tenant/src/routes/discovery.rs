@@ -33,6 +33,7 @@ pub(super) async fn openid_configuration(State(state): State<AppState>) -> Json<
         "request_parameter_supported": false,
         "backchannel_logout_supported": true,
         "backchannel_authentication_endpoint": state.endpoint("bc-authorize"),
+        "pushed_authorization_request_endpoint": state.endpoint("oauth/par"),
         "backchannel_token_delivery_modes_supported": ["poll"],
         "backchannel_logout_session_supported": true,
     });

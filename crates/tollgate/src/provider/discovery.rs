@@ -40,6 +40,9 @@ pub struct ProviderMetadata {
     /// Client-Initiated Backchannel Authentication (`/bc-authorize`), when offered.
     #[serde(default)]
     pub backchannel_authentication_endpoint: Option<String>,
+    /// Pushed Authorization Requests (RFC 9126), when offered.
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
 }
 
 #[derive(Debug)]
@@ -109,6 +112,10 @@ impl Discovery {
             (
                 "backchannel_authentication_endpoint",
                 m.backchannel_authentication_endpoint.as_ref(),
+            ),
+            (
+                "pushed_authorization_request_endpoint",
+                m.pushed_authorization_request_endpoint.as_ref(),
             ),
         ] {
             if let Some(v) = value {
