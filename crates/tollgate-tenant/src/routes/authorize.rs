@@ -30,7 +30,7 @@ pub(super) async fn authorize(
 ) -> Response {
     let params = match super::par::resolve(&state, Params::from_query(query.as_deref())) {
         Ok(params) => params,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let (request, prompt) = match check(&state, &params) {
         Ok(checked) => checked,
