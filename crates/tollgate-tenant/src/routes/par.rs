@@ -92,13 +92,19 @@ pub(super) async fn push(
 }
 
 /// The parameters `/authorize` works with: the pushed ones when the query names a
-/// `request_uri` (used once, by the client that pushed it), else the query's own.
-pub(super) fn resolve(state: &TenantState, query: Params) -> Result<Params, Response> {
+/// `request_uri` (used once, by the client that pushed it), else the query's own. A bad
+/// `request_uri` gets the 400 page that says why.
+pub(super) fn resolve(state: &TenantState, query: Params) -> Result<Params, Box<Response>> {
     let Some(uri) = query.get("request_uri") else {
         return Ok(query);
     };
-    let invalid =
-        |message: &str| pages::error_page(StatusCode::BAD_REQUEST, "Invalid request", message);
+    let invalid = |message: &str| {
+        Box::new(pages::error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            message,
+        ))
+    };
     let pushed = state
         .store()
         .par
