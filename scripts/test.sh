@@ -3,6 +3,8 @@
 #
 #   cargo fmt --all --check
 #   cargo clippy --workspace --all-targets --all-features -- -D warnings
+#   cargo deny check                                        (advisories, licences, bans, sources)
+#   scripts/fuzz.sh smoke                                   (each fuzz target for 10 s)
 #   cargo test --workspace --all-features --no-fail-fast   (unit, integration and doc tests)
 #
 # --no-fail-fast runs every test binary even after a failure, so the log has the `test result:`
@@ -11,13 +13,14 @@
 # What it installs, each only when missing (installing needs root, or sudo):
 #   chromium, chromium-driver   headless browser tests (crates/tollgate-demo/tests/browser.rs)
 #   redis-server, procps        Redis store tests (procps provides `kill`)
-#   nodejs, npm                 live interop with @auth0/nextjs-auth0 (needs Node.js 20 or newer)
+#   nodejs, npm                 live interop with @auth0/nextjs-auth0 and oidc-provider (Node.js 20 or newer)
 #   gcc, libc6-dev              the linker rustc uses, on machines without one
 # and the pinned npm packages of each interop/* folder (`npm ci`, when its lock file changed).
 # Safe to run again: nothing installed is installed twice and `apt-get update` runs at most once.
 #
 # TOLLGATE_SKIP_BROWSER=1 / TOLLGATE_SKIP_NODE=1 skip the browser / Node.js tests (they say so)
-# and what only they need.
+# and what only they need; TOLLGATE_SKIP_FUZZ=1 skips the fuzz smoke run.
+# cargo-deny and cargo-fuzz are installed from crates.io (pinned) when missing.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -139,6 +142,34 @@ cargo fmt --all --check
 
 section "cargo clippy --workspace --all-targets --all-features -- -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+section "cargo deny: advisories, licences, duplicate versions, sources (deny.toml)"
+
+if ! cargo deny --version >/dev/null 2>&1; then
+    cargo install cargo-deny --version 0.20.2 --locked
+fi
+# The RustSec advisory database is a git repository outside the package registries. Use a fresh
+# copy when it can be fetched, else the last one fetched on this machine; with neither, check the
+# rest and say loudly that advisories were not checked.
+if cargo deny fetch db >/dev/null 2>&1; then
+    deny_checks=(all)
+elif compgen -G "${CARGO_HOME:-$HOME/.cargo}/advisory-dbs/*/crates" >/dev/null; then
+    printf 'note: the advisory database could not be fetched; using the copy on this machine\n'
+    deny_checks=(all)
+else
+    printf 'warning: no RustSec advisory database is reachable from here: advisories NOT checked\n' >&2
+    deny_checks=(bans licenses sources)
+fi
+if ! cargo deny --offline --all-features check --hide-inclusion-graph "${deny_checks[@]}"; then
+    failed_steps+=("cargo deny (see deny.toml)")
+fi
+
+section "Fuzz smoke run: every cargo-fuzz target for a few seconds (scripts/fuzz.sh)"
+if skipping TOLLGATE_SKIP_FUZZ; then
+    printf 'TOLLGATE_SKIP_FUZZ=1: not fuzzing\n'
+elif ! scripts/fuzz.sh smoke "${TOLLGATE_FUZZ_SECONDS:-10}"; then
+    failed_steps+=("fuzz smoke run (inputs that failed are in fuzz/artifacts/)")
+fi
 
 section "cargo test --workspace --all-features --no-fail-fast"
 cargo test --workspace --all-features --no-fail-fast

@@ -26,6 +26,7 @@
 //! A page request without a session is redirected to the login route with `returnTo` set to the
 //! page; an API request (one that does not accept `text/html`) gets `401` JSON instead.
 
+mod api;
 mod auth;
 mod extract;
 mod layer;
@@ -34,6 +35,7 @@ mod rejection;
 mod routes;
 mod step_up;
 
+pub use api::{ApiToken, RequireToken, RequireTokenService};
 pub use auth::Auth;
 pub use extract::{Session, User};
 pub use layer::{SessionLayer, SessionService};

@@ -131,6 +131,9 @@ mod config;
 mod error;
 mod events;
 mod fault;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod jwt;
 mod keys;
@@ -143,7 +146,9 @@ mod state;
 mod store;
 mod tokens;
 
-pub use config::{ApiConfig, ClientConfig, ConfigError, TenantConfig, UserConfig};
+pub use config::{
+    ApiConfig, ClientConfig, ConfigError, TenantConfig, TokenExchangeProfile, UserConfig,
+};
 pub use error::TenantError;
 pub use events::TenantEvent;
 pub use fault::IdTokenFault;

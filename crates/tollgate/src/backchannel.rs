@@ -174,61 +174,22 @@ impl Tollgate {
             VerifyError::Token(t) => LogoutTokenError::Token(t),
             VerifyError::Provider(p) => LogoutTokenError::Unavailable(p.to_string()),
         })?;
-        if let Some(typ) = jws.typ.as_deref() {
-            let t = typ.to_ascii_lowercase();
-            if !matches!(t.as_str(), "jwt" | "logout+jwt" | "application/logout+jwt") {
-                return Err(LogoutTokenError::Typ(typ.to_owned()));
-            }
-        }
         let meta = self
             .inner()
             .provider
             .metadata()
             .await
             .map_err(|e: ProviderError| LogoutTokenError::Unavailable(e.to_string()))?;
-        match claims.get("iss").and_then(Value::as_str) {
-            Some(iss) if iss == meta.issuer => {}
-            other => {
-                return Err(IdTokenError::IssuerMismatch {
-                    expected: meta.issuer.clone(),
-                    found: other.unwrap_or_default().to_owned(),
-                }
-                .into());
-            }
-        }
-        id_token::check_audience(&claims, &config.client_id)?;
-        let iat =
-            id_token::numeric_date(&claims, "iat")?.ok_or(IdTokenError::InvalidClaim("iat"))?;
-        if iat > now + tolerance {
-            return Err(IdTokenError::IssuedInFuture.into());
-        }
-        let exp = id_token::numeric_date(&claims, "exp")?;
-        match exp {
-            Some(e) if now > e + tolerance => return Err(IdTokenError::Expired.into()),
-            None if now > iat + MAX_AGE_WITHOUT_EXP + tolerance => {
-                return Err(IdTokenError::Expired.into());
-            }
-            _ => {}
-        }
-        check_events(&claims)?;
-        if claims.contains_key("nonce") {
-            return Err(LogoutTokenError::Nonce);
-        }
-        let string = |name: &'static str| -> Result<Option<String>, LogoutTokenError> {
-            match claims.get(name) {
-                None => Ok(None),
-                Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-                Some(_) => Err(IdTokenError::InvalidClaim(name).into()),
-            }
-        };
-        let (sid, sub) = (string("sid")?, string("sub")?);
-        if sid.is_none() && sub.is_none() {
-            return Err(LogoutTokenError::NoSubject);
-        }
-        let jti = string("jti")?.ok_or(LogoutTokenError::NoJti)?;
-        let until = exp.unwrap_or(iat + MAX_AGE_WITHOUT_EXP) + tolerance;
-        self.remember_jti(&jti, now, until).await?;
-        Ok(LogoutTarget::new(sid, sub))
+        let checked = check_logout_claims(
+            &claims,
+            jws.typ.as_deref(),
+            &meta.issuer,
+            &config.client_id,
+            now,
+            tolerance,
+        )?;
+        self.remember_jti(&checked.jti, now, checked.until).await?;
+        Ok(checked.target)
     }
 
     /// Records a `jti`, in the store when it can (so every process sees it), else in this process.
@@ -293,6 +254,80 @@ impl Tollgate {
             ),
         }
     }
+}
+
+/// A logout token's claims that passed every check.
+#[derive(Debug)]
+pub(crate) struct CheckedLogout {
+    pub(crate) target: LogoutTarget,
+    pub(crate) jti: String,
+    /// Until when the `jti` must be remembered.
+    pub(crate) until: u64,
+}
+
+/// Every claim check of a logout token whose signature was verified (Back-Channel Logout 1.0
+/// §2.4 and §2.6): `typ`, `iss`, `aud`, `iat`, `exp`, `events`, no `nonce`, `sid` or `sub`, `jti`.
+pub(crate) fn check_logout_claims(
+    claims: &Map<String, Value>,
+    typ: Option<&str>,
+    issuer: &str,
+    client_id: &str,
+    now: u64,
+    tolerance: u64,
+) -> Result<CheckedLogout, LogoutTokenError> {
+    if let Some(typ) = typ {
+        let t = typ.to_ascii_lowercase();
+        if !matches!(t.as_str(), "jwt" | "logout+jwt" | "application/logout+jwt") {
+            return Err(LogoutTokenError::Typ(typ.to_owned()));
+        }
+    }
+    match claims.get("iss").and_then(Value::as_str) {
+        Some(iss) if iss == issuer => {}
+        other => {
+            return Err(IdTokenError::IssuerMismatch {
+                expected: issuer.to_owned(),
+                found: other.unwrap_or_default().to_owned(),
+            }
+            .into());
+        }
+    }
+    id_token::check_audience(claims, client_id)?;
+    let iat = id_token::numeric_date(claims, "iat")?.ok_or(IdTokenError::InvalidClaim("iat"))?;
+    if iat > now.saturating_add(tolerance) {
+        return Err(IdTokenError::IssuedInFuture.into());
+    }
+    let exp = id_token::numeric_date(claims, "exp")?;
+    match exp {
+        Some(e) if now > e.saturating_add(tolerance) => return Err(IdTokenError::Expired.into()),
+        None if now > iat.saturating_add(MAX_AGE_WITHOUT_EXP + tolerance) => {
+            return Err(IdTokenError::Expired.into());
+        }
+        _ => {}
+    }
+    check_events(claims)?;
+    if claims.contains_key("nonce") {
+        return Err(LogoutTokenError::Nonce);
+    }
+    let string = |name: &'static str| -> Result<Option<String>, LogoutTokenError> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            Some(_) => Err(IdTokenError::InvalidClaim(name).into()),
+        }
+    };
+    let (sid, sub) = (string("sid")?, string("sub")?);
+    if sid.is_none() && sub.is_none() {
+        return Err(LogoutTokenError::NoSubject);
+    }
+    let jti = string("jti")?.ok_or(LogoutTokenError::NoJti)?;
+    let until = exp
+        .unwrap_or(iat.saturating_add(MAX_AGE_WITHOUT_EXP))
+        .saturating_add(tolerance);
+    Ok(CheckedLogout {
+        target: LogoutTarget::new(sid, sub),
+        jti,
+        until,
+    })
 }
 
 fn bad(description: &str) -> AuthResponse {

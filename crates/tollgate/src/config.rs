@@ -623,7 +623,7 @@ impl ConfigBuilder {
     }
 }
 
-fn parse_issuer(domain: &str, allow_http_loopback: bool) -> Result<Url, ConfigError> {
+pub(crate) fn parse_issuer(domain: &str, allow_http_loopback: bool) -> Result<Url, ConfigError> {
     let domain = domain.trim();
     let with_scheme = if domain.contains("://") {
         domain.to_owned()

@@ -105,32 +105,13 @@ pub(crate) async fn verify_signature(
         .ok()
         .filter(|a| allowed.contains(a))
         .ok_or_else(|| IdTokenError::DisallowedAlgorithm(jws.alg.clone()))?;
-    let message = jws.signing_input.as_bytes();
-    let ok = if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-        let key = DecodingKey::from_secret(client_secret.expose().as_bytes());
-        jsonwebtoken::crypto::verify(jws.signature, message, &key, alg).unwrap_or(false)
+    let keys = if is_hmac(alg) {
+        None
     } else {
-        let kid = jws.kid.as_deref();
-        let matches = |k: &VerificationKey| {
-            k.family.fits(alg)
-                && k.alg.as_deref().is_none_or(|a| a == jws.alg)
-                && (kid.is_none() || k.kid.as_deref() == kid)
-        };
-        let keys = provider
-            .jwks(|keys: &[VerificationKey]| keys.iter().any(matches))
-            .await
-            .map_err(VerifyError::Provider)?;
-        let candidates: Vec<&VerificationKey> = keys.iter().filter(|k| matches(k)).collect();
-        if candidates.is_empty() {
-            return Err(IdTokenError::NoMatchingKey {
-                kid: jws.kid.clone(),
-            }
-            .into());
-        }
-        candidates.iter().any(|k| {
-            jsonwebtoken::crypto::verify(jws.signature, message, &k.key, alg).unwrap_or(false)
-        })
+        let wanted = |keys: &[VerificationKey]| keys.iter().any(|k| key_fits(jws, alg, k));
+        Some(provider.jwks(wanted).await.map_err(VerifyError::Provider)?)
     };
+    let ok = verify_with_keys(jws, alg, keys.as_deref().map_or(&[], |k| k), client_secret)?;
     if !ok {
         return Err(IdTokenError::InvalidSignature.into());
     }
@@ -149,6 +130,44 @@ impl From<IdTokenError> for VerifyError {
     fn from(e: IdTokenError) -> Self {
         Self::Token(e)
     }
+}
+
+fn is_hmac(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+/// Whether `key` may verify `jws` signed with `alg`: the key's family and its own `alg` fit, and
+/// its `kid` is the token's when the token names one.
+fn key_fits(jws: &ParsedJws<'_>, alg: Algorithm, key: &VerificationKey) -> bool {
+    key.family.fits(alg)
+        && key.alg.as_deref().is_none_or(|a| a == jws.alg)
+        && (jws.kid.is_none() || key.kid.as_deref() == jws.kid.as_deref())
+}
+
+/// Checks the signature of `jws` with an already allowed `alg`: HMAC with the client secret, else
+/// every key of `keys` that fits. `Err` when no key fits at all.
+pub(crate) fn verify_with_keys(
+    jws: &ParsedJws<'_>,
+    alg: Algorithm,
+    keys: &[VerificationKey],
+    client_secret: &Secret,
+) -> Result<bool, IdTokenError> {
+    let message = jws.signing_input.as_bytes();
+    if is_hmac(alg) {
+        let key = DecodingKey::from_secret(client_secret.expose().as_bytes());
+        return Ok(
+            jsonwebtoken::crypto::verify(jws.signature, message, &key, alg).unwrap_or(false),
+        );
+    }
+    let mut candidates = keys.iter().filter(|k| key_fits(jws, alg, k)).peekable();
+    if candidates.peek().is_none() {
+        return Err(IdTokenError::NoMatchingKey {
+            kid: jws.kid.clone(),
+        });
+    }
+    Ok(candidates.any(|k| {
+        jsonwebtoken::crypto::verify(jws.signature, message, &k.key, alg).unwrap_or(false)
+    }))
 }
 
 /// Validates an ID token completely and returns its claims.

@@ -56,6 +56,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod api;
 mod authorize;
 mod backchannel;
 mod browser;
@@ -63,6 +64,10 @@ mod client;
 mod config;
 mod cookies;
 mod error;
+mod exchange;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hooks;
 mod id_token;
 mod jwe;
@@ -77,6 +82,7 @@ mod session;
 mod session_cookie;
 mod step_up;
 pub mod store;
+pub mod testing;
 mod time;
 mod tokens;
 mod transaction;
@@ -96,6 +102,10 @@ pub use config::{
 };
 pub use cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite};
 pub use error::{CallbackError, ConfigError, Error, IdTokenError, ProviderError};
+pub use exchange::{
+    ConnectionToken, ConnectionTokenError, ConnectionTokenOptions, ExchangedTokens,
+    TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_GRANT_FEDERATED, TokenExchangeError, TokenExchangeOptions,
+};
 pub use hooks::Hooks;
 pub use mfa::{
     Authenticator, ChallengeRequest, ChallengeResponse, EnrollRequest, FactorRequirement, Mfa,

@@ -353,6 +353,7 @@ pub(crate) fn exchange<'a>(
         expires_in: state.access_token_lifetime(audience.as_deref()).as_secs(),
         scope: Some(scope::join(&granted)),
         recovery_code: new_recovery_code,
+        issued_token_type: None,
     })
 }
 

@@ -106,6 +106,7 @@ pub(super) fn exchange<'a>(
             .as_secs(),
         scope: Some(scope::join(&request.scope)),
         recovery_code: None,
+        issued_token_type: None,
     })
 }
 

@@ -41,5 +41,6 @@ pub(super) fn exchange(
         expires_in: state.config.access_token_lifetime().as_secs(),
         scope: (!granted.is_empty()).then(|| scope::join(&granted)),
         recovery_code: None,
+        issued_token_type: None,
     })
 }

@@ -139,5 +139,6 @@ pub(super) fn exchange<'a>(
         expires_in: state.access_token_lifetime(audience.as_deref()).as_secs(),
         scope: Some(scope::join(&granted)),
         recovery_code: None,
+        issued_token_type: None,
     })
 }

@@ -1,0 +1,209 @@
+//! APIs that receive Auth0 access tokens: [`RequireToken`] verifies the bearer token of each
+//! request and its scopes and claims; handlers read it with the [`ApiToken`] extractor.
+
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use tollgate::api::{AccessTokenClaims, ApiTokenError, ApiValidator};
+use tower::{Layer, Service};
+
+/// Lets a request through only with a valid access token for the API, holding every required
+/// scope and claim. Refusals follow RFC 6750: `401` with `WWW-Authenticate: Bearer …` for a
+/// missing or invalid token, `403` `insufficient_scope` for a missing scope or claim, `503` when
+/// the provider's keys cannot be fetched. Use with `Router::route_layer`.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use tollgate::api::{ApiConfig, ApiValidator};
+/// use tollgate_axum::{ApiToken, RequireToken};
+///
+/// async fn payments(token: ApiToken) -> String {
+///     format!("payments of {}", token.sub())
+/// }
+///
+/// # fn f() -> Result<(), tollgate::api::ApiTokenError> {
+/// let api = ApiValidator::new(
+///     ApiConfig::new("tenant.eu.auth0.com", "https://payments.example.com").build()?,
+/// );
+/// let app: Router = Router::new()
+///     .route("/api/payments", get(payments))
+///     .route_layer(
+///         RequireToken::new(api)
+///             .scopes(["read:payments"])
+///             .claim("https://example.com/mfa", serde_json::json!(true)),
+///     );
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RequireToken {
+    rules: Arc<Rules>,
+}
+
+#[derive(Debug)]
+struct Rules {
+    validator: ApiValidator,
+    scopes: Vec<String>,
+    claims: Vec<(String, Value)>,
+}
+
+impl RequireToken {
+    /// Requires a valid token for `validator`'s API.
+    pub fn new(validator: ApiValidator) -> Self {
+        Self {
+            rules: Arc::new(Rules {
+                validator,
+                scopes: Vec::new(),
+                claims: Vec::new(),
+            }),
+        }
+    }
+
+    /// Also requires every one of `scopes` (in `scope` or the RBAC `permissions`).
+    pub fn scopes<I, S>(self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.with_rules(|r| r.scopes.extend(scopes.into_iter().map(Into::into)))
+    }
+
+    /// Also requires claim `name` to equal `value` (or, for an array claim, to contain it).
+    pub fn claim(self, name: impl Into<String>, value: Value) -> Self {
+        self.with_rules(|r| r.claims.push((name.into(), value)))
+    }
+
+    fn with_rules(self, f: impl FnOnce(&mut Rules)) -> Self {
+        let mut rules = Rules {
+            validator: self.rules.validator.clone(),
+            scopes: self.rules.scopes.clone(),
+            claims: self.rules.claims.clone(),
+        };
+        f(&mut rules);
+        Self {
+            rules: Arc::new(rules),
+        }
+    }
+}
+
+impl Rules {
+    async fn check(
+        &self,
+        header: Result<Option<String>, ApiTokenError>,
+    ) -> Result<AccessTokenClaims, ApiTokenError> {
+        let token = self.validator.verify_header(header?.as_deref()).await?;
+        let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+        token.require_scopes(&scopes)?;
+        for (name, value) in &self.claims {
+            token.require_claim(name, value)?;
+        }
+        Ok(token)
+    }
+}
+
+impl<S> Layer<S> for RequireToken {
+    type Service = RequireTokenService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireTokenService {
+            inner,
+            rules: self.rules.clone(),
+        }
+    }
+}
+
+/// The service of [`RequireToken`].
+#[derive(Clone, Debug)]
+pub struct RequireTokenService<S> {
+    inner: S,
+    rules: Arc<Rules>,
+}
+
+impl<S> Service<Request> for RequireTokenService<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let rules = self.rules.clone();
+        let header = match req.headers().get(AUTHORIZATION) {
+            None => Ok(None),
+            Some(v) => v.to_str().map(|s| Some(s.to_owned())).map_err(|_| {
+                ApiTokenError::InvalidRequest("the Authorization header is not ASCII".into())
+            }),
+        };
+        Box::pin(async move {
+            match rules.check(header).await {
+                Ok(token) => {
+                    req.extensions_mut().insert(ApiToken(Arc::new(token)));
+                    inner.call(req).await
+                }
+                Err(e) => Ok(refusal(&e, rules.validator.config().realm())),
+            }
+        })
+    }
+}
+
+/// The RFC 6750 answer for `e`.
+fn refusal(e: &ApiTokenError, realm: &str) -> Response {
+    if matches!(e, ApiTokenError::Unavailable(_)) {
+        tracing::warn!(error = %e, "access token not checked: the provider's keys are unavailable");
+    }
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let mut resp = (status, Json(e.to_json())).into_response();
+    if let Some(v) = e
+        .www_authenticate(realm)
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
+        resp.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// The verified access token of a request that passed [`RequireToken`].
+#[derive(Clone, Debug)]
+pub struct ApiToken(pub Arc<AccessTokenClaims>);
+
+impl Deref for ApiToken {
+    type Target = AccessTokenClaims;
+    fn deref(&self) -> &AccessTokenClaims {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiToken {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+        parts.extensions.get::<ApiToken>().cloned().ok_or_else(|| {
+            tracing::error!("ApiToken used on a route without the RequireToken layer");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "this route needs tollgate_axum::RequireToken",
+            )
+                .into_response()
+        })
+    }
+}

@@ -1,0 +1,127 @@
+//! The entry point of the tenant's cargo-fuzz target (feature `fuzzing`; not a stable API).
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, header};
+use tower::ServiceExt;
+
+use crate::TenantConfig;
+use crate::keys::{KeyRing, SigningKey};
+use crate::state::TenantState;
+
+/// How the body of a fuzzed request is labelled.
+#[derive(Debug, Clone, Copy)]
+pub enum BodyKind {
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `application/json`.
+    Json,
+    /// No `Content-Type` header.
+    Unlabelled,
+}
+
+struct Harness {
+    router: Router,
+    rt: tokio::runtime::Runtime,
+}
+
+fn harness() -> &'static Harness {
+    static HARNESS: OnceLock<Harness> = OnceLock::new();
+    HARNESS.get_or_init(|| {
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+        let key = SigningKey::generate().expect("invariant: key generation works");
+        let state = TenantState::new(
+            TenantConfig::example(),
+            "http://127.0.0.1:9/".to_owned(),
+            KeyRing::new(key, Vec::new()),
+        );
+        Harness {
+            router: crate::routes::router(Arc::new(state)),
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("invariant: a current-thread runtime builds"),
+        }
+    })
+}
+
+/// Sends one `POST /oauth/token` with the given `Authorization` header (if any) and body through
+/// the tenant's real router, and returns the status. The token endpoint must answer every request
+/// with a JSON body: 200 for a grant, 4xx with an OAuth error otherwise, never 5xx.
+pub fn token_request(authorization: Option<&[u8]>, kind: BodyKind, body: &[u8]) -> u16 {
+    let h = harness();
+    let mut req = Request::post("/oauth/token");
+    match kind {
+        BodyKind::Form => {
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        BodyKind::Json => req = req.header(header::CONTENT_TYPE, "application/json"),
+        BodyKind::Unlabelled => {}
+    }
+    if let Some(value) = authorization.and_then(|a| axum::http::HeaderValue::from_bytes(a).ok()) {
+        req = req.header(header::AUTHORIZATION, value);
+    }
+    let Ok(req) = req.body(Body::from(body.to_vec())) else {
+        return 400;
+    };
+    let response =
+        h.rt.block_on(h.router.clone().oneshot(req))
+            .unwrap_or_else(|never| match never {});
+    let status = response.status();
+    assert!(
+        !status.is_server_error(),
+        "the token endpoint answered {status}"
+    );
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type:?}"
+    );
+    status.as_u16()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes a seed the way the fuzz target does.
+    fn run(data: &[u8]) -> u16 {
+        let (kind, rest) = data.split_first().expect("a seed is not empty");
+        let kind = match kind % 3 {
+            0 => BodyKind::Form,
+            1 => BodyKind::Json,
+            _ => BodyKind::Unlabelled,
+        };
+        let (authorization, body) = match rest.split_first() {
+            Some((b'A', rest)) => match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
+                None => (Some(rest), &[][..]),
+            },
+            _ => (None, rest),
+        };
+        token_request(authorization, kind, body)
+    }
+
+    #[test]
+    fn every_seed_gets_an_oauth_error_and_never_a_5xx() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/seeds/tenant_token_form");
+        let mut count = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            // None of the seeds holds a valid code, token or secret of the example tenant.
+            let status = run(&data);
+            assert!((400..500).contains(&status), "{status}");
+            count += 1;
+        }
+        assert!(count >= 5);
+        assert_eq!(run(b"\x01-[1,2]"), 400, "a JSON body that is not an object");
+        assert_eq!(run(b"\x00-\xff\xfe"), 400, "a form body that is not UTF-8");
+    }
+}

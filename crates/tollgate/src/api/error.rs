@@ -1,0 +1,110 @@
+//! Why an API refused a request, with the answer RFC 6750 prescribes.
+
+use serde_json::{Value, json};
+use thiserror::Error;
+
+use crate::error::ProviderError;
+
+/// An access token was refused, or could not be checked.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ApiTokenError {
+    /// The request carries no bearer token.
+    #[error("the request has no bearer access token")]
+    Missing,
+    /// The `Authorization` header is malformed.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The token is not valid for this API.
+    #[error("invalid access token: {0}")]
+    Invalid(String),
+    /// The token lacks a scope the route requires.
+    #[error("the access token lacks a required scope: {}", required.join(" "))]
+    InsufficientScope {
+        /// Every scope the route requires.
+        required: Vec<String>,
+    },
+    /// The token lacks a claim (or claim value) the route requires.
+    #[error("the access token does not satisfy the claim {claim:?} this route requires")]
+    ClaimRequired {
+        /// The claim's name.
+        claim: String,
+    },
+    /// The provider's keys could not be fetched, so the token could not be checked.
+    #[error("the access token could not be checked: {0}")]
+    Unavailable(#[source] ProviderError),
+    /// The validator's configuration is invalid.
+    #[error("invalid API configuration: {0}")]
+    Config(String),
+}
+
+impl ApiTokenError {
+    /// The HTTP status to answer with: 401, 400, 403, 503 or 500.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Missing | Self::Invalid(_) => 401,
+            Self::InvalidRequest(_) => 400,
+            Self::InsufficientScope { .. } | Self::ClaimRequired { .. } => 403,
+            Self::Unavailable(_) => 503,
+            Self::Config(_) => 500,
+        }
+    }
+
+    /// The RFC 6750 error code, when there is one (none for a request without a token).
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Self::Missing => None,
+            Self::InvalidRequest(_) => Some("invalid_request"),
+            Self::Invalid(_) => Some("invalid_token"),
+            Self::InsufficientScope { .. } | Self::ClaimRequired { .. } => {
+                Some("insufficient_scope")
+            }
+            Self::Unavailable(_) => Some("temporarily_unavailable"),
+            Self::Config(_) => Some("server_error"),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge for 401, 400 and 403 answers (RFC 6750 §3).
+    ///
+    /// ```
+    /// use tollgate::api::ApiTokenError;
+    /// assert_eq!(ApiTokenError::Missing.www_authenticate("api").unwrap(), r#"Bearer realm="api""#);
+    /// let e = ApiTokenError::InsufficientScope { required: vec!["read:payments".into()] };
+    /// assert_eq!(
+    ///     e.www_authenticate("api").unwrap(),
+    ///     r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks a required scope: read:payments", scope="read:payments""#
+    /// );
+    /// ```
+    pub fn www_authenticate(&self, realm: &str) -> Option<String> {
+        if matches!(self, Self::Unavailable(_) | Self::Config(_)) {
+            return None;
+        }
+        let mut out = format!("Bearer realm=\"{}\"", quote(realm));
+        if let Some(code) = self.code() {
+            out.push_str(&format!(
+                ", error=\"{code}\", error_description=\"{}\"",
+                quote(&self.to_string())
+            ));
+        }
+        if let Self::InsufficientScope { required } = self {
+            out.push_str(&format!(", scope=\"{}\"", quote(&required.join(" "))));
+        }
+        Some(out)
+    }
+
+    /// The JSON body: `{"error", "error_description"}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "error": self.code().unwrap_or("unauthorized"),
+            "error_description": self.to_string(),
+        })
+    }
+}
+
+/// Keeps a challenge parameter inside its quotes (RFC 9110 quoted-string, printable ASCII).
+fn quote(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control())
+        .map(|c| if c == '"' || c == '\\' { '\'' } else { c })
+        .collect()
+}
