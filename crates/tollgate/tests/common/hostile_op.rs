@@ -385,6 +385,15 @@ impl HostileOp {
     /// Starts on `addr` (a port that was free: the "provider comes back" of the fault tests).
     pub async fn start_on(addr: SocketAddr) -> Self {
         let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+        // Generate every RSA key of the pool now: generating one inside a request would take
+        // longer than the short timeouts the fault tests set, on a loaded machine.
+        tokio::task::spawn_blocking(|| {
+            for i in 0..3 {
+                rsa_key(i);
+            }
+        })
+        .await
+        .unwrap();
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let issuer = format!("http://{}/", listener.local_addr().unwrap());
         let jwks_path = format!("/keys/{}", random_suffix());
