@@ -39,6 +39,11 @@ fn mfa_settings_parse_from_toml() {
         every_time = true
 
         [[mfa_policies]]
+
+        [[mfa_policies]]
+        grants = ["login"]
+        remember_browser_days = 30
+        new_devices_only = true
         "#,
     )
     .expect("valid TOML");
@@ -61,9 +66,13 @@ fn mfa_settings_parse_from_toml() {
         "TOTP secret redacted: {debug}"
     );
 
-    let [strict, default] = config.mfa_policies() else {
-        panic!("two policies");
+    let [strict, default, adaptive] = config.mfa_policies() else {
+        panic!("three policies");
     };
+    assert_eq!(adaptive.remembered_days(), Some(30));
+    assert!(adaptive.is_new_devices_only());
+    assert_eq!(default.remembered_days(), None);
+    assert!(!default.is_new_devices_only());
     assert_eq!(strict.audience(), Some("https://payments.example.com"));
     assert_eq!(strict.grants(), [GrantKind::RefreshToken, GrantKind::Login]);
     assert_eq!(strict.factors(), ["otp", "recovery-code"]);

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 
+use super::devices::{self, Browser};
 use super::factors::Kind;
 use super::log::{self, Via};
 use super::pages::{self, Method, Screen};
@@ -45,16 +46,66 @@ pub(crate) fn needs_mfa(
     state: &TenantState,
     request: &AuthorizeRequest,
     session: Option<&Session>,
+    email: &str,
+    browser: &Browser,
 ) -> bool {
-    acr_requests_mfa(request.acr_values.as_deref())
+    if acr_requests_mfa(request.acr_values.as_deref())
         || request.audience.as_deref() == Some(state.mfa_audience())
-        || policy::requirement(
-            state.config.mfa_policies(),
-            GrantKind::Login,
-            request.audience.as_deref(),
-            session.is_some_and(|s| s.mfa_at.is_some()),
+    {
+        return true;
+    }
+    let (remembered, known) = {
+        let store = state.store();
+        let devices = &store.mfa.devices;
+        (
+            devices.is_remembered(email, browser),
+            devices.is_known(email, browser),
         )
-        .is_some()
+    };
+    // A remembered browser, and a known device for adaptive policies, pass those policies.
+    let policies = state.config.mfa_policies().iter().filter(|p| {
+        let remembered = remembered && p.remembered_days().is_some() && !p.is_every_time();
+        let familiar = known && p.is_new_devices_only();
+        !remembered && !familiar
+    });
+    policy::requirement(
+        policies,
+        GrantKind::Login,
+        request.audience.as_deref(),
+        session.is_some_and(|s| s.mfa_at.is_some()),
+    )
+    .is_some()
+}
+
+/// Records a completed login from `browser` (and, after MFA, remembers it when a login policy
+/// asks to); returns the `Set-Cookie` values for the browser.
+pub(crate) fn record_browser(
+    state: &TenantState,
+    request: &AuthorizeRequest,
+    email: &str,
+    browser: &Browser,
+    mfa_passed: bool,
+) -> Vec<HeaderValue> {
+    let remember_days = mfa_passed
+        .then(|| {
+            state
+                .config
+                .mfa_policies()
+                .iter()
+                .filter(|p| p.applies_to(GrantKind::Login, request.audience.as_deref()))
+                .filter_map(|p| p.remembered_days())
+                .max()
+        })
+        .flatten();
+    let mut store = state.store();
+    let devices = &mut store.mfa.devices;
+    let device = devices.record_login(email, browser);
+    let mut cookies: Vec<HeaderValue> = devices::device_cookie(&device).into_iter().collect();
+    if let Some(days) = remember_days {
+        let token = devices.remember(email, days);
+        cookies.extend(devices::remember_cookie(&token, days));
+    }
+    cookies
 }
 
 /// The `acr` claim for a request: the multi-factor policy URI when `acr_values` asked for it.

@@ -5,6 +5,7 @@
 
 pub(crate) mod api;
 pub(crate) mod dev;
+pub(crate) mod devices;
 pub(crate) mod factors;
 pub(crate) mod grants;
 mod limits;

@@ -63,6 +63,13 @@ pub struct MfaPolicy {
     every_time: bool,
     #[serde(default = "one", rename = "required_factors")]
     required_factors: usize,
+    /// Days a browser that passed MFA for this policy skips it at login (TOML
+    /// `remember_browser_days`).
+    #[serde(default, rename = "remember_browser_days")]
+    remember_browser_days: Option<u64>,
+    /// Login MFA only from a device or IP address the user has not logged in from before.
+    #[serde(default)]
+    new_devices_only: bool,
 }
 
 fn one() -> usize {
@@ -85,6 +92,8 @@ impl Default for MfaPolicy {
             factors: default_factors(),
             every_time: false,
             required_factors: 1,
+            remember_browser_days: None,
+            new_devices_only: false,
         }
     }
 }
@@ -141,6 +150,34 @@ impl MfaPolicy {
     pub fn with_required_factor_count(mut self, count: usize) -> Self {
         self.required_factors = count;
         self
+    }
+
+    /// "Remember this browser": after MFA at login, the browser skips this policy's login MFA
+    /// for `days` days (a `tollgate_mfa_remember` cookie tied to the user). Applies to
+    /// [`GrantKind::Login`].
+    #[must_use]
+    pub fn remember_browser_days(mut self, days: u64) -> Self {
+        self.remember_browser_days = Some(days);
+        self
+    }
+
+    /// An adaptive rule: the policy asks for MFA at login only when the browser (its
+    /// `tollgate_did` device cookie) or the client IP (`X-Forwarded-For`, else unknown) has not
+    /// been seen in one of the user's earlier logins. Applies to [`GrantKind::Login`].
+    #[must_use]
+    pub fn new_devices_only(mut self, on: bool) -> Self {
+        self.new_devices_only = on;
+        self
+    }
+
+    /// Days a browser is remembered after MFA, if the policy remembers browsers.
+    pub fn remembered_days(&self) -> Option<u64> {
+        self.remember_browser_days
+    }
+
+    /// Whether the policy asks only new devices and addresses.
+    pub fn is_new_devices_only(&self) -> bool {
+        self.new_devices_only
     }
 
     /// How many different factors the policy requires.

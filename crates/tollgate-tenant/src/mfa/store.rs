@@ -120,6 +120,7 @@ pub(crate) struct MfaStore {
     tokens: HashMap<String, (MfaTransaction, Instant)>,
     oob: HashMap<String, OobChallenge>,
     pub(crate) outbox: Outbox,
+    pub(crate) devices: super::devices::DeviceStore,
 }
 
 impl MfaStore {

@@ -45,7 +45,8 @@ pub(super) async fn authorize(
     };
     match session {
         Some(session) if !prompt.login && !too_old(&session) => {
-            if !mfa::login::needs_mfa(&state, &request, Some(&session)) {
+            let browser = mfa::devices::Browser::of(&headers);
+            if !mfa::login::needs_mfa(&state, &request, Some(&session), &session.email, &browser) {
                 tracing::debug!(sid = %session.sid, "reusing the SSO session");
                 record_sso_login(&state, &request, &session, prompt.none);
                 return redirect_with_code(&state, request, &session, None, None);

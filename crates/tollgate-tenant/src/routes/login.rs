@@ -92,7 +92,14 @@ fn after_password(
     let session = cookies::sso_cookie(headers)
         .and_then(|c| state.store().session(&c).cloned())
         .filter(|s| s.email == user.email());
-    if mfa::login::needs_mfa(state, &transaction.request, session.as_ref()) {
+    let browser = mfa::devices::Browser::of(headers);
+    if mfa::login::needs_mfa(
+        state,
+        &transaction.request,
+        session.as_ref(),
+        user.email(),
+        &browser,
+    ) {
         tracing::debug!(acr_values = ?transaction.request.acr_values, "password accepted; MFA is due");
         return mfa::login::start(state, id, user.email(), true);
     }
@@ -152,12 +159,18 @@ pub(crate) fn complete_login(
             .detail("audience", request.audience.clone())
             .detail("scope", crate::scope::join(&request.scope)),
     );
+    let browser = mfa::devices::Browser::of(headers);
+    let browser_cookies =
+        mfa::login::record_browser(state, &request, user.email(), &browser, mfa.is_some());
     let acr = mfa.and_then(|m| m.acr);
     let mut response = redirect_with_code(state, request, &session, Some(amr), acr);
     response.headers_mut().append(
         header::SET_COOKIE,
         cookies::set_sso_cookie(&cookie, lifetime.as_secs()),
     );
+    for value in browser_cookies {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
     response
 }
 
