@@ -18,6 +18,7 @@ const PROTECTED: &[&str] = &[
     "response_mode",
     "request",
     "request_uri",
+    "dpop_jkt",
 ];
 
 /// Whether `name` is set by the SDK and may not be passed through.
@@ -127,6 +128,8 @@ pub(crate) struct AuthorizeRequest<'a> {
     pub(crate) state: &'a str,
     pub(crate) nonce: &'a str,
     pub(crate) code_challenge: &'a str,
+    /// The DPoP key's thumbprint, when DPoP is on.
+    pub(crate) dpop_jkt: Option<&'a str>,
     /// Other parameters, configured ones first then per-login ones; later wins.
     pub(crate) extra: Vec<(&'a str, &'a str)>,
 }
@@ -152,6 +155,9 @@ impl AuthorizeRequest<'_> {
                 .append_pair("nonce", self.nonce)
                 .append_pair("code_challenge", self.code_challenge)
                 .append_pair("code_challenge_method", "S256");
+            if let Some(jkt) = self.dpop_jkt {
+                q.append_pair("dpop_jkt", jkt);
+            }
             for (k, v) in extra {
                 q.append_pair(k, v);
             }

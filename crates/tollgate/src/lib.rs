@@ -63,6 +63,7 @@ mod browser;
 mod client;
 mod config;
 mod cookies;
+mod dpop;
 mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -100,6 +101,7 @@ pub use config::{
     TransactionConfig,
 };
 pub use cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite};
+pub use dpop::{DpopKey, DpopKeyError, DpopOptions, MAX_DPOP_CLOCK_TOLERANCE};
 pub use error::{CallbackError, ConfigError, Error, IdTokenError, ProviderError};
 pub use hooks::Hooks;
 pub use mfa::{

@@ -18,6 +18,35 @@ pub(crate) struct ErrorAnswer {
     pub(crate) body: Option<serde_json::Map<String, Value>>,
 }
 
+impl ErrorAnswer {
+    /// Parses an error body: a JSON object with a string `error`, or nothing.
+    pub(crate) fn parse(status: u16, body: &[u8]) -> Self {
+        let parsed = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| match v {
+                Value::Object(m) if m.get("error").is_some_and(Value::is_string) => Some(m),
+                _ => None,
+            });
+        Self {
+            status,
+            body: parsed,
+        }
+    }
+
+    /// The OAuth `error` code.
+    pub(crate) fn code(&self) -> Option<&str> {
+        self.body.as_ref()?.get("error")?.as_str()
+    }
+}
+
+/// A provider answer as it came: status, body and the `DPoP-Nonce` header.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+    pub(crate) dpop_nonce: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct HttpClient {
     inner: reqwest::Client,
@@ -57,34 +86,6 @@ impl HttpClient {
         parse_json(endpoint, &body)
     }
 
-    /// POSTs a form with client authentication. A non-2xx answer is returned as `Err(Ok(answer))`.
-    pub(crate) async fn post_form<T: DeserializeOwned>(
-        &self,
-        endpoint: &'static str,
-        url: &str,
-        client_id: &str,
-        auth: &ClientAuth,
-        form: &[(&str, &str)],
-    ) -> Result<T, Result<ErrorAnswer, ProviderError>> {
-        let (status, body) = self
-            .post_form_raw(endpoint, url, client_id, auth, form)
-            .await
-            .map_err(Err)?;
-        if (200..300).contains(&status) {
-            return parse_json(endpoint, &body).map_err(Err);
-        }
-        let parsed = serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|v| match v {
-                Value::Object(m) if m.get("error").is_some_and(Value::is_string) => Some(m),
-                _ => None,
-            });
-        Err(Ok(ErrorAnswer {
-            status,
-            body: parsed,
-        }))
-    }
-
     /// POSTs a form with client authentication and returns status and body as they are.
     pub(crate) async fn post_form_raw(
         &self,
@@ -94,8 +95,28 @@ impl HttpClient {
         auth: &ClientAuth,
         form: &[(&str, &str)],
     ) -> Result<(u16, Vec<u8>), ProviderError> {
+        let a = self
+            .post_form_answer(endpoint, url, client_id, auth, form, None)
+            .await?;
+        Ok((a.status, a.body))
+    }
+
+    /// POSTs a form with client authentication and, when given, a `DPoP` proof header; the
+    /// answer as it came, with its `DPoP-Nonce`.
+    pub(crate) async fn post_form_answer(
+        &self,
+        endpoint: &'static str,
+        url: &str,
+        client_id: &str,
+        auth: &ClientAuth,
+        form: &[(&str, &str)],
+        dpop_proof: Option<&str>,
+    ) -> Result<Answer, ProviderError> {
         let mut fields: Vec<(&str, &str)> = form.to_vec();
         let mut req = self.inner.post(url).header("accept", "application/json");
+        if let Some(proof) = dpop_proof {
+            req = req.header("dpop", proof);
+        }
         match auth {
             ClientAuth::SecretPost(secret) => {
                 fields.push(("client_id", client_id));
@@ -108,7 +129,7 @@ impl HttpClient {
                 req = req.basic_auth(user, Some(pass));
             }
         }
-        read(endpoint, req.form(&fields).send().await).await
+        read_answer(endpoint, req.form(&fields).send().await).await
     }
 }
 
@@ -144,8 +165,21 @@ async fn read(
     endpoint: &'static str,
     resp: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<(u16, Vec<u8>), ProviderError> {
+    let a = read_answer(endpoint, resp).await?;
+    Ok((a.status, a.body))
+}
+
+async fn read_answer(
+    endpoint: &'static str,
+    resp: Result<reqwest::Response, reqwest::Error>,
+) -> Result<Answer, ProviderError> {
     let mut resp = resp.map_err(|e| unreachable(endpoint, &e))?;
     let status = resp.status().as_u16();
+    let dpop_nonce = resp
+        .headers()
+        .get("dpop-nonce")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
         return Err(too_large(endpoint));
     }
@@ -175,10 +209,14 @@ async fn read(
             reason: "the content type is not JSON".into(),
         });
     }
-    Ok((status, body))
+    Ok(Answer {
+        status,
+        body,
+        dpop_nonce,
+    })
 }
 
-fn parse_json<T: DeserializeOwned>(
+pub(crate) fn parse_json<T: DeserializeOwned>(
     endpoint: &'static str,
     body: &[u8],
 ) -> Result<T, ProviderError> {
