@@ -17,7 +17,7 @@ use axum::routing::{delete, get, post};
 use crate::mfa;
 use crate::state::TenantState;
 
-pub(crate) use token::{GrantRecord, TokenResponse};
+pub(crate) use token::{DPOP_KEY_MISMATCH, GrantRecord, TokenResponse};
 
 /// Shared state as handlers receive it.
 type AppState = Arc<TenantState>;
