@@ -157,6 +157,36 @@ impl HttpClient {
     }
 }
 
+impl HttpClient {
+    /// A GET with a DPoP-bound access token: `Authorization: DPoP <token>` and the proof in the
+    /// `DPoP` header (RFC 9449 §7.1). The answer as it came, with its `DPoP-Nonce` and whether
+    /// its `WWW-Authenticate` asks for a nonce.
+    pub(crate) async fn get_with_dpop(
+        &self,
+        endpoint: &'static str,
+        url: &str,
+        token: &str,
+        proof: &str,
+    ) -> Result<(Answer, bool), ProviderError> {
+        let resp = self
+            .inner
+            .get(url)
+            .header("accept", "application/json")
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .send()
+            .await;
+        let wants_nonce = resp.as_ref().is_ok_and(|r| {
+            r.headers()
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| v.contains("use_dpop_nonce"))
+        });
+        Ok((read_answer(endpoint, resp).await?, wants_nonce))
+    }
+}
+
 fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
