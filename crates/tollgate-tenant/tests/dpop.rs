@@ -508,3 +508,26 @@ async fn userinfo_takes_a_bound_token_only_with_a_proof_of_its_key() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[test]
+fn dpop_settings_read_from_toml() {
+    let config = tollgate_tenant::TenantConfig::from_toml_str(
+        r#"
+        [[clients]]
+        client_id = "spa"
+        client_secret = "spa-secret"
+        require_dpop_nonce = true
+
+        [[apis]]
+        identifier = "https://legacy.example.com"
+        dpop_bound_tokens = false
+
+        [[apis]]
+        identifier = "https://payments.example.com"
+        "#,
+    )
+    .unwrap();
+    assert!(config.clients()[0].dpop_nonce_required());
+    assert!(!config.apis()[0].dpop_bound_tokens());
+    assert!(config.apis()[1].dpop_bound_tokens(), "bound by default");
+}
