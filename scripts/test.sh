@@ -13,7 +13,7 @@
 # What it installs, each only when missing (installing needs root, or sudo):
 #   chromium, chromium-driver   headless browser tests (crates/tollgate-demo/tests/browser.rs)
 #   redis-server, procps        Redis store tests (procps provides `kill`)
-#   nodejs, npm                 live interop with @auth0/nextjs-auth0 (needs Node.js 20 or newer)
+#   nodejs, npm                 live interop with @auth0/nextjs-auth0 and oidc-provider (Node.js 20 or newer)
 #   gcc, libc6-dev              the linker rustc uses, on machines without one
 # and the pinned npm packages of each interop/* folder (`npm ci`, when its lock file changed).
 # Safe to run again: nothing installed is installed twice and `apt-get update` runs at most once.

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use tollgate::{AccessToken, AccessTokenError, AccessTokenOptions, SessionData, Tollgate};
+use tollgate::{
+    AccessToken, AccessTokenError, AccessTokenOptions, ConnectionToken, ConnectionTokenError,
+    ConnectionTokenOptions, SessionData, Tollgate,
+};
 
 use crate::extract::context;
 use crate::layer::SessionContext;
@@ -95,5 +98,39 @@ impl Auth {
             self.ctx.saved(saved, lines);
         }
         Ok(token)
+    }
+
+    /// The user's access token at a federated connection (Token Vault), cached in the session;
+    /// a newly fetched token is saved with the session. `None` without a session.
+    ///
+    /// # Errors
+    /// As [`Tollgate::access_token_for_connection`].
+    pub async fn access_token_for_connection(
+        &self,
+        opts: &ConnectionTokenOptions,
+    ) -> Option<Result<ConnectionToken, ConnectionTokenError>> {
+        let loaded = self.ctx.loaded()?;
+        let result = self
+            .ctx
+            .auth
+            .access_token_for_connection(&loaded.data, opts)
+            .await;
+        Some(match result {
+            Ok((token, Some(updated))) => {
+                match self
+                    .ctx
+                    .auth
+                    .save_session(&self.ctx.jar, &loaded, &updated)
+                    .await
+                {
+                    Ok((saved, lines)) => self.ctx.saved(saved, lines),
+                    // The token is still good; it is fetched again next time.
+                    Err(e) => tracing::warn!(error = %e, "could not cache the connection token"),
+                }
+                Ok(token)
+            }
+            Ok((token, None)) => Ok(token),
+            Err(e) => Err(e),
+        })
     }
 }

@@ -5,34 +5,119 @@
 //! (exactly what [`tollgate::AccessTokenError::to_json`] writes). The page at `/payments` then
 //! verifies a one-time code through `/auth/mfa/*`, which stores the token in the session, and the
 //! next call succeeds without asking again.
+//!
+//! The payments API itself is served here too, at `/payments-api/payments`, as a separate
+//! resource server would be: it accepts only a valid access token for its audience with the
+//! `read:payments` scope ([`RequireToken`]), and `/api/payments` calls it over HTTP with the
+//! user's token.
 
 use axum::Json;
 use axum::Router;
+use axum::extract::State;
 use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 use tollgate::AccessTokenOptions;
-use tollgate_axum::Auth;
+use tollgate::Tollgate;
+use tollgate::api::{ApiConfig, ApiValidator};
+use tollgate_axum::{ApiToken, Auth, RequireToken};
 
 /// The API whose token `/api/payments` needs (the example tenant's API with an MFA policy).
 pub(crate) const PAYMENTS_AUDIENCE: &str = "https://payments.example.com";
 
-/// The API routes. They need [`SessionLayer`](tollgate_axum::SessionLayer), which
-/// [`crate::app`] adds.
-pub(crate) fn router() -> Router {
-    Router::new().route("/api/payments", get(payments))
+/// The scope `/payments-api/payments` requires.
+pub(crate) const READ_PAYMENTS: &str = "read:payments";
+
+/// Where the payments API lists payments, relative to the app's base URL.
+const PAYMENTS_API_PATH: &str = "payments-api/payments";
+
+/// The API routes: `/api/payments` (needs [`SessionLayer`](tollgate_axum::SessionLayer), which
+/// [`crate::app`] adds) and the payments API, which trusts nothing but its bearer token.
+pub(crate) fn router(auth: &Tollgate) -> Router {
+    let bff = Router::new()
+        .route("/api/payments", get(payments))
+        .with_state(PaymentsClient::new(auth));
+    match payments_api(auth) {
+        Some(api) => bff.merge(api),
+        None => bff,
+    }
+}
+
+/// The payments API as a resource server of the app's provider.
+fn payments_api(auth: &Tollgate) -> Option<Router> {
+    let config = ApiConfig::new(auth.config().issuer().as_str(), PAYMENTS_AUDIENCE)
+        .insecure_allow_http_loopback_issuer()
+        .realm("payments")
+        .build()
+        .inspect_err(|e| tracing::error!(error = %e, "the payments API cannot start"))
+        .ok()?;
+    Some(
+        Router::new()
+            .route(&format!("/{PAYMENTS_API_PATH}"), get(list_payments))
+            .route_layer(RequireToken::new(ApiValidator::new(config)).scopes([READ_PAYMENTS])),
+    )
+}
+
+/// `GET /payments-api/payments`: the payments, for any caller with a valid token.
+async fn list_payments(token: ApiToken) -> Json<Value> {
+    let mut body = payments_body(Some(PAYMENTS_AUDIENCE));
+    body["caller"] = json!(token.sub());
+    Json(body)
+}
+
+/// Calls the payments API over HTTP.
+#[derive(Clone, Debug)]
+struct PaymentsClient {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl PaymentsClient {
+    fn new(auth: &Tollgate) -> Self {
+        let base = auth.config().app_base_url();
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(5))
+                .build()
+                .unwrap_or_default(),
+            url: base
+                .join(PAYMENTS_API_PATH)
+                .map(String::from)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The API's status and JSON for `token`.
+    async fn list(&self, token: &str) -> (StatusCode, Value) {
+        let answer = self.http.get(&self.url).bearer_auth(token).send().await;
+        let Ok(answer) = answer else {
+            return (
+                StatusCode::BAD_GATEWAY,
+                json!({"error": "payments_api_unreachable"}),
+            );
+        };
+        let status =
+            StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        let body = answer
+            .json::<Value>()
+            .await
+            .unwrap_or_else(|_| json!({"error": "payments_api_invalid_answer"}));
+        (status, body)
+    }
 }
 
 /// `200 {"payments": […], "token_audience": …}` with a token for the payments API, else the
 /// status and JSON of the [`AccessTokenError`](tollgate::AccessTokenError): `403` and the
 /// `mfa_required` body, `401` without a session.
-async fn payments(auth: Auth) -> Response {
-    let options = AccessTokenOptions::new().audience(PAYMENTS_AUDIENCE);
+async fn payments(State(api): State<PaymentsClient>, auth: Auth) -> Response {
+    let options = AccessTokenOptions::new()
+        .audience(PAYMENTS_AUDIENCE)
+        .scope(READ_PAYMENTS);
     let (status, body) = match auth.access_token(options).await {
-        // A real app would call the payments API with `token.token` here.
-        Ok(token) => (StatusCode::OK, payments_body(token.audience.as_deref())),
+        Ok(token) => api.list(&token.token).await,
         Err(error) => (
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             error.to_json(),

@@ -55,6 +55,9 @@
 //!   handler passes on as `403` and the `mfa_required` JSON. `/payments` calls it from the
 //!   browser, asks for the one-time code with `/auth/client.js` (`mfa.getAuthenticators`,
 //!   `mfa.challenge`, `mfa.verify`) and shows the payments once the code is accepted.
+//! - `/payments-api/payments` is the payments API itself, a resource server that trusts only a
+//!   bearer token for its audience with `read:payments` ([`tollgate_axum::RequireToken`]);
+//!   `/api/payments` calls it over HTTP with the user's token.
 //!
 //! ## Security
 //!
@@ -80,7 +83,7 @@ pub use server::{RunningDemo, start};
 /// The demo's router: its pages, Tollgate's routes and the session layer, for `auth`.
 pub fn app(auth: Tollgate) -> Router {
     pages::router(auth.clone())
-        .merge(api::router())
+        .merge(api::router(&auth))
         .merge(tollgate_axum::routes(auth.clone()))
         .layer(SessionLayer::new(auth))
 }

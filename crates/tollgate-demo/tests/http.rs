@@ -636,3 +636,82 @@ async fn the_payments_page_runs_its_own_script_only() {
     assert!(module.body.contains("export const mfa"));
     demo.shutdown().await;
 }
+
+/// The payments API is a resource server: it trusts a bearer token for its audience with
+/// `read:payments`, never the session cookie; `/api/payments` calls it with alice's token once
+/// she has verified a code.
+#[tokio::test]
+async fn the_payments_api_accepts_only_a_valid_bearer_token() {
+    let demo = demo().await;
+    let tenant = demo.tenant().unwrap();
+    let mut client = Client::new();
+    log_in(&mut client, &demo, ALICE, "/profile").await;
+
+    // The session cookie alone is not a token; neither is a made-up one.
+    let api = demo.url("/payments-api/payments");
+    let without = client.get_json(&api).await;
+    assert_eq!(without.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        without.headers["www-authenticate"],
+        r#"Bearer realm="payments""#
+    );
+    let forged = client
+        .send_accepting(
+            client
+                .http
+                .get(&api)
+                .bearer_auth("eyJhbGciOiJub25lIn0.e30."),
+            &api,
+            "application/json",
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        forged.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains(r#"error="invalid_token""#)
+    );
+
+    // Verify a code for the payments token, as the /payments page does.
+    let required = client.get_json(&demo.url("/api/payments")).await.json();
+    let mfa_token = required["mfa_token"].as_str().unwrap().to_owned();
+    let cookies: Vec<String> = client
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let verified = client
+        .http
+        .post(demo.url("/auth/mfa/verify"))
+        .header(COOKIE, cookies.join("; "))
+        .header(CONTENT_TYPE, "application/json")
+        .bearer_auth(&mfa_token)
+        .body(json!({"otp": tenant.totp_code(ALICE.email).unwrap()}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), StatusCode::OK);
+    for line in verified.headers().get_all(SET_COOKIE) {
+        let (name, value) = line
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .split_once('=')
+            .unwrap();
+        client.cookies.retain(|(n, _)| n != name);
+        client.cookies.push((name.to_owned(), value.to_owned()));
+    }
+
+    // Now the app reads the payments from the API, which saw alice's token.
+    let answer = client.get_json(&demo.url("/api/payments")).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(body["payments"].as_array().unwrap().len(), 3);
+    assert_eq!(body["token_audience"], "https://payments.example.com");
+    let profile = client.get_json(&demo.url("/auth/profile")).await.json();
+    assert_eq!(body["caller"], profile["sub"]);
+    demo.shutdown().await;
+}

@@ -2,6 +2,7 @@
 
 mod api;
 mod client;
+mod exchange;
 mod user;
 
 use std::collections::HashSet;
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use crate::mfa::{self, GrantKind, MfaPolicy};
 pub use api::ApiConfig;
 pub use client::ClientConfig;
+pub use exchange::TokenExchangeProfile;
 pub use user::UserConfig;
 
 /// Everything a tenant serves: applications, users, APIs, token lifetimes and signing keys.
@@ -79,6 +81,7 @@ pub struct TenantConfig {
     oob_code_lifetime: Duration,
     #[serde(with = "seconds")]
     push_poll_interval: Duration,
+    token_exchange_profiles: Vec<TokenExchangeProfile>,
 }
 
 impl Default for TenantConfig {
@@ -100,6 +103,7 @@ impl Default for TenantConfig {
             mfa_token_lifetime: Duration::from_secs(600),
             oob_code_lifetime: Duration::from_secs(300),
             push_poll_interval: Duration::from_secs(5),
+            token_exchange_profiles: Vec::new(),
         }
     }
 }
@@ -285,6 +289,23 @@ impl TenantConfig {
     pub fn with_push_poll_interval(mut self, interval: Duration) -> Self {
         self.push_poll_interval = interval;
         self
+    }
+
+    /// Accepts Custom Token Exchange requests of `profile`'s subject token type.
+    #[must_use]
+    pub fn with_token_exchange_profile(mut self, profile: TokenExchangeProfile) -> Self {
+        self.token_exchange_profiles.push(profile);
+        self
+    }
+
+    /// The Custom Token Exchange profile for `subject_token_type`.
+    pub fn token_exchange_profile(
+        &self,
+        subject_token_type: &str,
+    ) -> Option<&TokenExchangeProfile> {
+        self.token_exchange_profiles
+            .iter()
+            .find(|p| p.subject_token_type() == subject_token_type)
     }
 
     /// The applications.

@@ -147,7 +147,9 @@ mod state;
 mod store;
 mod tokens;
 
-pub use config::{ApiConfig, ClientConfig, ConfigError, TenantConfig, UserConfig};
+pub use config::{
+    ApiConfig, ClientConfig, ConfigError, TenantConfig, TokenExchangeProfile, UserConfig,
+};
 pub use error::TenantError;
 pub use events::TenantEvent;
 pub use fault::IdTokenFault;

@@ -73,6 +73,7 @@ mod config;
 mod cookies;
 mod dpop;
 mod error;
+mod exchange;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -111,6 +112,10 @@ pub use config::{
 pub use cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite};
 pub use dpop::{DpopKey, DpopKeyError, DpopOptions, MAX_DPOP_CLOCK_TOLERANCE};
 pub use error::{CallbackError, ConfigError, Error, IdTokenError, ProviderError};
+pub use exchange::{
+    ConnectionToken, ConnectionTokenError, ConnectionTokenOptions, ExchangedTokens,
+    TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_GRANT_FEDERATED, TokenExchangeError, TokenExchangeOptions,
+};
 pub use hooks::Hooks;
 pub use mfa::{
     Authenticator, ChallengeRequest, ChallengeResponse, EnrollRequest, FactorRequirement, Mfa,

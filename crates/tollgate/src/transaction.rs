@@ -27,6 +27,10 @@ pub(crate) struct Transaction {
     /// Finish in a popup window (answer with `postMessage`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) popup: bool,
+    /// A silent login (`prompt=none`): when the provider needs the user, return without a session
+    /// instead of showing an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) silent: bool,
     /// Expiry, seconds since the epoch.
     pub(crate) exp: u64,
 }

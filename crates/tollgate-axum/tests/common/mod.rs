@@ -16,6 +16,8 @@ use tollgate::store::SessionStore;
 use tollgate::{Config, ConfigBuilder, Tollgate};
 use tollgate_axum::{Auth, RequireMfa, Session, SessionLayer, User};
 
+pub mod oidc_provider;
+
 pub const PAYMENTS: &str = "https://payments.example.com";
 
 /// An API handler that needs a token for the payments API.

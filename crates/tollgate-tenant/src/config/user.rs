@@ -51,6 +51,9 @@ pub struct UserConfig {
     push_device: Option<String>,
     #[serde(default)]
     recovery_code: Option<String>,
+    /// Federated connections the user has an account at (Token Vault).
+    #[serde(default)]
+    connections: Vec<String>,
 }
 
 fn default_verified() -> bool {
@@ -72,7 +75,21 @@ impl UserConfig {
             email_factor: false,
             push_device: None,
             recovery_code: None,
+            connections: Vec::new(),
         }
+    }
+
+    /// Links an account at the federated `connection` (e.g. `google-oauth2`): the Token Vault
+    /// exchange gives the user's access token there.
+    #[must_use]
+    pub fn with_connection(mut self, connection: impl Into<String>) -> Self {
+        self.connections.push(connection.into());
+        self
+    }
+
+    /// The federated connections the user has an account at.
+    pub fn connections(&self) -> &[String] {
+        &self.connections
     }
 
     /// Sets the display name (default: the email, as Auth0 does).
@@ -234,6 +251,7 @@ impl fmt::Debug for UserConfig {
                 "recovery_code",
                 &self.recovery_code.as_ref().map(|_| "<redacted>"),
             )
+            .field("connections", &self.connections)
             .finish()
     }
 }

@@ -362,6 +362,7 @@ pub(crate) fn exchange<'a>(
         scope: Some(scope::join(&granted)),
         recovery_code: new_recovery_code,
         dpop_nonce: None,
+        issued_token_type: None,
     })
 }
 

@@ -2,6 +2,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod exchange;
 mod refresh_token;
 
 use axum::Json;
@@ -36,6 +37,9 @@ pub(crate) struct TokenResponse {
     /// The replacement recovery code (`mfa-recovery-code` grant only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) recovery_code: Option<String>,
+    /// What was issued (token exchanges only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) issued_token_type: Option<&'static str>,
     /// A `DPoP-Nonce` header for the client's next proof.
     #[serde(skip)]
     pub(crate) dpop_nonce: Option<String>,
@@ -110,6 +114,12 @@ fn event_types(grant_type: &str) -> Option<(&'static str, &'static str, &'static
         "authorization_code" => ("seacft", "feacft", "Authorization Code for Access Token"),
         "refresh_token" => ("sertft", "fertft", "Refresh Token for Access Token"),
         "client_credentials" => ("seccft", "feccft", "Client Credentials for Access Token"),
+        exchange::TOKEN_EXCHANGE => ("secte", "fecte", "Custom Token Exchange"),
+        exchange::FEDERATED_CONNECTION => (
+            "sefcate",
+            "fefcate",
+            "Federated Connection Access Token Exchange",
+        ),
         other => match MfaGrant::from_grant_type(other)? {
             MfaGrant::Otp => ("seotpft", "feotpft", "MFA OTP for Access Token"),
             MfaGrant::Oob => ("seoobft", "feoobft", "MFA OOB Code for Access Token"),
@@ -185,7 +195,11 @@ fn dispatch<'a>(
     if mfa_grant.is_none()
         && !matches!(
             grant_type,
-            "authorization_code" | "refresh_token" | "client_credentials"
+            "authorization_code"
+                | "refresh_token"
+                | "client_credentials"
+                | exchange::TOKEN_EXCHANGE
+                | exchange::FEDERATED_CONNECTION
         )
     {
         return Err(OAuthError::new(
@@ -226,6 +240,9 @@ fn dispatch<'a>(
                 authorization_code::exchange(state, client, params, record, jkt)
             }
             "refresh_token" => refresh_token::exchange(state, client, params, record, jkt),
+            exchange::TOKEN_EXCHANGE => exchange::custom(state, client, params, record, jkt),
+            // Connection tokens belong to another provider: never bound here.
+            exchange::FEDERATED_CONNECTION => exchange::federated(state, client, params, record),
             _ => client_credentials::exchange(state, client, params, record, jkt),
         },
     };

@@ -50,14 +50,30 @@ pub struct CallbackOutcome {
     /// When the login runs in a popup: the application's origin, the only one the result is
     /// posted to.
     pub popup_origin: Option<String>,
+    /// When a silent login (`prompt=none`) found that the provider needs the user
+    /// (`login_required`, `consent_required`, `interaction_required`,
+    /// `account_selection_required`): the sanitised path to return to, without a session.
+    pub silent_return_to: Option<String>,
 }
+
+/// The errors with which a provider answers `prompt=none` when it needs the user.
+const INTERACTION_NEEDED: [&str; 4] = [
+    "login_required",
+    "consent_required",
+    "interaction_required",
+    "account_selection_required",
+];
 
 impl CallbackOutcome {
     /// The default answer: `302` to `returnTo` on success; on failure a 400/502 HTML page that says
-    /// what happened, with a link to start again.
+    /// what happened, with a link to start again. A silent login that needs the user also goes
+    /// back to `returnTo`, signed out, with no error page.
     pub fn into_response(self, login_path: &str) -> AuthResponse {
         if let Some(origin) = &self.popup_origin {
             return popup_page(origin, &self.result, &self.set_cookies);
+        }
+        if let Some(to) = &self.silent_return_to {
+            return response::redirect(to, &self.set_cookies);
         }
         match self.result {
             Ok(ok) => response::redirect(&ok.return_to, &self.set_cookies),
@@ -181,6 +197,15 @@ impl Tollgate {
             .as_ref()
             .filter(|t| t.popup)
             .map(|_| self.config().app_base_url.origin().ascii_serialization());
+        let silent_return_to = txn
+            .as_ref()
+            .filter(|t| t.silent)
+            .filter(|_| {
+                p.error
+                    .as_deref()
+                    .is_some_and(|e| INTERACTION_NEEDED.contains(&e))
+            })
+            .map(|t| t.return_to.clone());
         let mut result = self.finish_login(&p, txn).await;
         if let Ok(ok) = &mut result {
             // A new login of the same user (a step-up) keeps the tokens the session already had
@@ -215,6 +240,7 @@ impl Tollgate {
             set_cookies,
             retry_step_up,
             popup_origin,
+            silent_return_to,
         }
     }
 

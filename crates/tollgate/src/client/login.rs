@@ -90,6 +90,9 @@ impl Tollgate {
         let txn = Transaction {
             acr_values: opts.get("acr_values").map(str::to_owned),
             popup: opts.popup,
+            silent: opts
+                .get("prompt")
+                .is_some_and(|p| p.split(' ').any(|v| v == "none")),
             state,
             nonce,
             code_verifier: verifier,

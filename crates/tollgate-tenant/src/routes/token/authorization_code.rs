@@ -117,6 +117,7 @@ pub(super) fn exchange<'a>(
         scope: Some(scope::join(&request.scope)),
         recovery_code: None,
         dpop_nonce: None,
+        issued_token_type: None,
     })
 }
 

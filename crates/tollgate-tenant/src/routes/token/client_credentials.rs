@@ -44,5 +44,6 @@ pub(super) fn exchange(
         scope: (!granted.is_empty()).then(|| scope::join(&granted)),
         recovery_code: None,
         dpop_nonce: None,
+        issued_token_type: None,
     })
 }

@@ -150,5 +150,6 @@ pub(super) fn exchange<'a>(
         scope: Some(scope::join(&granted)),
         recovery_code: None,
         dpop_nonce: None,
+        issued_token_type: None,
     })
 }
