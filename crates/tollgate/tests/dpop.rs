@@ -320,3 +320,33 @@ async fn a_second_nonce_demand_is_not_retried() {
         "one retry, carrying the nonce from the first answer"
     );
 }
+
+/// The clock skew option reaches the wire: proofs dated ten minutes back are refused by the
+/// tenant, and the failed login is a typed token-exchange error.
+#[tokio::test]
+async fn clock_skew_moves_the_proofs_iat() {
+    let tenant = tenant().await;
+    let config = Config::builder()
+        .domain(tenant.issuer())
+        .insecure_allow_http_loopback_issuer()
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .secret(SECRET)
+        .app_base_url(APP)
+        .dpop(DpopKey::generate())
+        .dpop_options(DpopOptions::new().clock_skew(-600))
+        .build()
+        .unwrap();
+    let auth = Tollgate::new(config);
+    let (query, jar) = login_to_callback(&auth, &tenant_browser(), LoginOptions::new()).await;
+    let err = auth.handle_callback(&query, &jar).await.result.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            tollgate::Error::Callback(tollgate::CallbackError::TokenExchange(
+                ProviderError::OAuth { status: 400, error, .. }
+            )) if error == "invalid_dpop_proof"
+        ),
+        "{err:?}"
+    );
+}
