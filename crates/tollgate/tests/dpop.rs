@@ -12,12 +12,15 @@ use tollgate::{
     AccessTokenError, AccessTokenOptions, Config, DpopKey, DpopOptions, LoginOptions,
     ProviderError, SessionData, Tollgate,
 };
-use tollgate_tenant::{ApiConfig, ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
+use tollgate_tenant::{
+    ApiConfig, ClientConfig, GrantKind, MfaPolicy, RunningTenant, Tenant, TenantConfig, UserConfig,
+};
 
 const NONCE_CLIENT: &str = "nonce-client";
 const NONCE_SECRET: &str = "nonce-client-secret";
 const BOUND_API: &str = "https://payments.example.com";
 const BEARER_API: &str = "https://legacy.example.com";
+const MFA_API: &str = "https://vault.example.com";
 
 async fn tenant() -> RunningTenant {
     let client = |id: &str, secret: &str| {
@@ -29,8 +32,18 @@ async fn tenant() -> RunningTenant {
         TenantConfig::new()
             .with_client(client(CLIENT_ID, CLIENT_SECRET))
             .with_client(client(NONCE_CLIENT, NONCE_SECRET).with_dpop_nonce_required(true))
-            .with_user(UserConfig::new(ALICE.0, ALICE.1).with_name("Alice Example"))
+            .with_user(
+                UserConfig::new(ALICE.0, ALICE.1)
+                    .with_name("Alice Example")
+                    .with_totp_secret("JBSWY3DPEHPK3PXP"),
+            )
             .with_api(ApiConfig::new(BOUND_API).with_scopes(["read:payments"]))
+            .with_api(ApiConfig::new(MFA_API).with_scopes(["read:vault"]))
+            .with_mfa_policy(
+                MfaPolicy::new()
+                    .for_audience(MFA_API)
+                    .on_grants([GrantKind::RefreshToken]),
+            )
             .with_api(
                 ApiConfig::new(BEARER_API)
                     .with_scopes(["read:legacy"])
@@ -349,4 +362,36 @@ async fn clock_skew_moves_the_proofs_iat() {
         ),
         "{err:?}"
     );
+}
+
+/// MFA verification through the MFA API grants carries a proof too: the token it yields for
+/// the MFA-protected API is bound to the key.
+#[tokio::test]
+async fn mfa_verification_yields_a_bound_token() {
+    let tenant = tenant().await;
+    let key = DpopKey::generate();
+    let auth = sdk(&tenant, (CLIENT_ID, CLIENT_SECRET), &key);
+    let session = login(&auth).await;
+    let err = auth
+        .access_token(&session, &AccessTokenOptions::new().audience(MFA_API))
+        .await
+        .unwrap_err();
+    let AccessTokenError::MfaRequired(required) = err else {
+        panic!("expected mfa_required, got {err:?}");
+    };
+    let code = tenant.totp_code(ALICE.0).unwrap();
+    let outcome = auth
+        .mfa(&session)
+        .verify(&required.mfa_token, &tollgate::VerifyRequest::otp(code))
+        .await
+        .unwrap();
+    assert_eq!(outcome.token.token_type, "DPoP");
+    assert_eq!(claims(&outcome.token.token)["cnf"]["jkt"], key.thumbprint());
+    let entry = outcome
+        .session
+        .access_tokens
+        .iter()
+        .find(|e| e.audience == MFA_API)
+        .unwrap();
+    assert_eq!(entry.token_type.as_deref(), Some("DPoP"));
 }
