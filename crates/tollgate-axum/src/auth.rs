@@ -81,12 +81,8 @@ impl Auth {
         opts: AccessTokenOptions,
     ) -> Result<AccessToken, AccessTokenError> {
         if let Some(e) = self.ctx.error() {
-            return Err(AccessTokenError::RefreshFailed(
-                tollgate::ProviderError::InvalidResponse {
-                    endpoint: "session store",
-                    reason: e.to_string(),
-                },
-            ));
+            // The store is down: a 503, not a logout.
+            return Err(AccessTokenError::StoreUnavailable(e.to_string()));
         }
         let loaded = self.ctx.loaded().ok_or(AccessTokenError::MissingSession)?;
         let (token, saved) = self

@@ -217,6 +217,10 @@ async fn a_redis_outage_is_a_503_and_service_resumes() {
         200,
         "pages that need no session still work"
     );
+    let token = b.get(&app.url("/auth/access-token")).await;
+    assert_eq!(token.status, 503, "{token:?}");
+    let body: serde_json::Value = serde_json::from_str(&token.body).unwrap();
+    assert_eq!(body["error"]["code"], "session_store_unavailable", "{body}");
     redis.resume();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {

@@ -1,10 +1,12 @@
 //! The tenant's HTTP routes, shaped like Auth0's Authentication API.
 
 pub(crate) mod authorize;
+mod ciba;
 mod dev;
 mod discovery;
 pub(crate) mod login;
 pub(crate) mod logout;
+mod par;
 mod revoke;
 mod token;
 mod userinfo;
@@ -17,6 +19,8 @@ use axum::routing::{delete, get, post};
 use crate::mfa;
 use crate::state::TenantState;
 
+pub(crate) use ciba::CibaStore;
+pub(crate) use par::ParStore;
 pub(crate) use token::{DPOP_KEY_MISMATCH, GrantRecord, TokenResponse};
 
 /// Shared state as handlers receive it.
@@ -38,6 +42,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/u/login", get(login::show).post(login::submit))
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(revoke::revoke))
+        .route("/bc-authorize", post(ciba::authorize))
+        .route("/oauth/par", post(par::push))
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

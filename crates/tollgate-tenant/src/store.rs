@@ -127,6 +127,8 @@ pub(crate) struct Store {
     opaque_tokens: HashMap<String, OpaqueToken>,
     pub(crate) refresh: RefreshTokens,
     pub(crate) mfa: MfaStore,
+    pub(crate) ciba: crate::routes::CibaStore,
+    pub(crate) par: crate::routes::ParStore,
 }
 
 impl Store {

@@ -135,8 +135,20 @@ pub(crate) struct AuthorizeRequest<'a> {
 }
 
 impl AuthorizeRequest<'_> {
-    pub(crate) fn url(&self) -> Result<Url, url::ParseError> {
-        let mut url = Url::parse(self.endpoint)?;
+    /// Every parameter but `client_id`, in order; a repeated extra parameter keeps its last value.
+    pub(crate) fn pairs(&self) -> Vec<(&str, &str)> {
+        let mut pairs = vec![
+            ("response_type", "code"),
+            ("redirect_uri", self.redirect_uri),
+            ("scope", self.scope),
+            ("state", self.state),
+            ("nonce", self.nonce),
+            ("code_challenge", self.code_challenge),
+            ("code_challenge_method", "S256"),
+        ];
+        if let Some(jkt) = self.dpop_jkt {
+            pairs.push(("dpop_jkt", jkt));
+        }
         let mut extra: Vec<(&str, &str)> = Vec::new();
         for (k, v) in &self.extra {
             if matches!(*k, "scope") || is_protected_param(k) {
@@ -145,23 +157,29 @@ impl AuthorizeRequest<'_> {
             extra.retain(|(n, _)| n != k);
             extra.push((k, v));
         }
+        pairs.extend(extra);
+        pairs
+    }
+
+    /// The authorize URL carrying every parameter.
+    pub(crate) fn url(&self) -> Result<Url, url::ParseError> {
+        let mut url = Url::parse(self.endpoint)?;
         {
             let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code")
-                .append_pair("client_id", self.client_id)
-                .append_pair("redirect_uri", self.redirect_uri)
-                .append_pair("scope", self.scope)
-                .append_pair("state", self.state)
-                .append_pair("nonce", self.nonce)
-                .append_pair("code_challenge", self.code_challenge)
-                .append_pair("code_challenge_method", "S256");
-            if let Some(jkt) = self.dpop_jkt {
-                q.append_pair("dpop_jkt", jkt);
-            }
-            for (k, v) in extra {
+            q.append_pair("client_id", self.client_id);
+            for (k, v) in self.pairs() {
                 q.append_pair(k, v);
             }
         }
+        Ok(url)
+    }
+
+    /// The authorize URL of a pushed request (RFC 9126): only `client_id` and `request_uri`.
+    pub(crate) fn pushed_url(&self, request_uri: &str) -> Result<Url, url::ParseError> {
+        let mut url = Url::parse(self.endpoint)?;
+        url.query_pairs_mut()
+            .append_pair("client_id", self.client_id)
+            .append_pair("request_uri", request_uri);
         Ok(url)
     }
 }

@@ -154,6 +154,7 @@ pub struct Config {
     pub(crate) mfa_token_ttl: Duration,
     pub(crate) token_refresh_buffer: Duration,
     pub(crate) dpop: Option<(DpopKey, DpopOptions)>,
+    pub(crate) pushed_authorization_requests: bool,
 }
 
 impl Config {
@@ -276,6 +277,7 @@ pub struct ConfigBuilder {
     dpop_key: Option<DpopKey>,
     use_dpop: bool,
     dpop_options: DpopOptions,
+    pushed_authorization_requests: bool,
 }
 
 impl ConfigBuilder {
@@ -517,6 +519,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// Sends the authorization parameters to the provider's pushed authorization request endpoint
+    /// (RFC 9126) first, so the browser's `/authorize` URL carries only `client_id` and a one-time
+    /// `request_uri`: no parameter can be read or changed on the way. Default off.
+    pub fn pushed_authorization_requests(mut self, on: bool) -> Self {
+        self.pushed_authorization_requests = on;
+        self
+    }
+
     /// Checks every value and builds the configuration. Each error names the setting and the fix.
     pub fn build(self) -> Result<Config, ConfigError> {
         let domain = self.domain.ok_or(ConfigError::Missing {
@@ -693,6 +703,7 @@ impl ConfigBuilder {
             mfa_token_ttl,
             token_refresh_buffer: self.token_refresh_buffer.unwrap_or_default(),
             dpop,
+            pushed_authorization_requests: self.pushed_authorization_requests,
         })
     }
 }

@@ -68,6 +68,7 @@ pub mod api;
 mod authorize;
 mod backchannel;
 mod browser;
+mod ciba;
 mod client;
 mod config;
 mod cookies;
@@ -102,6 +103,9 @@ pub use backchannel::{
     BACKCHANNEL_LOGOUT_EVENT, LogoutTokenError, MemoryRevocations, RevocationList,
 };
 pub use browser::browser_module;
+pub use ciba::{
+    BackchannelAuthError, BackchannelAuthOptions, BackchannelPoll, BackchannelRequest, CIBA_GRANT,
+};
 pub use client::{
     CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS, LoadedSession, LoginRedirect, Tollgate,
 };

@@ -146,6 +146,10 @@ pub enum AccessTokenError {
     /// The refreshed ID token is invalid.
     #[error("The refreshed ID token is invalid: {0}")]
     InvalidIdToken(IdTokenError),
+    /// The session store failed while the token was read, locked or saved. The user is still
+    /// signed in: answer 503 and let the client try again.
+    #[error("The session store is unavailable ({0}); the session is unchanged, try again.")]
+    StoreUnavailable(String),
 }
 
 impl AccessTokenError {
@@ -157,6 +161,7 @@ impl AccessTokenError {
             Self::MfaRequired(_) => "mfa_required",
             Self::RefreshFailed(_) => "failed_to_refresh_token",
             Self::InvalidIdToken(_) => "invalid_id_token",
+            Self::StoreUnavailable(_) => "session_store_unavailable",
         }
     }
 
@@ -165,6 +170,7 @@ impl AccessTokenError {
         match self {
             Self::MfaRequired(_) => 403,
             Self::RefreshFailed(ProviderError::Unreachable { .. }) => 502,
+            Self::StoreUnavailable(_) => 503,
             _ => 401,
         }
     }
@@ -368,12 +374,7 @@ impl Tollgate {
         loaded: &crate::LoadedSession,
         opts: &AccessTokenOptions,
     ) -> Result<(AccessToken, Option<(crate::LoadedSession, Vec<String>)>), AccessTokenError> {
-        let store_failed = |e: crate::Error| {
-            AccessTokenError::RefreshFailed(ProviderError::InvalidResponse {
-                endpoint: "session store",
-                reason: e.to_string(),
-            })
-        };
+        let store_failed = |e: crate::Error| AccessTokenError::StoreUnavailable(e.to_string());
         let (Some(store), Some(id)) = (self.store(), loaded.store_id()) else {
             let outcome = self.access_token(&loaded.data, opts).await?;
             return match outcome.session {
@@ -431,12 +432,7 @@ impl Tollgate {
         loaded: &crate::LoadedSession,
         opts: &AccessTokenOptions,
     ) -> Result<(AccessToken, Option<(crate::LoadedSession, Vec<String>)>), AccessTokenError> {
-        let store_failed = |e: crate::Error| {
-            AccessTokenError::RefreshFailed(ProviderError::InvalidResponse {
-                endpoint: "session store",
-                reason: e.to_string(),
-            })
-        };
+        let store_failed = |e: crate::Error| AccessTokenError::StoreUnavailable(e.to_string());
         let current = self
             .load_session(jar)
             .await
@@ -669,5 +665,12 @@ mod tests {
             "openid profile read:x"
         );
         assert_eq!(merge_scopes("", "a"), "a");
+    }
+
+    #[test]
+    fn a_store_outage_is_a_503_not_a_logout() {
+        let e = AccessTokenError::StoreUnavailable("timed out".into());
+        assert_eq!(e.status(), 503);
+        assert_eq!(e.to_json()["error"]["code"], "session_store_unavailable");
     }
 }

@@ -395,3 +395,33 @@ async fn mfa_verification_yields_a_bound_token() {
         .unwrap();
     assert_eq!(entry.token_type.as_deref(), Some("DPoP"));
 }
+
+/// With pushed authorization requests, `dpop_jkt` travels in the pushed parameters, not in the
+/// browser's URL, and the login still ends with bound tokens.
+#[tokio::test]
+async fn dpop_jkt_is_pushed_with_par() {
+    let tenant = tenant().await;
+    let key = DpopKey::generate();
+    let config = Config::builder()
+        .domain(tenant.issuer())
+        .insecure_allow_http_loopback_issuer()
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .secret(SECRET)
+        .app_base_url(APP)
+        .audience(BOUND_API)
+        .dpop(key.clone())
+        .pushed_authorization_requests(true)
+        .build()
+        .unwrap();
+    let auth = Tollgate::new(config);
+    let redirect = auth.start_login(LoginOptions::new()).await.unwrap();
+    assert!(redirect.url.query_pairs().all(|(k, _)| k != "dpop_jkt"));
+    assert!(redirect.url.query_pairs().any(|(k, _)| k == "request_uri"));
+    let session = login(&auth).await;
+    assert_eq!(session.token_set.token_type.as_deref(), Some("DPoP"));
+    assert_eq!(
+        claims(&session.token_set.access_token)["cnf"]["jkt"],
+        key.thumbprint()
+    );
+}

@@ -55,6 +55,21 @@ impl Params {
         Ok(Self(map))
     }
 
+    /// These parameters without the client's credentials (`client_secret`, assertions).
+    pub(crate) fn without_client_credentials(&self) -> Self {
+        let mut map = self.0.clone();
+        for name in ["client_secret", "client_assertion", "client_assertion_type"] {
+            map.remove(name);
+        }
+        Self(map)
+    }
+
+    /// These parameters with `name` set to `value`.
+    pub(crate) fn with(mut self, name: &str, value: &str) -> Self {
+        self.0.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
     /// The value of `name`, if present and not empty.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0

@@ -20,8 +20,9 @@ pub(crate) async fn page(State(state): State<Arc<TenantState>>) -> Response {
     pages::outbox_page(&messages)
 }
 
-/// `GET /dev/outbox.json`: `[{"id","channel","to","user","code","created_at","state"}]`,
-/// newest first (`created_at` in Unix seconds; `code` null for push, `state` null otherwise).
+/// `GET /dev/outbox.json`: `[{"id","channel","to","user","code","created_at","state"}]`, newest
+/// first (`created_at` in Unix seconds; `code` null for push, `state` null otherwise), plus
+/// `binding_message` for back-channel (CIBA) login requests.
 pub(crate) async fn json(State(state): State<Arc<TenantState>>) -> Response {
     let list: Vec<Value> = state
         .store()
@@ -31,7 +32,7 @@ pub(crate) async fn json(State(state): State<Arc<TenantState>>) -> Response {
         .iter()
         .rev()
         .map(|m| {
-            json!({
+            let mut entry = json!({
                 "id": m.id,
                 "channel": m.channel,
                 "to": m.to,
@@ -39,7 +40,11 @@ pub(crate) async fn json(State(state): State<Arc<TenantState>>) -> Response {
                 "code": m.code,
                 "created_at": m.created_at,
                 "state": m.state,
-            })
+            });
+            if let Some(message) = &m.binding_message {
+                entry["binding_message"] = json!(message);
+            }
+            entry
         })
         .collect();
     let mut response = Json(Value::Array(list)).into_response();

@@ -118,6 +118,8 @@ pub struct OutboxMessage {
     pub created_at: u64,
     /// For push requests: pending, approved or denied.
     pub state: Option<PushState>,
+    /// For back-channel (CIBA) login requests: the message the app asked to show.
+    pub binding_message: Option<String>,
 }
 
 /// All messages, oldest first.
@@ -149,7 +151,23 @@ impl Outbox {
             code,
             created_at: crate::clock::now(),
             state,
+            binding_message: None,
         });
+        id
+    }
+
+    /// Records a back-channel (CIBA) login request waiting for the user's approval; returns its
+    /// id, which [`answer_push`](Self::answer_push) approves or denies.
+    pub(crate) fn send_login_request(
+        &mut self,
+        user_email: &str,
+        to: &str,
+        binding_message: &str,
+    ) -> String {
+        let id = self.send(user_email, OutboxChannel::Push, to, None);
+        if let Some(m) = self.messages.iter_mut().find(|m| m.id == id) {
+            m.binding_message = Some(binding_message.to_owned());
+        }
         id
     }
 

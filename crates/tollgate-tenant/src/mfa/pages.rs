@@ -249,11 +249,11 @@ pub(crate) fn outbox_page(messages: &[OutboxMessage]) -> Response {
             channel_label(message.channel),
             escape(&message.to),
             escape(&message.user_email),
-            message
-                .code
-                .as_deref()
-                .map(|c| format!("<code>{}</code>", escape(c)))
-                .unwrap_or_default(),
+            match (&message.code, &message.binding_message) {
+                (Some(c), _) => format!("<code>{}</code>", escape(c)),
+                (None, Some(m)) => format!("login request: \u{201c}{}\u{201d}", escape(m)),
+                (None, None) => String::new(),
+            },
         ));
     }
     let table = if rows.is_empty() {
@@ -262,7 +262,7 @@ pub(crate) fn outbox_page(messages: &[OutboxMessage]) -> Response {
         format!(
             "<table>\n<caption>Messages, newest first</caption>\n<thead><tr><th scope=\"col\">Time (UTC)</th>\
              <th scope=\"col\">Channel</th><th scope=\"col\">To</th><th scope=\"col\">User</th>\
-             <th scope=\"col\">Code</th><th scope=\"col\">Push</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>"
+             <th scope=\"col\">Code or message</th><th scope=\"col\">Push</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>"
         )
     };
     let body = format!(

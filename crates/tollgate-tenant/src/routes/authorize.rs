@@ -28,7 +28,10 @@ pub(super) async fn authorize(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = Params::from_query(query.as_deref());
+    let params = match super::par::resolve(&state, Params::from_query(query.as_deref())) {
+        Ok(params) => params,
+        Err(response) => return *response,
+    };
     let (request, prompt) = match check(&state, &params) {
         Ok(checked) => checked,
         Err(response) => return response,

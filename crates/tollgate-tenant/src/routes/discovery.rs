@@ -33,6 +33,9 @@ pub(super) async fn openid_configuration(State(state): State<AppState>) -> Json<
         "request_uri_parameter_supported": false,
         "request_parameter_supported": false,
         "backchannel_logout_supported": true,
+        "backchannel_authentication_endpoint": state.endpoint("bc-authorize"),
+        "pushed_authorization_request_endpoint": state.endpoint("oauth/par"),
+        "backchannel_token_delivery_modes_supported": ["poll"],
         "backchannel_logout_session_supported": true,
     });
     if state.config.end_session_endpoint_discovery() {

@@ -115,6 +115,11 @@ fn event_types(grant_type: &str) -> Option<(&'static str, &'static str, &'static
         "refresh_token" => ("sertft", "fertft", "Refresh Token for Access Token"),
         "client_credentials" => ("seccft", "feccft", "Client Credentials for Access Token"),
         exchange::TOKEN_EXCHANGE => ("secte", "fecte", "Custom Token Exchange"),
+        super::ciba::CIBA_GRANT => (
+            "sbcaft",
+            "fbcaft",
+            "Backchannel Authentication for Access Token",
+        ),
         exchange::FEDERATED_CONNECTION => (
             "sefcate",
             "fefcate",
@@ -200,6 +205,7 @@ fn dispatch<'a>(
                 | "client_credentials"
                 | exchange::TOKEN_EXCHANGE
                 | exchange::FEDERATED_CONNECTION
+                | super::ciba::CIBA_GRANT
         )
     {
         return Err(OAuthError::new(
@@ -243,6 +249,8 @@ fn dispatch<'a>(
             exchange::TOKEN_EXCHANGE => exchange::custom(state, client, params, record, jkt),
             // Connection tokens belong to another provider: never bound here.
             exchange::FEDERATED_CONNECTION => exchange::federated(state, client, params, record),
+            // CIBA tokens are not DPoP-bound in this tenant yet.
+            super::ciba::CIBA_GRANT => super::ciba::poll(state, client, params, record),
             _ => client_credentials::exchange(state, client, params, record, jkt),
         },
     };

@@ -71,7 +71,7 @@ impl Tollgate {
         // DPoP: bind the authorization code to the key (RFC 9449 §10). A protected parameter,
         // so it is added after the pass-through ones are filtered.
         let dpop_jkt = config.dpop_key().map(|k| k.thumbprint());
-        let url = AuthorizeRequest {
+        let request = AuthorizeRequest {
             endpoint: &meta.authorization_endpoint,
             client_id: &config.client_id,
             redirect_uri: &redirect_uri,
@@ -81,8 +81,13 @@ impl Tollgate {
             code_challenge: &challenge,
             dpop_jkt,
             extra,
+        };
+        let url = if config.pushed_authorization_requests {
+            let request_uri = self.push_authorization_request(&meta, &request).await?;
+            request.pushed_url(&request_uri)
+        } else {
+            request.url()
         }
-        .url()
         .map_err(|e| ProviderError::InvalidResponse {
             endpoint: "discovery document",
             reason: format!("authorization_endpoint is not a URL ({e})"),
@@ -124,4 +129,58 @@ impl Tollgate {
 /// The HTML page for an error met in a browser flow.
 pub(crate) fn error_page(e: &Error) -> AuthResponse {
     response::html_page(e.status(), "Sign-in problem", &e.to_string(), None, &[])
+}
+
+#[derive(serde::Deserialize)]
+struct PushedRequest {
+    request_uri: String,
+}
+
+impl Tollgate {
+    /// Pushes the authorization parameters to the provider (RFC 9126) and returns the
+    /// `request_uri` that stands for them.
+    async fn push_authorization_request(
+        &self,
+        meta: &crate::ProviderMetadata,
+        request: &AuthorizeRequest<'_>,
+    ) -> Result<String, Error> {
+        let endpoint = meta
+            .pushed_authorization_request_endpoint
+            .as_deref()
+            .ok_or(ProviderError::MissingEndpoint(
+                "pushed_authorization_request_endpoint",
+            ))?;
+        let config = self.config();
+        let pushed: PushedRequest = self
+            .inner
+            .provider
+            .http
+            .post_form(
+                "pushed authorization request endpoint",
+                endpoint,
+                &config.client_id,
+                &config.client_auth,
+                &request.pairs(),
+            )
+            .await
+            .map_err(|e| {
+                e.map_or_else(
+                    |p| p,
+                    |a| {
+                        crate::provider::token::oauth_error(
+                            "pushed authorization request endpoint",
+                            a,
+                        )
+                    },
+                )
+            })?;
+        if pushed.request_uri.is_empty() {
+            return Err(ProviderError::InvalidResponse {
+                endpoint: "pushed authorization request endpoint",
+                reason: "request_uri is empty".into(),
+            }
+            .into());
+        }
+        Ok(pushed.request_uri)
+    }
 }

@@ -24,6 +24,7 @@ impl ConfigBuilder {
     /// | `AUTH0_MFA_TOKEN_TTL` | lifetime of the sealed `mfa_token`, seconds (default 300) |
     /// | `AUTH0_TOKEN_REFRESH_BUFFER` | refresh access tokens this many seconds early (default 0) |
     /// | `AUTH0_TOKEN_ENDPOINT_AUTH_METHOD` | `client_secret_post` (default) or `client_secret_basic` |
+    /// | `AUTH0_PUSHED_AUTHORIZATION_REQUESTS` | `true` sends logins through PAR (RFC 9126) |
     /// | `AUTH0_LOGOUT_STRATEGY` | `auto`, `oidc` or `v2` |
     /// | `AUTH0_INCLUDE_ID_TOKEN_HINT` | `true` / `false` |
     /// | `TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER` | `true` allows an `http://127.0.0.1…` issuer |
@@ -114,6 +115,12 @@ impl ConfigBuilder {
                     expected: "a whole number of seconds",
                 })?;
             b = b.token_refresh_buffer(Duration::from_secs(secs));
+        }
+        if let Some(v) = get("AUTH0_PUSHED_AUTHORIZATION_REQUESTS") {
+            b = b.pushed_authorization_requests(bool_var(
+                "AUTH0_PUSHED_AUTHORIZATION_REQUESTS",
+                &v,
+            )?);
         }
         if let Some(v) = get("AUTH0_TOKEN_ENDPOINT_AUTH_METHOD") {
             match v.trim() {

@@ -124,7 +124,8 @@ fn valid_token_type(t: &str) -> bool {
         && !t.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// The tokens a Custom Token Exchange returned. They are not stored in any session.
+/// The tokens a Custom Token Exchange or a back-channel login returned. They are not stored in
+/// any session.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ExchangedTokens {
@@ -203,6 +204,30 @@ impl TokenExchangeError {
 }
 
 impl Tollgate {
+    /// Validates an ID token that a grant without a login returned (no nonce, no `max_age`).
+    pub(crate) async fn validate_issued_id_token(
+        &self,
+        raw: Option<&str>,
+    ) -> Result<Option<Map<String, Value>>, VerifyError> {
+        let Some(raw) = raw else {
+            return Ok(None);
+        };
+        let config = self.config();
+        let provider = &self.inner().provider;
+        let meta = provider.metadata().await.map_err(VerifyError::Provider)?;
+        let exp = Expectations {
+            issuer: &meta.issuer,
+            client_id: &config.client_id,
+            nonce: None,
+            max_age: None,
+            now: crate::time::now(),
+            tolerance: config.clock_tolerance.as_secs(),
+            algorithms: &config.id_token_algorithms,
+            client_secret: config.client_secret(),
+        };
+        id_token::validate(provider, raw, &exp).await.map(Some)
+    }
+
     /// Exchanges a token from another system for this provider's tokens (Custom Token Exchange,
     /// RFC 8693 as Auth0 profiles it). Nothing is stored in a session; each call is a new exchange.
     ///
@@ -255,33 +280,13 @@ impl Tollgate {
                 }
                 GrantError::Other(p) => TokenExchangeError::ExchangeFailed(p),
             })?;
-        let id_token_claims = match resp.id_token.as_deref() {
-            None => None,
-            Some(raw) => {
-                let meta = provider
-                    .metadata()
-                    .await
-                    .map_err(TokenExchangeError::ExchangeFailed)?;
-                let exp = Expectations {
-                    issuer: &meta.issuer,
-                    client_id: &config.client_id,
-                    nonce: None,
-                    max_age: None,
-                    now: crate::time::now(),
-                    tolerance: config.clock_tolerance.as_secs(),
-                    algorithms: &config.id_token_algorithms,
-                    client_secret: config.client_secret(),
-                };
-                Some(
-                    id_token::validate(provider, raw, &exp)
-                        .await
-                        .map_err(|e| match e {
-                            VerifyError::Token(t) => TokenExchangeError::InvalidIdToken(t),
-                            VerifyError::Provider(p) => TokenExchangeError::ExchangeFailed(p),
-                        })?,
-                )
-            }
-        };
+        let id_token_claims = self
+            .validate_issued_id_token(resp.id_token.as_deref())
+            .await
+            .map_err(|e| match e {
+                VerifyError::Token(t) => TokenExchangeError::InvalidIdToken(t),
+                VerifyError::Provider(p) => TokenExchangeError::ExchangeFailed(p),
+            })?;
         Ok(ExchangedTokens {
             access_token: resp.access_token,
             token_type: resp.token_type,

@@ -37,6 +37,12 @@ pub struct ProviderMetadata {
     /// Whether the provider sends `iss` in authorization responses (RFC 9207).
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// Client-Initiated Backchannel Authentication (`/bc-authorize`), when offered.
+    #[serde(default)]
+    pub backchannel_authentication_endpoint: Option<String>,
+    /// Pushed Authorization Requests (RFC 9126), when offered.
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
 }
 
 #[derive(Debug)]
@@ -103,6 +109,14 @@ impl Discovery {
             ("end_session_endpoint", m.end_session_endpoint.as_ref()),
             ("revocation_endpoint", m.revocation_endpoint.as_ref()),
             ("userinfo_endpoint", m.userinfo_endpoint.as_ref()),
+            (
+                "backchannel_authentication_endpoint",
+                m.backchannel_authentication_endpoint.as_ref(),
+            ),
+            (
+                "pushed_authorization_request_endpoint",
+                m.pushed_authorization_request_endpoint.as_ref(),
+            ),
         ] {
             if let Some(v) = value {
                 self.check_endpoint(name, v)?;

@@ -86,6 +86,25 @@ impl HttpClient {
         parse_json(endpoint, &body)
     }
 
+    /// POSTs a form with client authentication. A non-2xx answer is returned as `Err(Ok(answer))`.
+    pub(crate) async fn post_form<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        url: &str,
+        client_id: &str,
+        auth: &ClientAuth,
+        form: &[(&str, &str)],
+    ) -> Result<T, Result<ErrorAnswer, ProviderError>> {
+        let (status, body) = self
+            .post_form_raw(endpoint, url, client_id, auth, form)
+            .await
+            .map_err(Err)?;
+        if (200..300).contains(&status) {
+            return parse_json(endpoint, &body).map_err(Err);
+        }
+        Err(Ok(ErrorAnswer::parse(status, &body)))
+    }
+
     /// POSTs a form with client authentication and returns status and body as they are.
     pub(crate) async fn post_form_raw(
         &self,

@@ -233,6 +233,11 @@ impl JwksCache {
             }
             Err(e) => {
                 l.failed = true;
+                // A failed fetch did not use up the unknown-kid cooldown: once the failure backoff
+                // has passed, the next token with the new key may try again. Otherwise a JWKS
+                // outage during a key rotation would refuse the new key for the whole cooldown
+                // after the provider came back.
+                l.forced_at = None;
                 if l.keys.is_empty() {
                     return Err(e);
                 }
@@ -272,5 +277,42 @@ mod tests {
         assert!(keys[0].family.fits(Algorithm::RS256));
         assert!(!keys[0].family.fits(Algorithm::ES256));
         assert!(!keys[0].family.fits(Algorithm::HS256));
+    }
+
+    #[tokio::test]
+    async fn a_failed_forced_fetch_does_not_hold_the_cooldown() {
+        let cache = JwksCache::new();
+        {
+            let mut l = cache.loaded.write().unwrap();
+            l.keys = Arc::new(parse_key_set(&[serde_json::json!({
+                "kty": "RSA", "kid": "old", "e": "AQAB",
+                "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw"
+            })]));
+            l.fetched_at = Some(Instant::now());
+        }
+        // Nothing listens there: the JWKS endpoint is down.
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}/jwks", l.local_addr().unwrap())
+        };
+        let http = HttpClient::new(Duration::from_millis(500));
+        let wants_new =
+            |keys: &[VerificationKey]| keys.iter().any(|k| k.kid.as_deref() == Some("new"));
+        let keys = cache.keys(&http, &dead, wants_new).await.unwrap();
+        assert_eq!(keys.len(), 1, "the cached key keeps serving");
+        assert_eq!(cache.fetch_count(), 1);
+        assert!(
+            matches!(
+                cache.decide(&wants_new).1,
+                Decision::CoolingDown { failed: true }
+            ),
+            "the failure backoff applies"
+        );
+        cache.loaded.write().unwrap().attempted_at =
+            Instant::now().checked_sub(FAILURE_BACKOFF + Duration::from_millis(1));
+        assert!(
+            matches!(cache.decide(&wants_new).1, Decision::Fetch { forced: true }),
+            "after the backoff the new kid may be fetched, not only after the 30 s cooldown"
+        );
     }
 }

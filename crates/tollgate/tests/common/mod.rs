@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod fake_op;
+pub mod hostile_op;
 pub mod redis_server;
 pub mod store_suite;
 
