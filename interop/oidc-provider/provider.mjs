@@ -2,17 +2,20 @@
 // package.json), configured like an Auth0 tenant where it matters to an RP.
 //
 // It listens on 127.0.0.1 on a free port, then prints one JSON line on stdout:
-//   {"issuer":"http://127.0.0.1:<port>","clients":{"basic":{"id":…,"secret":…},"post":{…}}}
+//   {"issuer":"http://127.0.0.1:<port>","clients":{"basic":{"id":…,"secret":…},"post":{…},"dpop":{…}}}
 // and afterwards one JSON line per back-channel logout it delivered (or failed to deliver):
 //   {"event":"backchannel.success","client_id":"…","sid":"…"}
 // It exits when its stdin closes, so it never outlives the test that started it.
 //
 // Environment:
-//   RP_BASE   the relying party's base URL (required), e.g. http://127.0.0.1:3000
+//   RP_BASE             the relying party's base URL (required), e.g. http://127.0.0.1:3000
+//   DPOP_REQUIRE_NONCE  1: every DPoP proof needs a server nonce, at /userinfo too (by default
+//                       only the tollgate-dpop client's token requests need one)
 //
 // Clients (both with that RP's callback, post-logout and back-channel logout URLs):
 //   tollgate-basic  client_secret_basic, with a secret holding '+', '%' and ':' (RFC 6749 §2.3.1)
 //   tollgate-post   client_secret_post
+//   tollgate-dpop   client_secret_post; DPoP-bound access tokens required, and a DPoP nonce
 //
 // Logins: the built-in development login form accepts any login and password; the login becomes
 // the subject. A login asked for the multi-factor acr gets acr = multi-factor and amr
@@ -29,6 +32,8 @@ const SILVER = 'urn:mace:incommon:iap:silver';
 
 const BASIC_CLIENT = { id: 'tollgate-basic', secret: 'b+s%25ic:se/cr=et+0123456789abcdef%' };
 const POST_CLIENT = { id: 'tollgate-post', secret: 'post-secret-0123456789abcdef0123456789' };
+const DPOP_CLIENT = { id: 'tollgate-dpop', secret: 'dpop-secret-0123456789abcdef0123456789' };
+const REQUIRE_NONCE_EVERYWHERE = process.env.DPOP_REQUIRE_NONCE === '1';
 
 const rpBase = process.env.RP_BASE?.replace(/\/+$/, '');
 if (!rpBase) {
@@ -92,7 +97,11 @@ policy.get('login').checks.add(
 );
 
 const configuration = {
-  clients: [client(BASIC_CLIENT, 'client_secret_basic'), client(POST_CLIENT, 'client_secret_post')],
+  clients: [
+    client(BASIC_CLIENT, 'client_secret_basic'),
+    client(POST_CLIENT, 'client_secret_post'),
+    { ...client(DPOP_CLIENT, 'client_secret_post'), dpop_bound_access_tokens: true },
+  ],
   jwks: { keys: [signingKey()] },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   pkce: { required: () => true },
@@ -138,6 +147,13 @@ const configuration = {
     userinfo: { enabled: true },
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
+    // RFC 9449. The DPoP client must send a server nonce; with DPOP_REQUIRE_NONCE=1 everyone must
+    // (at /userinfo the client is not known yet when the proof is checked).
+    dPoP: {
+      enabled: true,
+      nonceSecret: randomBytes(32),
+      requireNonce: (ctx) => REQUIRE_NONCE_EVERYWHERE || ctx.oidc?.client?.clientId === DPOP_CLIENT.id,
+    },
   },
   // oidc-provider guards its outgoing requests against special-use addresses (SSRF). The RP of
   // these tests lives on 127.0.0.1, so the back-channel logout must be allowed to reach it.
@@ -204,4 +220,4 @@ provider.on('server_error', (_ctx, err) => {
 server.on('request', provider.callback());
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
-log({ issuer, clients: { basic: BASIC_CLIENT, post: POST_CLIENT } });
+log({ issuer, clients: { basic: BASIC_CLIENT, post: POST_CLIENT, dpop: DPOP_CLIENT } });
