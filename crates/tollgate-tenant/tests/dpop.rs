@@ -513,6 +513,8 @@ async fn userinfo_takes_a_bound_token_only_with_a_proof_of_its_key() {
 fn dpop_settings_read_from_toml() {
     let config = tollgate_tenant::TenantConfig::from_toml_str(
         r#"
+        require_dpop_nonce_at_userinfo = true
+
         [[clients]]
         client_id = "spa"
         client_secret = "spa-secret"
@@ -528,6 +530,56 @@ fn dpop_settings_read_from_toml() {
     )
     .unwrap();
     assert!(config.clients()[0].dpop_nonce_required());
+    assert!(config.dpop_nonce_required_at_userinfo());
     assert!(!config.apis()[0].dpop_bound_tokens());
     assert!(config.apis()[1].dpop_bound_tokens(), "bound by default");
+}
+
+#[tokio::test]
+async fn userinfo_can_demand_a_nonce() {
+    let tenant = start_with(config().with_dpop_nonce_required_at_userinfo(true)).await;
+    let key = Key::new(17);
+    let code = code_for(&tenant, CLIENT_ID, &[]).await;
+    let proof = key.proof("POST", &token_url(&tenant), None, None);
+    let body = json_ok(
+        token_with(
+            &tenant,
+            (CLIENT_ID, CLIENT_SECRET),
+            Some(&proof),
+            &code_form(&code),
+        )
+        .await,
+    )
+    .await;
+    let at = body["access_token"].as_str().unwrap().to_owned();
+    let userinfo = url(&tenant, "userinfo").to_string();
+    let call = |proof: String| {
+        browser()
+            .get(&userinfo)
+            .header("authorization", format!("DPoP {at}"))
+            .header("DPoP", proof)
+            .send()
+    };
+    let first = call(key.proof("GET", &userinfo, None, Some(&at)))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    let challenge = first.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("DPoP error=\"use_dpop_nonce\""),
+        "{challenge}"
+    );
+    let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    assert_eq!(
+        first.json::<Value>().await.unwrap()["error"],
+        "use_dpop_nonce"
+    );
+    let second = call(key.proof("GET", &userinfo, Some(&nonce), Some(&at)))
+        .await
+        .unwrap();
+    assert_eq!(second.status(), StatusCode::OK);
+    assert_eq!(second.json::<Value>().await.unwrap()["email"], EMAIL);
 }

@@ -23,14 +23,18 @@ const BEARER_API: &str = "https://legacy.example.com";
 const MFA_API: &str = "https://vault.example.com";
 
 async fn tenant() -> RunningTenant {
+    tenant_with(TenantConfig::new()).await
+}
+
+/// The tenant of these tests, on top of `base` (for tenant-wide settings).
+async fn tenant_with(base: TenantConfig) -> RunningTenant {
     let client = |id: &str, secret: &str| {
         ClientConfig::new(id, secret)
             .with_callback(format!("{APP}/auth/callback"))
             .with_logout_url(format!("{APP}/"))
     };
     Tenant::start(
-        TenantConfig::new()
-            .with_client(client(CLIENT_ID, CLIENT_SECRET))
+        base.with_client(client(CLIENT_ID, CLIENT_SECRET))
             .with_client(client(NONCE_CLIENT, NONCE_SECRET).with_dpop_nonce_required(true))
             .with_user(
                 UserConfig::new(ALICE.0, ALICE.1)
@@ -424,4 +428,18 @@ async fn dpop_jkt_is_pushed_with_par() {
         claims(&session.token_set.access_token)["cnf"]["jkt"],
         key.thumbprint()
     );
+}
+
+/// A UserInfo endpoint that demands a DPoP nonce answers 401 `use_dpop_nonce` with a
+/// `DPoP-Nonce`; the SDK repeats the call once with it.
+#[tokio::test]
+async fn userinfo_meets_a_nonce_demand_with_one_retry() {
+    let tenant = tenant_with(TenantConfig::new().with_dpop_nonce_required_at_userinfo(true)).await;
+    let key = DpopKey::generate();
+    // This client is never asked for a nonce at the token endpoint, so the SDK knows none yet.
+    let auth = sdk(&tenant, (CLIENT_ID, CLIENT_SECRET), &key);
+    let session = login(&auth).await;
+    assert_eq!(nonce_refusals(&tenant), 0);
+    let info = auth.userinfo(&session).await.unwrap();
+    assert_eq!(info["email"], ALICE.0);
 }

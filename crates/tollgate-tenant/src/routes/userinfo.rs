@@ -23,7 +23,12 @@ enum Refusal {
     Token { dpop: bool },
     /// `invalid_dpop_proof`, with a description.
     Proof(&'static str),
+    /// `use_dpop_nonce`, with the nonce to use.
+    UseNonce(String),
 }
+
+/// The description of a `use_dpop_nonce` challenge at `/userinfo`.
+const USE_NONCE_DESCRIPTION: &str = "Resource server requires nonce in DPoP proof";
 
 /// The handler.
 pub(super) async fn userinfo(
@@ -34,6 +39,7 @@ pub(super) async fn userinfo(
     match claims_for(&state, &method, &headers) {
         Ok(claims) => Json(Value::Object(claims)).into_response(),
         Err(refusal) => {
+            let mut nonce = None;
             let (error, description, challenge) = match refusal {
                 Refusal::Token { dpop: false } => (
                     "invalid_token",
@@ -45,6 +51,16 @@ pub(super) async fn userinfo(
                     INVALID_TOKEN,
                     "DPoP error=\"invalid_token\", algs=\"ES256\"".to_owned(),
                 ),
+                Refusal::UseNonce(n) => {
+                    nonce = Some(n);
+                    (
+                        "use_dpop_nonce",
+                        USE_NONCE_DESCRIPTION,
+                        format!(
+                            "DPoP error=\"use_dpop_nonce\", error_description=\"{USE_NONCE_DESCRIPTION}\", algs=\"ES256\""
+                        ),
+                    )
+                }
                 Refusal::Proof(description) => (
                     "invalid_dpop_proof",
                     description,
@@ -53,8 +69,11 @@ pub(super) async fn userinfo(
                     ),
                 ),
             };
-            let mut response =
-                OAuthError::new(StatusCode::UNAUTHORIZED, error, description).into_response();
+            let mut error = OAuthError::new(StatusCode::UNAUTHORIZED, error, description);
+            if let Some(n) = nonce {
+                error = error.with_dpop_nonce(n);
+            }
+            let mut response = error.into_response();
             if let Ok(value) = HeaderValue::from_str(&challenge) {
                 response
                     .headers_mut()
@@ -135,7 +154,7 @@ fn claims_for(
                 htm: method.as_str(),
                 htu: &endpoint,
                 access_token: Some(token),
-                require_nonce: false,
+                require_nonce: state.config.dpop_nonce_required_at_userinfo(),
             };
             let jkt = match dpop::check(&state.dpop, headers, &expected) {
                 Ok(Some(jkt)) => jkt,
@@ -144,7 +163,7 @@ fn claims_for(
                     return Err(Refusal::Proof(description));
                 }
                 Err(dpop::ProofError::UseNonce) => {
-                    return Err(Refusal::Proof(dpop::USE_NONCE_DESCRIPTION));
+                    return Err(Refusal::UseNonce(state.dpop.nonce()));
                 }
             };
             if jkt != bound {
