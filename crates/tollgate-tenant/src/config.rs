@@ -81,6 +81,7 @@ pub struct TenantConfig {
     oob_code_lifetime: Duration,
     #[serde(with = "seconds")]
     push_poll_interval: Duration,
+    require_dpop_nonce_at_userinfo: bool,
     token_exchange_profiles: Vec<TokenExchangeProfile>,
 }
 
@@ -103,6 +104,7 @@ impl Default for TenantConfig {
             mfa_token_lifetime: Duration::from_secs(600),
             oob_code_lifetime: Duration::from_secs(300),
             push_poll_interval: Duration::from_secs(5),
+            require_dpop_nonce_at_userinfo: false,
             token_exchange_profiles: Vec::new(),
         }
     }
@@ -291,6 +293,16 @@ impl TenantConfig {
         self
     }
 
+    /// Makes `/userinfo` demand a tenant nonce in DPoP proofs, as a resource server may (RFC 9449
+    /// §9): a proof without one is answered `401` with `WWW-Authenticate: DPoP
+    /// error="use_dpop_nonce"` and a `DPoP-Nonce` header (default off). TOML:
+    /// `require_dpop_nonce_at_userinfo = true`.
+    #[must_use]
+    pub fn with_dpop_nonce_required_at_userinfo(mut self, required: bool) -> Self {
+        self.require_dpop_nonce_at_userinfo = required;
+        self
+    }
+
     /// Accepts Custom Token Exchange requests of `profile`'s subject token type.
     #[must_use]
     pub fn with_token_exchange_profile(mut self, profile: TokenExchangeProfile) -> Self {
@@ -386,6 +398,11 @@ impl TenantConfig {
     /// The minimum interval between two polls of a push `oob_code`.
     pub fn push_poll_interval(&self) -> Duration {
         self.push_poll_interval
+    }
+
+    /// Whether `/userinfo` demands a tenant nonce in DPoP proofs.
+    pub fn dpop_nonce_required_at_userinfo(&self) -> bool {
+        self.require_dpop_nonce_at_userinfo
     }
 
     /// The client with this id.

@@ -86,9 +86,54 @@ pub fn token_request(authorization: Option<&[u8]>, kind: BodyKind, body: &[u8]) 
     status.as_u16()
 }
 
+/// The tenant's clock for [`dpop_proof`]: proofs dated at this second are on time.
+pub const DPOP_NOW: u64 = 1_800_000_000;
+
+/// Checks a `DPoP` header value as the token endpoint of a tenant at `http://127.0.0.1:9/` does
+/// (`POST`, `htu` = its token endpoint, a tenant nonce when `require_nonce`), at [`DPOP_NOW`],
+/// with one replay cache for the whole run. Returns whether the proof was accepted. It must
+/// never panic, whatever the bytes.
+pub fn dpop_proof(proof: &[u8], require_nonce: bool) -> bool {
+    static STATE: OnceLock<crate::dpop::DpopState> = OnceLock::new();
+    let state = STATE.get_or_init(Default::default);
+    let Ok(proof) = std::str::from_utf8(proof) else {
+        return false;
+    };
+    let expected = crate::dpop::Expected {
+        htm: "POST",
+        htu: "http://127.0.0.1:9/oauth/token",
+        access_token: None,
+        require_nonce,
+    };
+    crate::dpop::verify(state, proof, &expected, DPOP_NOW).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dpop_seeds_run_and_only_the_valid_ones_pass_once() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/seeds/tenant_dpop_proof");
+        let mut count = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            let (flag, proof) = data.split_first().unwrap();
+            // `valid*` seeds are good proofs (ath is not checked at the token endpoint).
+            let valid = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("valid"));
+            assert_eq!(dpop_proof(proof, flag & 1 == 1), valid, "{path:?}");
+            if valid {
+                assert!(!dpop_proof(proof, false), "a replay is refused");
+            }
+            count += 1;
+        }
+        assert!(count >= 5);
+    }
 
     /// Decodes a seed the way the fuzz target does.
     fn run(data: &[u8]) -> u16 {

@@ -128,6 +128,7 @@
 mod backchannel;
 mod clock;
 mod config;
+mod dpop;
 mod error;
 mod events;
 mod fault;

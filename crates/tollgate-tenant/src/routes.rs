@@ -21,7 +21,7 @@ use crate::state::TenantState;
 
 pub(crate) use ciba::CibaStore;
 pub(crate) use par::ParStore;
-pub(crate) use token::{GrantRecord, TokenResponse};
+pub(crate) use token::{DPOP_KEY_MISMATCH, GrantRecord, TokenResponse};
 
 /// Shared state as handlers receive it.
 type AppState = Arc<TenantState>;

@@ -31,6 +31,8 @@ pub(crate) struct TenantState {
     pub(crate) events: EventLog,
     /// Back-channel logout deliveries.
     pub(crate) backchannel: Backchannel,
+    /// DPoP replay cache and nonces.
+    pub(crate) dpop: crate::dpop::DpopState,
 }
 
 impl TenantState {
@@ -48,6 +50,7 @@ impl TenantState {
             store: Mutex::new(Store::default()),
             events: EventLog::default(),
             backchannel: Backchannel::new(),
+            dpop: crate::dpop::DpopState::default(),
         }
     }
 

@@ -32,6 +32,8 @@ pub(crate) struct AuthorizeRequest {
     /// Kept for the MFA step (`http://schemas.openid.net/pape/policies/2007/06/multi-factor`).
     pub(crate) acr_values: Option<String>,
     pub(crate) login_hint: Option<String>,
+    /// The DPoP key thumbprint the code is bound to (RFC 9449 §10).
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 /// An SSO session, named by the `auth0` cookie.
@@ -111,6 +113,8 @@ pub(crate) enum CodeUse {
 pub(crate) struct OpaqueToken {
     pub(crate) email: String,
     pub(crate) scope: Vec<String>,
+    /// The DPoP key thumbprint it is bound to.
+    pub(crate) jkt: Option<String>,
     expires_at: Instant,
 }
 
@@ -334,6 +338,7 @@ impl Store {
         &mut self,
         email: &str,
         scope: Vec<String>,
+        jkt: Option<String>,
         lifetime: Duration,
     ) -> String {
         let now = Instant::now();
@@ -344,6 +349,7 @@ impl Store {
             OpaqueToken {
                 email: email.to_owned(),
                 scope,
+                jkt,
                 expires_at: now + lifetime,
             },
         );

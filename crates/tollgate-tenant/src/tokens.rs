@@ -68,19 +68,23 @@ pub(crate) fn id_token(state: &TenantState, subject: &IdTokenSubject<'_>) -> Str
 }
 
 /// Issues a user's access token: a JWT for `audience`, or an opaque token for `/userinfo` when
-/// there is no audience.
+/// there is no audience. With `jkt`, the token is DPoP-bound to that key (`cnf.jkt`).
 pub(crate) fn user_access_token(
     state: &TenantState,
     client_id: &str,
     user: &UserConfig,
     audience: Option<&str>,
     scopes: &[String],
+    jkt: Option<&str>,
 ) -> String {
     let lifetime = state.access_token_lifetime(audience);
     let Some(audience) = audience else {
-        return state
-            .store()
-            .issue_opaque_token(user.email(), scopes.to_vec(), lifetime);
+        return state.store().issue_opaque_token(
+            user.email(),
+            scopes.to_vec(),
+            jkt.map(str::to_owned),
+            lifetime,
+        );
     };
     let aud = if scope::has(scopes, "openid") {
         json!([audience, state.endpoint("userinfo")])
@@ -90,7 +94,29 @@ pub(crate) fn user_access_token(
     let mut claims = access_claims(state, &user.sub(), aud, client_id, scopes);
     claims.remove("gty");
     claims.insert("exp".to_owned(), json!(clock::now() + lifetime.as_secs()));
+    if let Some(jkt) = jkt {
+        claims.insert("cnf".to_owned(), json!({ "jkt": jkt }));
+    }
     jwt::sign_rs256(&state.current_key(), &claims)
+}
+
+/// The key a new access token for `audience` is bound to: the proof's, unless the API issues
+/// Bearer tokens only.
+pub(crate) fn binding<'a>(
+    state: &TenantState,
+    audience: Option<&str>,
+    jkt: Option<&'a str>,
+) -> Option<&'a str> {
+    jkt.filter(|_| {
+        audience
+            .and_then(|a| state.api(a))
+            .is_none_or(crate::ApiConfig::dpop_bound_tokens)
+    })
+}
+
+/// `DPoP` for a bound token, `Bearer` otherwise.
+pub(crate) fn token_type(bound: Option<&str>) -> &'static str {
+    if bound.is_some() { "DPoP" } else { "Bearer" }
 }
 
 /// Issues a machine-to-machine access token (`client_credentials`).
@@ -99,9 +125,13 @@ pub(crate) fn client_access_token(
     client_id: &str,
     audience: &str,
     scopes: &[String],
+    jkt: Option<&str>,
 ) -> String {
     let sub = format!("{client_id}@clients");
-    let claims = access_claims(state, &sub, json!(audience), client_id, scopes);
+    let mut claims = access_claims(state, &sub, json!(audience), client_id, scopes);
+    if let Some(jkt) = jkt {
+        claims.insert("cnf".to_owned(), json!({ "jkt": jkt }));
+    }
     jwt::sign_rs256(&state.current_key(), &claims)
 }
 

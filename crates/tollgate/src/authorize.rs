@@ -18,6 +18,7 @@ const PROTECTED: &[&str] = &[
     "response_mode",
     "request",
     "request_uri",
+    "dpop_jkt",
 ];
 
 /// Whether `name` is set by the SDK and may not be passed through.
@@ -127,6 +128,8 @@ pub(crate) struct AuthorizeRequest<'a> {
     pub(crate) state: &'a str,
     pub(crate) nonce: &'a str,
     pub(crate) code_challenge: &'a str,
+    /// The DPoP key's thumbprint, when DPoP is on.
+    pub(crate) dpop_jkt: Option<&'a str>,
     /// Other parameters, configured ones first then per-login ones; later wins.
     pub(crate) extra: Vec<(&'a str, &'a str)>,
 }
@@ -143,6 +146,9 @@ impl AuthorizeRequest<'_> {
             ("code_challenge", self.code_challenge),
             ("code_challenge_method", "S256"),
         ];
+        if let Some(jkt) = self.dpop_jkt {
+            pairs.push(("dpop_jkt", jkt));
+        }
         let mut extra: Vec<(&str, &str)> = Vec::new();
         for (k, v) in &self.extra {
             if matches!(*k, "scope") || is_protected_param(k) {

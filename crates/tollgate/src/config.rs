@@ -5,6 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::cookies::{CookieAttributes, SameSite};
+use crate::dpop::{DpopKey, DpopOptions};
 use crate::error::ConfigError;
 use crate::secret::{MIN_SECRET_LEN, Secret};
 
@@ -152,6 +153,7 @@ pub struct Config {
     pub(crate) default_return_to: String,
     pub(crate) mfa_token_ttl: Duration,
     pub(crate) token_refresh_buffer: Duration,
+    pub(crate) dpop: Option<(DpopKey, DpopOptions)>,
     pub(crate) pushed_authorization_requests: bool,
 }
 
@@ -203,6 +205,11 @@ impl Config {
     /// Session settings.
     pub fn session(&self) -> &SessionConfig {
         &self.session
+    }
+
+    /// The DPoP key, when DPoP is on.
+    pub fn dpop_key(&self) -> Option<&DpopKey> {
+        self.dpop.as_ref().map(|(k, _)| k)
     }
 
     /// The redirect URI registered at the provider: the base URL plus the callback route.
@@ -267,6 +274,9 @@ pub struct ConfigBuilder {
     default_return_to: Option<String>,
     mfa_token_ttl: Option<Duration>,
     token_refresh_buffer: Option<Duration>,
+    dpop_key: Option<DpopKey>,
+    use_dpop: bool,
+    dpop_options: DpopOptions,
     pushed_authorization_requests: bool,
 }
 
@@ -473,6 +483,42 @@ impl ConfigBuilder {
         self
     }
 
+    /// Turns DPoP (RFC 9449) on with this key: tokens are bound to it. See [`DpopKey`] for
+    /// generating one or reading it from PEM.
+    ///
+    /// ```
+    /// let key = tollgate::DpopKey::generate();
+    /// let config = tollgate::Config::builder()
+    ///     .domain("example.eu.auth0.com")
+    ///     .client_id("my-client")
+    ///     .client_secret("my-client-secret")
+    ///     .secret("a-long-random-value-of-at-least-32-bytes")
+    ///     .app_base_url("https://app.example.com")
+    ///     .dpop(key.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(config.dpop_key().unwrap().thumbprint(), key.thumbprint());
+    /// ```
+    pub fn dpop(mut self, key: DpopKey) -> Self {
+        self.dpop_key = Some(key);
+        self.use_dpop = true;
+        self
+    }
+
+    /// Turns DPoP on or off (default off). On without a key given by [`dpop`](Self::dpop) or
+    /// the environment (`AUTH0_DPOP_PRIVATE_KEY` and `AUTH0_DPOP_PUBLIC_KEY`), a key is generated
+    /// at build: tokens bound to it are usable only by this process, for as long as it runs.
+    pub fn use_dpop(mut self, on: bool) -> Self {
+        self.use_dpop = on;
+        self
+    }
+
+    /// DPoP clock skew, tolerance and nonce-retry timing.
+    pub fn dpop_options(mut self, options: DpopOptions) -> Self {
+        self.dpop_options = options;
+        self
+    }
+
     /// Sends the authorization parameters to the provider's pushed authorization request endpoint
     /// (RFC 9126) first, so the browser's `/authorize` URL carries only `client_id` and a one-time
     /// `request_uri`: no parameter can be read or changed on the way. Default off.
@@ -598,6 +644,30 @@ impl ConfigBuilder {
                 expected: "a positive number of seconds",
             });
         }
+        if self
+            .dpop_options
+            .clock_tolerance
+            .is_some_and(|t| t > crate::dpop::MAX_DPOP_CLOCK_TOLERANCE)
+        {
+            return Err(ConfigError::InvalidValue {
+                name: "AUTH0_DPOP_CLOCK_TOLERANCE",
+                value: format!(
+                    "{}",
+                    self.dpop_options
+                        .clock_tolerance
+                        .unwrap_or_default()
+                        .as_secs()
+                ),
+                expected: "at most 300 seconds (a larger tolerance accepts stale proofs and tokens)",
+            });
+        }
+        let dpop = self.use_dpop.then(|| {
+            (
+                self.dpop_key.unwrap_or_else(DpopKey::generate),
+                self.dpop_options,
+            )
+        });
+        let dpop_tolerance = dpop.as_ref().and_then(|(_, o)| o.clock_tolerance);
         Ok(Config {
             issuer,
             client_id,
@@ -623,12 +693,16 @@ impl ConfigBuilder {
             id_token_hint_on_logout: !self.no_id_token_hint,
             routes: self.routes.unwrap_or_default(),
             http_timeout: self.http_timeout.unwrap_or(Duration::from_secs(5)),
-            clock_tolerance: self.clock_tolerance.unwrap_or(Duration::from_secs(60)),
+            clock_tolerance: self
+                .clock_tolerance
+                .or(dpop_tolerance)
+                .unwrap_or(Duration::from_secs(60)),
             id_token_algorithms: algorithms,
             profile_no_content: self.profile_no_content,
             default_return_to,
             mfa_token_ttl,
             token_refresh_buffer: self.token_refresh_buffer.unwrap_or_default(),
+            dpop,
             pushed_authorization_requests: self.pushed_authorization_requests,
         })
     }

@@ -55,6 +55,9 @@ pub enum ConfigError {
         /// What would be accepted.
         expected: &'static str,
     },
+    /// The DPoP key pair (`AUTH0_DPOP_PRIVATE_KEY` / `AUTH0_DPOP_PUBLIC_KEY`) cannot be used.
+    #[error("AUTH0_DPOP_PRIVATE_KEY / AUTH0_DPOP_PUBLIC_KEY: {0}.")]
+    DpopKey(#[source] crate::dpop::DpopKeyError),
 }
 
 /// A call to the provider failed.

@@ -41,6 +41,14 @@
 //! Values above 3,500 bytes are split over `__session__0..N`. Sessions roll: each request extends
 //! them by the inactivity duration (1 day) up to the absolute duration (3 days).
 //!
+//! ## DPoP
+//!
+//! With a [`DpopKey`] ([`ConfigBuilder::dpop`], or `AUTH0_DPOP_PRIVATE_KEY` and
+//! `AUTH0_DPOP_PUBLIC_KEY`), tokens are bound to the key (RFC 9449): the login sends `dpop_jkt`,
+//! every token endpoint call carries a proof and is repeated once when the provider asks for a
+//! nonce, and each token keeps its `token_type` (`DPoP` or `Bearer`) in the session.
+//! [`DpopKey::proof`] makes the proof for a call to an API.
+//!
 //! ## Security
 //!
 //! * ID tokens: signature with an algorithm allow-list (RS256 by default; never `none`, HS* only
@@ -64,6 +72,7 @@ mod ciba;
 mod client;
 mod config;
 mod cookies;
+mod dpop;
 mod error;
 mod exchange;
 #[cfg(feature = "fuzzing")]
@@ -105,6 +114,7 @@ pub use config::{
     TransactionConfig,
 };
 pub use cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite};
+pub use dpop::{DpopKey, DpopKeyError, DpopOptions, MAX_DPOP_CLOCK_TOLERANCE};
 pub use error::{CallbackError, ConfigError, Error, IdTokenError, ProviderError};
 pub use exchange::{
     ConnectionToken, ConnectionTokenError, ConnectionTokenOptions, ExchangedTokens,

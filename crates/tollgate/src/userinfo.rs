@@ -43,12 +43,20 @@ impl Tollgate {
                 reason: "the session holds no access token for the default audience",
             });
         }
-        let (status, body) = self
-            .inner()
-            .provider
-            .http
-            .send_json(ENDPOINT, reqwest::Method::GET, url, Some(token), None)
-            .await?;
+        let bound = session
+            .token_set
+            .token_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("dpop"));
+        let (status, body) = if bound {
+            self.userinfo_with_dpop(url, token).await?
+        } else {
+            self.inner()
+                .provider
+                .http
+                .send_json(ENDPOINT, reqwest::Method::GET, url, Some(token), None)
+                .await?
+        };
         if !(200..300).contains(&status) {
             let parsed = serde_json::from_slice::<Map<String, Value>>(&body).ok();
             let field = |k: &str| {
@@ -67,6 +75,35 @@ impl Tollgate {
             .into());
         }
         check_claims(&body, session.user.sub())
+    }
+}
+
+impl Tollgate {
+    /// Calls UserInfo with a DPoP-bound token and a proof; once more with the nonce when the
+    /// provider answers `401 use_dpop_nonce` with a `DPoP-Nonce` header.
+    async fn userinfo_with_dpop(&self, url: &str, token: &str) -> Result<(u16, Vec<u8>), Error> {
+        let provider = &self.inner().provider;
+        let dpop = provider.dpop.as_ref().ok_or(Error::InvalidParameter {
+            name: "access_token",
+            reason: "the session's access token is DPoP-bound but DPoP is not configured: configure the same DPoP key (ConfigBuilder::dpop or AUTH0_DPOP_*)",
+        })?;
+        let mut retried = false;
+        loop {
+            let proof = dpop.proof_for("GET", url, Some(token));
+            let (answer, wants_nonce) = provider
+                .http
+                .get_with_dpop(ENDPOINT, url, token, &proof)
+                .await?;
+            if let Some(nonce) = &answer.dpop_nonce {
+                dpop.learn_nonce(url, nonce);
+            }
+            if answer.status == 401 && wants_nonce && answer.dpop_nonce.is_some() && !retried {
+                retried = true;
+                tokio::time::sleep(dpop.options.delay()).await;
+                continue;
+            }
+            return Ok((answer.status, answer.body));
+        }
     }
 }
 

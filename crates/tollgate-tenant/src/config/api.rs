@@ -17,6 +17,12 @@ pub struct ApiConfig {
     identifier: String,
     #[serde(default)]
     scopes: Vec<String>,
+    #[serde(default = "default_dpop_bound")]
+    dpop_bound_tokens: bool,
+}
+
+fn default_dpop_bound() -> bool {
+    true
 }
 
 impl ApiConfig {
@@ -25,7 +31,22 @@ impl ApiConfig {
         Self {
             identifier: identifier.into(),
             scopes: Vec::new(),
+            dpop_bound_tokens: true,
         }
+    }
+
+    /// Whether access tokens for this API are bound to the client's key when the token request
+    /// carries a DPoP proof (default true). Off, the tenant answers with Bearer tokens even then,
+    /// as RFC 9449 §5 allows an authorization server to. TOML: `dpop_bound_tokens = false`.
+    #[must_use]
+    pub fn with_dpop_bound_tokens(mut self, bound: bool) -> Self {
+        self.dpop_bound_tokens = bound;
+        self
+    }
+
+    /// Whether access tokens for this API are DPoP-bound when a proof is sent.
+    pub fn dpop_bound_tokens(&self) -> bool {
+        self.dpop_bound_tokens
     }
 
     /// Adds the permissions (scopes) this API defines.

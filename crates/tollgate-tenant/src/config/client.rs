@@ -41,6 +41,8 @@ pub struct ClientConfig {
     rotation_leeway: Duration,
     #[serde(default)]
     backchannel_logout_url: Option<String>,
+    #[serde(default)]
+    require_dpop_nonce: bool,
 }
 
 fn default_rotation() -> bool {
@@ -58,7 +60,22 @@ impl ClientConfig {
             refresh_token_rotation: true,
             rotation_leeway: Duration::ZERO,
             backchannel_logout_url: None,
+            require_dpop_nonce: false,
         }
+    }
+
+    /// Makes DPoP proofs at the token endpoint carry a nonce issued by the tenant, as Auth0 does
+    /// for public clients: a proof without one is answered `400 use_dpop_nonce` with a
+    /// `DPoP-Nonce` header (default off). TOML: `require_dpop_nonce = true`.
+    #[must_use]
+    pub fn with_dpop_nonce_required(mut self, required: bool) -> Self {
+        self.require_dpop_nonce = required;
+        self
+    }
+
+    /// Whether DPoP proofs at the token endpoint must carry a tenant nonce.
+    pub fn dpop_nonce_required(&self) -> bool {
+        self.require_dpop_nonce
     }
 
     /// Adds an Allowed Callback URL (matched exactly against `redirect_uri`).
@@ -157,6 +174,7 @@ impl fmt::Debug for ClientConfig {
             .field("refresh_token_rotation", &self.refresh_token_rotation)
             .field("rotation_leeway", &self.rotation_leeway)
             .field("backchannel_logout_url", &self.backchannel_logout_url)
+            .field("require_dpop_nonce", &self.require_dpop_nonce)
             .finish()
     }
 }

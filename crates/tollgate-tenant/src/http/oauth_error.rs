@@ -15,6 +15,8 @@ pub(crate) struct OAuthError {
     extra: Map<String, Value>,
     /// Answers 401 with `WWW-Authenticate: Bearer error="…"`.
     bearer_challenge: bool,
+    /// A `DPoP-Nonce` header for the client's next proof.
+    dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -30,7 +32,14 @@ impl OAuthError {
             description: description.into(),
             extra: Map::new(),
             bearer_challenge: false,
+            dpop_nonce: None,
         }
+    }
+
+    /// Adds a `DPoP-Nonce` header.
+    pub(crate) fn with_dpop_nonce(mut self, nonce: String) -> Self {
+        self.dpop_nonce = Some(nonce);
+        self
     }
 
     /// Adds a member to the JSON body.
@@ -100,6 +109,9 @@ impl IntoResponse for OAuthError {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(nonce) = self.dpop_nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+            response.headers_mut().insert("dpop-nonce", nonce);
+        }
         if self.bearer_challenge
             && let Ok(value) = HeaderValue::from_str(&format!("Bearer error=\"{}\"", self.error))
         {

@@ -168,6 +168,7 @@ pub(crate) fn exchange<'a>(
     params: &Params,
     grant: MfaGrant,
     record: &mut GrantRecord<'a>,
+    jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let token = params
         .get("mfa_token")
@@ -219,6 +220,11 @@ pub(crate) fn exchange<'a>(
         ),
         None => None,
     };
+    if let Some(bound) = family.as_ref().and_then(|f| f.jkt.as_deref())
+        && jkt != Some(bound)
+    {
+        return Err(OAuthError::invalid_grant(crate::routes::DPOP_KEY_MISMATCH));
+    }
 
     let verdict = {
         let mut store = state.store();
@@ -319,12 +325,14 @@ pub(crate) fn exchange<'a>(
             None => None,
         }
     };
+    let bound = tokens::binding(state, audience.as_deref(), jkt);
     let access_token = tokens::user_access_token(
         state,
         client.client_id(),
         user,
         audience.as_deref(),
         &granted,
+        bound,
     );
     let sid = family.as_ref().map_or_else(random::id, |f| f.sid.clone());
     let id_token = scope::has(&granted, "openid").then(|| {
@@ -349,10 +357,11 @@ pub(crate) fn exchange<'a>(
         access_token,
         id_token,
         refresh_token,
-        token_type: "Bearer",
+        token_type: tokens::token_type(bound),
         expires_in: state.access_token_lifetime(audience.as_deref()).as_secs(),
         scope: Some(scope::join(&granted)),
         recovery_code: new_recovery_code,
+        dpop_nonce: None,
         issued_token_type: None,
     })
 }

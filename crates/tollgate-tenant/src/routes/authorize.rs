@@ -257,6 +257,7 @@ fn check(state: &TenantState, params: &Params) -> Result<(AuthorizeRequest, Prom
         max_age,
         acr_values: params.owned("acr_values"),
         login_hint: params.owned("login_hint"),
+        dpop_jkt: params.owned("dpop_jkt"),
     };
     Ok((request, prompt))
 }

@@ -243,6 +243,7 @@ pub(super) fn poll<'a>(
             scope: request.scope.clone(),
             audience: request.audience.clone(),
             auth_time,
+            jkt: None,
         };
         store
             .refresh
@@ -270,6 +271,7 @@ pub(super) fn poll<'a>(
             user,
             audience,
             &request.scope,
+            None,
         ),
         id_token: Some(id_token),
         refresh_token,
@@ -278,5 +280,6 @@ pub(super) fn poll<'a>(
         scope: Some(scope::join(&request.scope)),
         recovery_code: None,
         issued_token_type: None,
+        dpop_nonce: None,
     })
 }

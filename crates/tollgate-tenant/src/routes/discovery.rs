@@ -22,6 +22,7 @@ pub(super) async fn openid_configuration(State(state): State<AppState>) -> Json<
         "response_types_supported": ["code", "token", "id_token", "code token", "code id_token",
             "token id_token", "code token id_token"],
         "code_challenge_methods_supported": ["S256", "plain"],
+        "dpop_signing_alg_values_supported": ["ES256"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["HS256", "RS256", "PS256"],

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
+use crate::dpop;
 use crate::events::NewEvent;
 use crate::http::client_auth;
 use crate::http::oauth_error::OAuthError;
@@ -39,12 +40,26 @@ pub(crate) struct TokenResponse {
     /// What was issued (token exchanges only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) issued_token_type: Option<&'static str>,
+    /// A `DPoP-Nonce` header for the client's next proof.
+    #[serde(skip)]
+    pub(crate) dpop_nonce: Option<String>,
 }
+
+/// `invalid_grant` when a code or refresh token is bound to another DPoP key than the proof's.
+pub(crate) const DPOP_KEY_MISMATCH: &str =
+    "The DPoP proof key does not match the key this grant is bound to";
 
 impl IntoResponse for TokenResponse {
     fn into_response(self) -> Response {
+        let nonce = self
+            .dpop_nonce
+            .as_deref()
+            .and_then(|n| HeaderValue::from_str(n).ok());
         let mut response = (StatusCode::OK, Json(self)).into_response();
         let headers = response.headers_mut();
+        if let Some(nonce) = nonce {
+            headers.insert("dpop-nonce", nonce);
+        }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         response
@@ -201,15 +216,53 @@ fn dispatch<'a>(
     }
     let client = client_auth::authenticate(&state.config, headers, params)?;
     record.client_id = Some(client.client_id().to_owned());
-    if let Some(grant) = mfa_grant {
-        return mfa::grants::exchange(state, client, params, grant, record);
+    let require_nonce = client.dpop_nonce_required();
+    let endpoint = state.endpoint("oauth/token");
+    let expected = dpop::Expected {
+        htm: "POST",
+        htu: &endpoint,
+        access_token: None,
+        require_nonce,
+    };
+    let jkt = dpop::check(&state.dpop, headers, &expected).map_err(|e| match e {
+        dpop::ProofError::Invalid(description) => {
+            OAuthError::new(StatusCode::BAD_REQUEST, "invalid_dpop_proof", description)
+        }
+        dpop::ProofError::UseNonce => OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "use_dpop_nonce",
+            dpop::USE_NONCE_DESCRIPTION,
+        )
+        .with_dpop_nonce(state.dpop.nonce()),
+    })?;
+    if jkt.is_some() {
+        record.details.push(("dpop", serde_json::Value::Bool(true)));
     }
-    match grant_type {
-        "authorization_code" => authorization_code::exchange(state, client, params, record),
-        "refresh_token" => refresh_token::exchange(state, client, params, record),
-        exchange::TOKEN_EXCHANGE => exchange::custom(state, client, params, record),
-        exchange::FEDERATED_CONNECTION => exchange::federated(state, client, params, record),
-        super::ciba::CIBA_GRANT => super::ciba::poll(state, client, params, record),
-        _ => client_credentials::exchange(state, client, params, record),
+    let jkt = jkt.as_deref();
+    let mut result = match mfa_grant {
+        Some(grant) => mfa::grants::exchange(state, client, params, grant, record, jkt),
+        None => match grant_type {
+            "authorization_code" => {
+                authorization_code::exchange(state, client, params, record, jkt)
+            }
+            "refresh_token" => refresh_token::exchange(state, client, params, record, jkt),
+            exchange::TOKEN_EXCHANGE => exchange::custom(state, client, params, record, jkt),
+            // Connection tokens belong to another provider: never bound here.
+            exchange::FEDERATED_CONNECTION => exchange::federated(state, client, params, record),
+            // CIBA tokens are not DPoP-bound in this tenant yet.
+            super::ciba::CIBA_GRANT => super::ciba::poll(state, client, params, record),
+            _ => client_credentials::exchange(state, client, params, record, jkt),
+        },
+    };
+    if require_nonce && jkt.is_some() {
+        // Keep the client supplied with the current nonce.
+        result = match result {
+            Ok(mut tokens) => {
+                tokens.dpop_nonce = Some(state.dpop.nonce());
+                Ok(tokens)
+            }
+            Err(e) => Err(e.with_dpop_nonce(state.dpop.nonce())),
+        };
     }
+    result
 }

@@ -19,6 +19,8 @@ pub(crate) struct RefreshFamily {
     pub(crate) scope: Vec<String>,
     pub(crate) audience: Option<String>,
     pub(crate) auth_time: u64,
+    /// The DPoP key the family is bound to: refreshes must prove it.
+    pub(crate) jkt: Option<String>,
 }
 
 #[derive(Debug)]
@@ -261,6 +263,7 @@ mod tests {
             scope: vec!["openid".to_owned()],
             audience: None,
             auth_time: 0,
+            jkt: None,
         }
     }
 

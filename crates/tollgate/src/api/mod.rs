@@ -189,6 +189,7 @@ impl ApiValidator {
             config.issuer.clone(),
             config.allow_http_loopback,
             config.http_timeout,
+            None,
         );
         Self {
             inner: Arc::new(Inner {

@@ -68,6 +68,9 @@ impl Tollgate {
             extra.push(("audience", a));
         }
         extra.extend(opts.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        // DPoP: bind the authorization code to the key (RFC 9449 §10). A protected parameter,
+        // so it is added after the pass-through ones are filtered.
+        let dpop_jkt = config.dpop_key().map(|k| k.thumbprint());
         let request = AuthorizeRequest {
             endpoint: &meta.authorization_endpoint,
             client_id: &config.client_id,
@@ -76,6 +79,7 @@ impl Tollgate {
             state: &state,
             nonce: &nonce,
             code_challenge: &challenge,
+            dpop_jkt,
             extra,
         };
         let url = if config.pushed_authorization_requests {

@@ -112,7 +112,11 @@ impl Tollgate {
         // application's dependency tree can never leave it without one (a run-time panic).
         let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
         let allow_http = config.issuer.scheme() == "http";
-        let provider = Provider::new(config.issuer.clone(), allow_http, config.http_timeout);
+        let dpop = config
+            .dpop
+            .as_ref()
+            .map(|(key, options)| crate::dpop::Dpop::new(key.clone(), *options));
+        let provider = Provider::new(config.issuer.clone(), allow_http, config.http_timeout, dpop);
         let sessions = CookieSessionCodec::new(&config);
         let transaction_keys = Keyring::derive(&config.secrets, KeyPurpose::Transaction)
             .expect("invariant: a built Config has at least one secret");

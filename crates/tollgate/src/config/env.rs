@@ -28,6 +28,10 @@ impl ConfigBuilder {
     /// | `AUTH0_LOGOUT_STRATEGY` | `auto`, `oidc` or `v2` |
     /// | `AUTH0_INCLUDE_ID_TOKEN_HINT` | `true` / `false` |
     /// | `TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER` | `true` allows an `http://127.0.0.1…` issuer |
+    /// | `AUTH0_DPOP_PRIVATE_KEY`, `AUTH0_DPOP_PUBLIC_KEY` | DPoP key pair, PEM (PKCS#8 and SPKI); both or neither. Setting them turns DPoP on |
+    /// | `AUTH0_DPOP_CLOCK_SKEW` | seconds added to a proof's `iat` (may be negative; default 0) |
+    /// | `AUTH0_DPOP_CLOCK_TOLERANCE` | seconds, at most 300 (see [`DpopOptions::clock_tolerance`](crate::DpopOptions::clock_tolerance)) |
+    /// | `AUTH0_RETRY_DELAY`, `AUTH0_RETRY_JITTER` | wait before the DPoP nonce retry, milliseconds (default 100), and its jitter (`true`) |
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(|name| std::env::var(name).ok())
     }
@@ -149,12 +153,76 @@ impl ConfigBuilder {
         if let Some(v) = get("AUTH0_INCLUDE_ID_TOKEN_HINT") {
             b = b.id_token_hint_on_logout(bool_var("AUTH0_INCLUDE_ID_TOKEN_HINT", &v)?);
         }
+        b = dpop_vars(b, &get)?;
         let insecure = "TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER";
         if get(insecure).map(|v| bool_var(insecure, &v)).transpose()? == Some(true) {
             b = b.insecure_allow_http_loopback_issuer();
         }
         Ok(b)
     }
+}
+
+/// The DPoP key pair and options.
+fn dpop_vars(
+    mut b: ConfigBuilder,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<ConfigBuilder, ConfigError> {
+    match (get("AUTH0_DPOP_PRIVATE_KEY"), get("AUTH0_DPOP_PUBLIC_KEY")) {
+        (Some(private), Some(public)) => {
+            let key =
+                crate::dpop::DpopKey::from_pem(&private, &public).map_err(ConfigError::DpopKey)?;
+            b = b.dpop(key);
+        }
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err(ConfigError::Missing {
+                name: "AUTH0_DPOP_PUBLIC_KEY",
+                hint: "AUTH0_DPOP_PRIVATE_KEY is set; set its public half too (`openssl pkey -pubout`)",
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::Missing {
+                name: "AUTH0_DPOP_PRIVATE_KEY",
+                hint: "AUTH0_DPOP_PUBLIC_KEY is set; set the private key it belongs to",
+            });
+        }
+    }
+    let mut options = b.dpop_options;
+    if let Some(v) = get("AUTH0_DPOP_CLOCK_SKEW") {
+        options = options.clock_skew(v.trim().parse::<i64>().map_err(|_| {
+            ConfigError::InvalidValue {
+                name: "AUTH0_DPOP_CLOCK_SKEW",
+                value: v.clone(),
+                expected: "a whole number of seconds (negative when this server's clock is ahead)",
+            }
+        })?);
+    }
+    if let Some(v) = get("AUTH0_DPOP_CLOCK_TOLERANCE") {
+        let secs = v
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| ConfigError::InvalidValue {
+                name: "AUTH0_DPOP_CLOCK_TOLERANCE",
+                value: v.clone(),
+                expected: "a whole number of seconds, at most 300",
+            })?;
+        options = options.clock_tolerance(Duration::from_secs(secs));
+    }
+    if let Some(v) = get("AUTH0_RETRY_DELAY") {
+        let ms = v
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| ConfigError::InvalidValue {
+                name: "AUTH0_RETRY_DELAY",
+                value: v.clone(),
+                expected: "a whole number of milliseconds",
+            })?;
+        options = options.retry_delay(Duration::from_millis(ms));
+    }
+    if let Some(v) = get("AUTH0_RETRY_JITTER") {
+        options = options.retry_jitter(bool_var("AUTH0_RETRY_JITTER", &v)?);
+    }
+    Ok(b.dpop_options(options))
 }
 
 fn bool_var(name: &'static str, value: &str) -> Result<bool, ConfigError> {

@@ -194,3 +194,112 @@ fn openid_is_always_in_the_scope_and_protected_params_are_refused() {
         }
     ));
 }
+
+#[test]
+fn dpop_keys_and_options_come_from_the_environment() {
+    let key = crate::DpopKey::generate();
+    let private = key.private_key_pem().to_string();
+    let public = key.public_key_pem();
+    let owned = |extra: Vec<(&'static str, String)>| -> Result<Config, ConfigError> {
+        let mut pairs: Vec<(String, String)> = GOOD
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        pairs.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        ConfigBuilder::from_vars(|n| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))?
+            .build()
+    };
+    assert!(
+        vars(GOOD).unwrap().dpop_key().is_none(),
+        "DPoP is off by default"
+    );
+    let c = owned(vec![
+        ("AUTH0_DPOP_PRIVATE_KEY", private.clone()),
+        ("AUTH0_DPOP_PUBLIC_KEY", public.clone()),
+        ("AUTH0_DPOP_CLOCK_SKEW", "-30".into()),
+        ("AUTH0_DPOP_CLOCK_TOLERANCE", "90".into()),
+        ("AUTH0_RETRY_DELAY", "250".into()),
+        ("AUTH0_RETRY_JITTER", "false".into()),
+    ])
+    .unwrap();
+    assert_eq!(c.dpop_key().unwrap().thumbprint(), key.thumbprint());
+    let (_, opts) = c.dpop.as_ref().unwrap();
+    assert_eq!(opts.clock_skew, -30);
+    assert_eq!(opts.retry_delay, Duration::from_millis(250));
+    assert!(!opts.retry_jitter);
+    assert_eq!(c.clock_tolerance, Duration::from_secs(90));
+
+    let err = owned(vec![("AUTH0_DPOP_PRIVATE_KEY", private.clone())]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Missing {
+                name: "AUTH0_DPOP_PUBLIC_KEY",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = owned(vec![("AUTH0_DPOP_PUBLIC_KEY", public.clone())]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Missing {
+                name: "AUTH0_DPOP_PRIVATE_KEY",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let other = crate::DpopKey::generate().public_key_pem();
+    let err = owned(vec![
+        ("AUTH0_DPOP_PRIVATE_KEY", private.clone()),
+        ("AUTH0_DPOP_PUBLIC_KEY", other),
+    ])
+    .unwrap_err();
+    assert_eq!(err, ConfigError::DpopKey(crate::DpopKeyError::KeyMismatch));
+    assert!(!err.to_string().contains(private.lines().nth(1).unwrap()));
+    let err = owned(vec![
+        (
+            "AUTH0_DPOP_PRIVATE_KEY",
+            "-----BEGIN PRIVATE KEY-----\nxx".into(),
+        ),
+        ("AUTH0_DPOP_PUBLIC_KEY", public),
+    ])
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::DpopKey(crate::DpopKeyError::InvalidPrivateKey)
+    );
+    let err = owned(vec![("AUTH0_DPOP_CLOCK_TOLERANCE", "301".into())]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::InvalidValue {
+                name: "AUTH0_DPOP_CLOCK_TOLERANCE",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = owned(vec![("AUTH0_DPOP_CLOCK_SKEW", "soon".into())]).unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::InvalidValue {
+            name: "AUTH0_DPOP_CLOCK_SKEW",
+            ..
+        }
+    ));
+
+    // In code: use_dpop generates a key when none is given.
+    let generated = ConfigBuilder::from_vars(|n| {
+        GOOD.iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap()
+    .use_dpop(true)
+    .build()
+    .unwrap();
+    assert!(generated.dpop_key().is_some());
+}

@@ -18,6 +18,35 @@ pub(crate) struct ErrorAnswer {
     pub(crate) body: Option<serde_json::Map<String, Value>>,
 }
 
+impl ErrorAnswer {
+    /// Parses an error body: a JSON object with a string `error`, or nothing.
+    pub(crate) fn parse(status: u16, body: &[u8]) -> Self {
+        let parsed = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| match v {
+                Value::Object(m) if m.get("error").is_some_and(Value::is_string) => Some(m),
+                _ => None,
+            });
+        Self {
+            status,
+            body: parsed,
+        }
+    }
+
+    /// The OAuth `error` code.
+    pub(crate) fn code(&self) -> Option<&str> {
+        self.body.as_ref()?.get("error")?.as_str()
+    }
+}
+
+/// A provider answer as it came: status, body and the `DPoP-Nonce` header.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+    pub(crate) dpop_nonce: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct HttpClient {
     inner: reqwest::Client,
@@ -73,16 +102,7 @@ impl HttpClient {
         if (200..300).contains(&status) {
             return parse_json(endpoint, &body).map_err(Err);
         }
-        let parsed = serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|v| match v {
-                Value::Object(m) if m.get("error").is_some_and(Value::is_string) => Some(m),
-                _ => None,
-            });
-        Err(Ok(ErrorAnswer {
-            status,
-            body: parsed,
-        }))
+        Err(Ok(ErrorAnswer::parse(status, &body)))
     }
 
     /// POSTs a form with client authentication and returns status and body as they are.
@@ -94,8 +114,28 @@ impl HttpClient {
         auth: &ClientAuth,
         form: &[(&str, &str)],
     ) -> Result<(u16, Vec<u8>), ProviderError> {
+        let a = self
+            .post_form_answer(endpoint, url, client_id, auth, form, None)
+            .await?;
+        Ok((a.status, a.body))
+    }
+
+    /// POSTs a form with client authentication and, when given, a `DPoP` proof header; the
+    /// answer as it came, with its `DPoP-Nonce`.
+    pub(crate) async fn post_form_answer(
+        &self,
+        endpoint: &'static str,
+        url: &str,
+        client_id: &str,
+        auth: &ClientAuth,
+        form: &[(&str, &str)],
+        dpop_proof: Option<&str>,
+    ) -> Result<Answer, ProviderError> {
         let mut fields: Vec<(&str, &str)> = form.to_vec();
         let mut req = self.inner.post(url).header("accept", "application/json");
+        if let Some(proof) = dpop_proof {
+            req = req.header("dpop", proof);
+        }
         match auth {
             ClientAuth::SecretPost(secret) => {
                 fields.push(("client_id", client_id));
@@ -108,7 +148,7 @@ impl HttpClient {
                 req = req.basic_auth(user, Some(pass));
             }
         }
-        read(endpoint, req.form(&fields).send().await).await
+        read_answer(endpoint, req.form(&fields).send().await).await
     }
 }
 
@@ -136,6 +176,36 @@ impl HttpClient {
     }
 }
 
+impl HttpClient {
+    /// A GET with a DPoP-bound access token: `Authorization: DPoP <token>` and the proof in the
+    /// `DPoP` header (RFC 9449 §7.1). The answer as it came, with its `DPoP-Nonce` and whether
+    /// its `WWW-Authenticate` asks for a nonce.
+    pub(crate) async fn get_with_dpop(
+        &self,
+        endpoint: &'static str,
+        url: &str,
+        token: &str,
+        proof: &str,
+    ) -> Result<(Answer, bool), ProviderError> {
+        let resp = self
+            .inner
+            .get(url)
+            .header("accept", "application/json")
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .send()
+            .await;
+        let wants_nonce = resp.as_ref().is_ok_and(|r| {
+            r.headers()
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| v.contains("use_dpop_nonce"))
+        });
+        Ok((read_answer(endpoint, resp).await?, wants_nonce))
+    }
+}
+
 fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -144,8 +214,21 @@ async fn read(
     endpoint: &'static str,
     resp: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<(u16, Vec<u8>), ProviderError> {
+    let a = read_answer(endpoint, resp).await?;
+    Ok((a.status, a.body))
+}
+
+async fn read_answer(
+    endpoint: &'static str,
+    resp: Result<reqwest::Response, reqwest::Error>,
+) -> Result<Answer, ProviderError> {
     let mut resp = resp.map_err(|e| unreachable(endpoint, &e))?;
     let status = resp.status().as_u16();
+    let dpop_nonce = resp
+        .headers()
+        .get("dpop-nonce")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
         return Err(too_large(endpoint));
     }
@@ -175,10 +258,14 @@ async fn read(
             reason: "the content type is not JSON".into(),
         });
     }
-    Ok((status, body))
+    Ok(Answer {
+        status,
+        body,
+        dpop_nonce,
+    })
 }
 
-fn parse_json<T: DeserializeOwned>(
+pub(crate) fn parse_json<T: DeserializeOwned>(
     endpoint: &'static str,
     body: &[u8],
 ) -> Result<T, ProviderError> {

@@ -20,6 +20,8 @@ use jwks::{JwksCache, VerificationKey};
 #[derive(Debug)]
 pub(crate) struct Provider {
     pub(crate) http: HttpClient,
+    /// DPoP key, options and nonces, when DPoP is on.
+    pub(crate) dpop: Option<crate::dpop::Dpop>,
     discovery: Discovery,
     jwks: JwksCache,
 }
@@ -29,9 +31,11 @@ impl Provider {
         issuer: Url,
         allow_http_loopback: bool,
         timeout: std::time::Duration,
+        dpop: Option<crate::dpop::Dpop>,
     ) -> Self {
         Self {
             http: HttpClient::new(timeout),
+            dpop,
             discovery: Discovery::new(issuer, allow_http_loopback),
             jwks: JwksCache::new(),
         }

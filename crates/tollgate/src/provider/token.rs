@@ -112,26 +112,15 @@ impl Provider {
         redirect_uri: &str,
         code_verifier: &str,
     ) -> Result<TokenResponse, ProviderError> {
-        let meta = self.metadata().await?;
         let form = [
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", redirect_uri),
             ("code_verifier", code_verifier),
         ];
-        let resp: TokenResponse = self
-            .http
-            .post_form(
-                "token endpoint",
-                &meta.token_endpoint,
-                client_id,
-                auth,
-                &form,
-            )
+        self.token_call(client_id, auth, &form)
             .await
-            .map_err(|e| e.map_or_else(|p| p, |a| oauth_error("token endpoint", a)))?;
-        check_token_type(&resp)?;
-        Ok(resp)
+            .map_err(|e| e.map_or_else(|p| p, |a| oauth_error("token endpoint", a)))
     }
 
     /// Any grant at the token endpoint; `mfa_required` answers are kept apart.
@@ -141,23 +130,57 @@ impl Provider {
         auth: &ClientAuth,
         form: &[(&str, &str)],
     ) -> Result<TokenResponse, GrantError> {
-        let meta = self.metadata().await?;
-        let resp: TokenResponse = self
-            .http
-            .post_form(
-                "token endpoint",
-                &meta.token_endpoint,
-                client_id,
-                auth,
-                form,
-            )
+        self.token_call(client_id, auth, form)
             .await
             .map_err(|e| match e {
                 Ok(answer) => grant_error(answer),
                 Err(p) => GrantError::Other(p),
-            })?;
-        check_token_type(&resp)?;
-        Ok(resp)
+            })
+    }
+
+    /// One token endpoint call. With DPoP on, it carries a proof; when the server answers
+    /// `use_dpop_nonce` with a `DPoP-Nonce`, the nonce is remembered for the origin and the call
+    /// is made once more (after the configured delay) with a proof that carries it. A non-2xx
+    /// answer is returned as `Err(Ok(answer))`.
+    async fn token_call(
+        &self,
+        client_id: &str,
+        auth: &ClientAuth,
+        form: &[(&str, &str)],
+    ) -> Result<TokenResponse, Result<ErrorAnswer, ProviderError>> {
+        const ENDPOINT: &str = "token endpoint";
+        let meta = self.metadata().await.map_err(Err)?;
+        let url = meta.token_endpoint.as_str();
+        let mut retried = false;
+        loop {
+            let proof = self.dpop.as_ref().map(|d| d.proof_for("POST", url, None));
+            let answer = self
+                .http
+                .post_form_answer(ENDPOINT, url, client_id, auth, form, proof.as_deref())
+                .await
+                .map_err(Err)?;
+            if let (Some(dpop), Some(nonce)) = (&self.dpop, &answer.dpop_nonce) {
+                dpop.learn_nonce(url, nonce);
+            }
+            if (200..300).contains(&answer.status) {
+                let mut resp: TokenResponse =
+                    super::http::parse_json(ENDPOINT, &answer.body).map_err(Err)?;
+                check_token_type(&mut resp).map_err(Err)?;
+                return Ok(resp);
+            }
+            let error = ErrorAnswer::parse(answer.status, &answer.body);
+            if let Some(dpop) = &self.dpop
+                && !retried
+                && error.code() == Some("use_dpop_nonce")
+                && answer.dpop_nonce.is_some()
+            {
+                retried = true;
+                tracing::debug!("the token endpoint asked for a DPoP nonce; retrying once");
+                tokio::time::sleep(dpop.options.delay()).await;
+                continue;
+            }
+            return Err(Ok(error));
+        }
     }
 
     /// `POST /oauth/revoke` for a refresh token. Failures are logged, never fatal.
@@ -193,16 +216,20 @@ impl Provider {
     }
 }
 
-fn check_token_type(resp: &TokenResponse) -> Result<(), ProviderError> {
+/// Checks the answer has an access token of a known type, and writes the type as `Bearer` or
+/// `DPoP` whatever its case on the wire.
+fn check_token_type(resp: &mut TokenResponse) -> Result<(), ProviderError> {
     if resp.access_token.is_empty() {
         return Err(ProviderError::InvalidResponse {
             endpoint: "token endpoint",
             reason: "access_token is empty".into(),
         });
     }
-    if !resp.token_type.eq_ignore_ascii_case("bearer")
-        && !resp.token_type.eq_ignore_ascii_case("dpop")
-    {
+    if resp.token_type.eq_ignore_ascii_case("bearer") {
+        "Bearer".clone_into(&mut resp.token_type);
+    } else if resp.token_type.eq_ignore_ascii_case("dpop") {
+        "DPoP".clone_into(&mut resp.token_type);
+    } else {
         return Err(ProviderError::InvalidResponse {
             endpoint: "token endpoint",
             reason: format!("unsupported token_type {:?}", resp.token_type),

@@ -23,6 +23,7 @@ pub(super) fn exchange<'a>(
     client: &ClientConfig,
     params: &Params,
     record: &mut GrantRecord<'a>,
+    jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let code_value = params
         .get("code")
@@ -49,17 +50,25 @@ pub(super) fn exchange<'a>(
     ) {
         return Err(OAuthError::invalid_grant(BAD_VERIFIER));
     }
+    // RFC 9449 §10: a code bound with dpop_jkt is redeemed only with a proof of that key.
+    if let Some(bound) = &request.dpop_jkt
+        && jkt != Some(bound.as_str())
+    {
+        return Err(OAuthError::invalid_grant(super::DPOP_KEY_MISMATCH));
+    }
     let user = state
         .config
         .user_by_email(&code.email)
         .ok_or_else(|| OAuthError::invalid_grant(INVALID_CODE))?;
 
+    let bound = tokens::binding(state, request.audience.as_deref(), jkt);
     let access_token = tokens::user_access_token(
         state,
         client.client_id(),
         user,
         request.audience.as_deref(),
         &request.scope,
+        bound,
     );
     let id_token = scope::has(&request.scope, "openid").then(|| {
         tokens::id_token(
@@ -84,6 +93,7 @@ pub(super) fn exchange<'a>(
             scope: request.scope.clone(),
             audience: request.audience.clone(),
             auth_time: code.auth_time,
+            jkt: jkt.map(str::to_owned),
         };
         let mut store = state.store();
         let (family, token) = store
@@ -100,12 +110,13 @@ pub(super) fn exchange<'a>(
         access_token,
         id_token,
         refresh_token,
-        token_type: "Bearer",
+        token_type: tokens::token_type(bound),
         expires_in: state
             .access_token_lifetime(request.audience.as_deref())
             .as_secs(),
         scope: Some(scope::join(&request.scope)),
         recovery_code: None,
+        dpop_nonce: None,
         issued_token_type: None,
     })
 }

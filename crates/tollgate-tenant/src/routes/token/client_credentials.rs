@@ -14,6 +14,7 @@ pub(super) fn exchange(
     client: &ClientConfig,
     params: &Params,
     _record: &mut GrantRecord<'_>,
+    jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let audience = params.get("audience").ok_or_else(|| {
         OAuthError::access_denied(
@@ -31,16 +32,18 @@ pub(super) fn exchange(
             .collect(),
         None => api.scopes().to_vec(),
     };
+    let bound = tokens::binding(state, Some(api.identifier()), jkt);
     let access_token =
-        tokens::client_access_token(state, client.client_id(), api.identifier(), &granted);
+        tokens::client_access_token(state, client.client_id(), api.identifier(), &granted, bound);
     Ok(TokenResponse {
         access_token,
         id_token: None,
         refresh_token: None,
-        token_type: "Bearer",
+        token_type: tokens::token_type(bound),
         expires_in: state.config.access_token_lifetime().as_secs(),
         scope: (!granted.is_empty()).then(|| scope::join(&granted)),
         recovery_code: None,
+        dpop_nonce: None,
         issued_token_type: None,
     })
 }

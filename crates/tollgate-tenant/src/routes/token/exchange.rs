@@ -29,6 +29,7 @@ pub(super) fn custom<'a>(
     client: &ClientConfig,
     params: &Params,
     record: &mut GrantRecord<'a>,
+    jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let subject = params
         .get("subject_token")
@@ -69,8 +70,9 @@ pub(super) fn custom<'a>(
     let requested = scope::parse(params.get("scope").unwrap_or("openid"));
     let granted = scope::grant(&requested, api);
     let audience = api.map(|a| a.identifier());
+    let bound = tokens::binding(state, audience, jkt);
     let access_token =
-        tokens::user_access_token(state, client.client_id(), user, audience, &granted);
+        tokens::user_access_token(state, client.client_id(), user, audience, &granted, bound);
     let sid = random::token(16);
     let now = clock::now();
     let id_token = scope::has(&granted, "openid").then(|| {
@@ -97,6 +99,7 @@ pub(super) fn custom<'a>(
             scope: granted.clone(),
             audience: audience.map(str::to_owned),
             auth_time: now,
+            jkt: jkt.map(str::to_owned),
         };
         state
             .store()
@@ -108,11 +111,12 @@ pub(super) fn custom<'a>(
         access_token,
         id_token,
         refresh_token,
-        token_type: "Bearer",
+        token_type: tokens::token_type(bound),
         expires_in: state.access_token_lifetime(audience).as_secs(),
         scope: Some(scope::join(&granted)),
         recovery_code: None,
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
+        dpop_nonce: None,
     })
 }
 
@@ -184,5 +188,6 @@ pub(super) fn federated<'a>(
         scope: granted,
         recovery_code: None,
         issued_token_type: Some(FEDERATED_TOKEN_TYPE),
+        dpop_nonce: None,
     })
 }

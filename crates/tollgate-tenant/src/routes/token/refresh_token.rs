@@ -19,6 +19,7 @@ pub(super) fn exchange<'a>(
     client: &ClientConfig,
     params: &Params,
     record: &mut GrantRecord<'a>,
+    jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let token = params
         .get("refresh_token")
@@ -42,6 +43,13 @@ pub(super) fn exchange<'a>(
             .cloned()
             .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH_TOKEN))?;
         record.user = state.config.user_by_email(&original.email);
+        // A family bound to a DPoP key is refreshed only with a proof of that key; refused
+        // before the token is used, so it is not rotated away.
+        if let Some(bound) = &original.jkt
+            && jkt != Some(bound.as_str())
+        {
+            return Err(OAuthError::invalid_grant(super::DPOP_KEY_MISMATCH));
+        }
         record.audience = requested_api
             .map(|a| a.identifier().to_owned())
             .or_else(|| original.audience.clone());
@@ -109,12 +117,14 @@ pub(super) fn exchange<'a>(
         .user_by_email(&grant.email)
         .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH_TOKEN))?;
 
+    let bound = tokens::binding(state, audience.as_deref(), jkt);
     let access_token = tokens::user_access_token(
         state,
         client.client_id(),
         user,
         audience.as_deref(),
         &granted,
+        bound,
     );
     let id_token = scope::has(&granted, "openid").then(|| {
         tokens::id_token(
@@ -135,10 +145,11 @@ pub(super) fn exchange<'a>(
         access_token,
         id_token,
         refresh_token: new_token,
-        token_type: "Bearer",
+        token_type: tokens::token_type(bound),
         expires_in: state.access_token_lifetime(audience.as_deref()).as_secs(),
         scope: Some(scope::join(&granted)),
         recovery_code: None,
+        dpop_nonce: None,
         issued_token_type: None,
     })
 }
