@@ -1,7 +1,8 @@
 //! Interop with a real, independent OpenID Provider: panva's `oidc-provider` 9.13.3 (pinned in
 //! `interop/oidc-provider`, an OpenID-certified OP), started by each test on 127.0.0.1. A Tollgate
 //! axum app signs users in through the provider's own login and consent forms, then refreshes,
-//! calls userinfo, logs out both ways and steps up with `acr_values`.
+//! calls userinfo, logs out both ways, steps up with `acr_values`, and uses DPoP-bound tokens with
+//! server nonces at the token endpoint and at userinfo.
 //!
 //! Needs `npm ci` in `interop/oidc-provider` (scripts/test.sh does it); with
 //! `TOLLGATE_SKIP_NODE=1` and no packages, each test says it is skipped.
@@ -382,4 +383,57 @@ async fn a_user_without_mfa_is_refused_at_step_up_and_keeps_the_session() {
         b.get(&app.url("/")).await.body,
         "home: signed in as nomfa-heidi"
     );
+}
+
+/// DPoP (RFC 9449) with the provider's `tollgate-dpop` client, which must present DPoP proofs and
+/// a server nonce at the token endpoint: the code exchange meets the `use_dpop_nonce` demand with
+/// one retry, the tokens are DPoP-bound (the provider refuses the access token as a bearer
+/// token), userinfo is called with a proof, and refresh keeps the binding.
+#[tokio::test]
+async fn dpop_bound_tokens_and_the_token_endpoints_nonce() {
+    let Some(app) = start(ClientAuth::Dpop).await else {
+        return;
+    };
+    let mut b = Browser::default();
+    let s = signed_in(&app, &mut b, "dora").await;
+    assert_eq!(s.token_set.token_type.as_deref(), Some("DPoP"));
+
+    let claims = app.auth.userinfo(&s).await.unwrap();
+    assert_eq!(claims["sub"], "dora");
+    let as_bearer = reqwest::Client::new()
+        .get(app.op.url("/me"))
+        .bearer_auth(&s.token_set.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        as_bearer.status(),
+        401,
+        "a DPoP-bound token is no bearer token"
+    );
+
+    b.accept = "application/json";
+    let r = b.get(&app.url("/auth/access-token?refresh=true")).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let body: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    let refreshed = app.session(&b).await.unwrap();
+    assert_ne!(refreshed.token_set.access_token, s.token_set.access_token);
+    assert_ne!(refreshed.token_set.refresh_token, s.token_set.refresh_token);
+    assert_eq!(refreshed.token_set.token_type.as_deref(), Some("DPoP"));
+    assert_eq!(app.auth.userinfo(&refreshed).await.unwrap()["sub"], "dora");
+}
+
+/// With nonces demanded at the resource server too (`/userinfo` answers 401 `use_dpop_nonce`
+/// with a `DPoP-Nonce` header), Tollgate retries once with the nonce and gets the claims.
+#[tokio::test]
+async fn dpop_nonce_demanded_by_the_resource_server_is_met_with_one_retry() {
+    let Some(app) = start(ClientAuth::DpopNonceEverywhere).await else {
+        return;
+    };
+    let mut b = Browser::default();
+    let s = signed_in(&app, &mut b, "dmitri").await;
+    assert_eq!(s.token_set.token_type.as_deref(), Some("DPoP"));
+    let claims = app.auth.userinfo(&s).await.unwrap();
+    assert_eq!(claims["sub"], "dmitri");
 }

@@ -32,6 +32,11 @@ pub enum ClientAuth {
     Basic,
     /// `tollgate-post`: `client_secret_post`.
     Post,
+    /// `tollgate-dpop`: `client_secret_post`, DPoP-bound tokens, a server nonce required at the
+    /// token endpoint. The app uses DPoP with a key generated at start.
+    Dpop,
+    /// Like [`Dpop`](Self::Dpop), with the provider demanding nonces at `/userinfo` too.
+    DpopNonceEverywhere,
 }
 
 /// A client registered at the provider.
@@ -47,6 +52,7 @@ pub struct Provider {
     pub issuer: String,
     pub basic: OpClient,
     pub post: OpClient,
+    pub dpop: OpClient,
     stdout: Lines<BufReader<ChildStdout>>,
     // The provider exits when its stdin closes: it cannot outlive this process.
     _stdin: ChildStdin,
@@ -89,11 +95,20 @@ fn client(ready: &Value, which: &str) -> OpClient {
 impl Provider {
     /// Starts the provider for the relying party at `rp_base`; `None` when Node tests are skipped.
     pub async fn start(rp_base: &Url) -> Option<Self> {
+        Self::start_with(rp_base, false).await
+    }
+
+    /// Like [`start`](Self::start); `nonce_everywhere` demands DPoP nonces at `/userinfo` too.
+    pub async fn start_with(rp_base: &Url, nonce_everywhere: bool) -> Option<Self> {
         let dir = interop_dir()?;
         let mut child = Command::new("node")
             .arg("provider.mjs")
             .current_dir(&dir)
             .env("RP_BASE", rp_base.as_str())
+            .env(
+                "DPOP_REQUIRE_NONCE",
+                if nonce_everywhere { "1" } else { "0" },
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -126,6 +141,7 @@ impl Provider {
             issuer,
             basic: client(&ready, "basic"),
             post: client(&ready, "post"),
+            dpop: client(&ready, "dpop"),
             stdout,
             _stdin: stdin,
             _child: child,
@@ -173,10 +189,11 @@ pub struct OpApp {
 pub async fn start(which: ClientAuth) -> Option<OpApp> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-    let op = Provider::start(&base).await?;
+    let op = Provider::start_with(&base, which == ClientAuth::DpopNonceEverywhere).await?;
     let client = match which {
         ClientAuth::Basic => op.basic.clone(),
         ClientAuth::Post => op.post.clone(),
+        ClientAuth::Dpop | ClientAuth::DpopNonceEverywhere => op.dpop.clone(),
     };
     let mut config = Config::builder()
         .domain(&op.issuer)
@@ -189,6 +206,9 @@ pub async fn start(which: ClientAuth) -> Option<OpApp> {
         .http_timeout(Duration::from_secs(60));
     if which == ClientAuth::Basic {
         config = config.use_client_secret_basic();
+    }
+    if matches!(which, ClientAuth::Dpop | ClientAuth::DpopNonceEverywhere) {
+        config = config.use_dpop(true);
     }
     let auth = Tollgate::new(config.build().unwrap());
     let app = Router::new()
