@@ -129,9 +129,20 @@ pub(crate) struct Store {
     pub(crate) mfa: MfaStore,
     pub(crate) ciba: crate::routes::CibaStore,
     pub(crate) par: crate::routes::ParStore,
+    /// Client assertion ids (`client_id` + `jti`) seen, with their expiry.
+    assertions: HashMap<String, u64>,
 }
 
 impl Store {
+    /// Records a client assertion's `jti`; `false` when it was seen before (a replay).
+    pub(crate) fn remember_assertion(&mut self, client_id: &str, jti: &str, exp: u64) -> bool {
+        let now = crate::clock::now();
+        self.assertions.retain(|_, until| *until >= now);
+        self.assertions
+            .insert(format!("{client_id} {jti}"), exp)
+            .is_none()
+    }
+
     /// Forgets everything that has expired.
     fn purge(&mut self, now: Instant) {
         self.sessions.retain(|_, s| s.expires_at > now);

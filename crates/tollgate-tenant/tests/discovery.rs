@@ -33,7 +33,23 @@ async fn discovery_document_matches_auth0() {
         );
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post"])
+            serde_json::json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt"
+            ])
+        );
+        assert_eq!(
+            doc["token_endpoint_auth_signing_alg_values_supported"],
+            serde_json::json!(["ES256"])
+        );
+        assert_eq!(
+            doc["backchannel_authentication_endpoint"],
+            format!("{issuer}bc-authorize")
+        );
+        assert_eq!(
+            doc["pushed_authorization_request_endpoint"],
+            format!("{issuer}oauth/par")
         );
         assert_eq!(
             doc["code_challenge_methods_supported"],

@@ -22,6 +22,13 @@ pub enum ClientAuth {
     SecretPost(Secret),
     /// HTTP Basic with `client_id:client_secret`.
     SecretBasic(Secret),
+    /// A JWT signed with the client's key (`private_key_jwt`), for the provider's `audience`.
+    PrivateKeyJwt {
+        /// The signing key.
+        key: crate::client_assertion::ClientAssertionKey,
+        /// The assertion's `aud`: the issuer.
+        audience: String,
+    },
 }
 
 /// Which logout endpoint to send the browser to.
@@ -231,6 +238,7 @@ impl Config {
     pub(crate) fn client_secret(&self) -> &Secret {
         match &self.client_auth {
             ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => s,
+            ClientAuth::PrivateKeyJwt { .. } => &crate::secret::NO_SECRET,
         }
     }
 
@@ -278,6 +286,7 @@ pub struct ConfigBuilder {
     use_dpop: bool,
     dpop_options: DpopOptions,
     pushed_authorization_requests: bool,
+    client_assertion_key: Option<crate::client_assertion::ClientAssertionKey>,
 }
 
 impl ConfigBuilder {
@@ -519,6 +528,16 @@ impl ConfigBuilder {
         self
     }
 
+    /// Authenticates with `private_key_jwt`: a short-lived ES256 JWT signed by `key` instead of
+    /// a client secret (which is then not needed).
+    pub fn client_assertion_key(
+        mut self,
+        key: crate::client_assertion::ClientAssertionKey,
+    ) -> Self {
+        self.client_assertion_key = Some(key);
+        self
+    }
+
     /// Sends the authorization parameters to the provider's pushed authorization request endpoint
     /// (RFC 9126) first, so the browser's `/authorize` URL carries only `client_id` and a one-time
     /// `request_uri`: no parameter can be read or changed on the way. Default off.
@@ -541,14 +560,19 @@ impl ConfigBuilder {
                 name: "AUTH0_CLIENT_ID",
                 hint: "copy it from your application's settings at the provider",
             })?;
-        let secret = self.client_secret.ok_or(ConfigError::Missing {
-            name: "AUTH0_CLIENT_SECRET",
-            hint: "copy it from your application's settings at the provider",
-        })?;
-        let client_auth = if self.basic_auth {
-            ClientAuth::SecretBasic(secret)
-        } else {
-            ClientAuth::SecretPost(secret)
+        let client_auth = match (self.client_assertion_key, self.client_secret) {
+            (Some(key), _) => ClientAuth::PrivateKeyJwt {
+                key,
+                audience: issuer.to_string(),
+            },
+            (None, Some(secret)) if self.basic_auth => ClientAuth::SecretBasic(secret),
+            (None, Some(secret)) => ClientAuth::SecretPost(secret),
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    name: "AUTH0_CLIENT_SECRET",
+                    hint: "copy it from your application's settings at the provider, or set AUTH0_CLIENT_ASSERTION_SIGNING_KEY for private_key_jwt",
+                });
+            }
         };
         if self.secrets.is_empty() {
             return Err(ConfigError::Missing {

@@ -70,6 +70,7 @@ mod backchannel;
 mod browser;
 mod ciba;
 mod client;
+mod client_assertion;
 mod config;
 mod cookies;
 mod dpop;
@@ -109,6 +110,7 @@ pub use ciba::{
 pub use client::{
     CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS, LoadedSession, LoginRedirect, Tollgate,
 };
+pub use client_assertion::{ClientAssertionKey, JWT_BEARER_ASSERTION};
 pub use config::{
     ClientAuth, Config, ConfigBuilder, DEFAULT_SCOPE, LogoutStrategy, Routes, SessionConfig,
     TransactionConfig,

@@ -23,6 +23,9 @@ pub const MIN_SECRET_LEN: usize = 32;
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Secret(String);
 
+/// The secret of a client that authenticates without one (`private_key_jwt`).
+pub(crate) static NO_SECRET: Secret = Secret(String::new());
+
 impl Secret {
     /// Wraps a secret value.
     ///

@@ -43,6 +43,9 @@ pub struct ClientConfig {
     backchannel_logout_url: Option<String>,
     #[serde(default)]
     require_dpop_nonce: bool,
+    /// The P-256 public key (SPKI PEM) that verifies the client's `private_key_jwt` assertions.
+    #[serde(default)]
+    client_assertion_public_key: Option<String>,
 }
 
 fn default_rotation() -> bool {
@@ -61,7 +64,21 @@ impl ClientConfig {
             rotation_leeway: Duration::ZERO,
             backchannel_logout_url: None,
             require_dpop_nonce: false,
+            client_assertion_public_key: None,
         }
+    }
+
+    /// Lets the client authenticate with `private_key_jwt`: ES256 client assertions verified with
+    /// this P-256 public key (SPKI PEM). TOML: `client_assertion_public_key`.
+    #[must_use]
+    pub fn with_client_assertion_key(mut self, public_pem: impl Into<String>) -> Self {
+        self.client_assertion_public_key = Some(public_pem.into());
+        self
+    }
+
+    /// The public key of the client's assertions, if it uses `private_key_jwt`.
+    pub fn client_assertion_key(&self) -> Option<&str> {
+        self.client_assertion_public_key.as_deref()
     }
 
     /// Makes DPoP proofs at the token endpoint carry a nonce issued by the tenant, as Auth0 does

@@ -1,5 +1,6 @@
-//! Client authentication at the token and revocation endpoints:
-//! `client_secret_basic` (HTTP Basic) or `client_secret_post` (body parameters).
+//! Client authentication at the token and revocation endpoints: `client_secret_basic` (HTTP
+//! Basic), `client_secret_post` (body parameters) or `private_key_jwt` (an ES256 client assertion
+//! verified with the client's registered public key, single use).
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
@@ -8,14 +9,22 @@ use subtle::ConstantTimeEq;
 
 use super::oauth_error::OAuthError;
 use super::params::Params;
-use crate::{ClientConfig, TenantConfig};
+use crate::ClientConfig;
+use crate::state::TenantState;
+
+/// The `client_assertion_type` of a JWT client assertion.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The client the request authenticated as, or 401 `invalid_client`.
 pub(crate) fn authenticate<'a>(
-    config: &'a TenantConfig,
+    state: &'a TenantState,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<&'a ClientConfig, OAuthError> {
+    let config = &state.config;
+    if let Some(assertion) = params.get("client_assertion") {
+        return assertion_client(state, params, assertion);
+    }
     let (client_id, secret) = match basic_credentials(headers) {
         Some((id, secret)) => {
             // A body `client_id` may accompany Basic, but must name the same client.
@@ -42,6 +51,62 @@ pub(crate) fn authenticate<'a>(
     } else {
         Err(OAuthError::invalid_client())
     }
+}
+
+/// `private_key_jwt`: the assertion names the client (`iss` = `sub`), is signed with its
+/// registered ES256 key, is for this tenant (`aud` the issuer or the token endpoint), has not
+/// expired and was not seen before.
+fn assertion_client<'a>(
+    state: &'a TenantState,
+    params: &Params,
+    assertion: &str,
+) -> Result<&'a ClientConfig, OAuthError> {
+    let refuse = |why: &str| {
+        tracing::info!(why, "client assertion refused");
+        OAuthError::invalid_client()
+    };
+    if params.get("client_assertion_type") != Some(JWT_BEARER) {
+        return Err(refuse("client_assertion_type is not jwt-bearer"));
+    }
+    let claims = assertion
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw).ok())
+        .ok_or_else(|| refuse("not a JWT"))?;
+    let client_id = claims["iss"].as_str().ok_or_else(|| refuse("no iss"))?;
+    if params.get("client_id").is_some_and(|id| id != client_id) {
+        return Err(refuse("client_id is not the assertion's issuer"));
+    }
+    let client = state
+        .config
+        .client(client_id)
+        .ok_or_else(|| refuse("unknown client"))?;
+    let pem = client
+        .client_assertion_key()
+        .ok_or_else(|| refuse("the client has no registered assertion key"))?;
+    let key = jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes())
+        .map_err(|_| refuse("the registered key is not a P-256 public key"))?;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&[state.issuer.as_str(), &state.endpoint("oauth/token")]);
+    validation.set_issuer(&[client_id]);
+    validation.sub = Some(client_id.to_owned());
+    validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+    let verified = jsonwebtoken::decode::<serde_json::Value>(assertion, &key, &validation)
+        .map_err(|e| refuse(&format!("invalid assertion: {e}")))?;
+    let jti = verified.claims["jti"]
+        .as_str()
+        .filter(|j| !j.is_empty())
+        .ok_or_else(|| refuse("no jti"))?;
+    let exp = verified.claims["exp"].as_u64().unwrap_or_default();
+    if !state.store().remember_assertion(client_id, jti, exp) {
+        return Err(refuse("replayed assertion"));
+    }
+    Ok(client)
 }
 
 /// The client a request claims to be (from HTTP Basic or the body), authenticated or not.

@@ -480,7 +480,7 @@ pub(crate) async fn challenge(
         let params = Params::from_body(&headers, &body).map_err(|_| {
             OAuthError::invalid_request("The request body must be form-encoded or a JSON object")
         })?;
-        let client = client_auth::authenticate(&state.config, &headers, &params)?;
+        let client = client_auth::authenticate(&state, &headers, &params)?;
         let token = params
             .get("mfa_token")
             .ok_or_else(|| OAuthError::missing("mfa_token"))?;

@@ -69,7 +69,7 @@ fn start(state: &TenantState, headers: &HeaderMap, body: &[u8]) -> Result<Value,
     let params = Params::from_body(headers, body).map_err(|_| {
         OAuthError::invalid_request("The request body must be form-encoded or a JSON object")
     })?;
-    let client = client_auth::authenticate(&state.config, headers, &params)?;
+    let client = client_auth::authenticate(state, headers, &params)?;
     let hint = params
         .get("login_hint")
         .ok_or_else(|| OAuthError::missing("login_hint"))?;

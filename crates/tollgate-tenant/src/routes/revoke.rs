@@ -23,7 +23,7 @@ pub(super) async fn revoke(
         )
         .into_response();
     };
-    let client = match client_auth::authenticate(&state.config, &headers, &params) {
+    let client = match client_auth::authenticate(&state, &headers, &params) {
         Ok(client) => client,
         Err(error) => return error.into_response(),
     };

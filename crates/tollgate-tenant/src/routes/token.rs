@@ -214,7 +214,7 @@ fn dispatch<'a>(
             format!("Unsupported grant type: {grant_type}"),
         ));
     }
-    let client = client_auth::authenticate(&state.config, headers, params)?;
+    let client = client_auth::authenticate(state, headers, params)?;
     record.client_id = Some(client.client_id().to_owned());
     let require_nonce = client.dpop_nonce_required();
     let endpoint = state.endpoint("oauth/token");

@@ -332,10 +332,7 @@ impl Tollgate {
                 .ok_or(CallbackError::IdToken(IdTokenError::Malformed(
                     "the token response has no id_token",
                 )))?;
-        let client_secret = match &config.client_auth {
-            crate::config::ClientAuth::SecretPost(s)
-            | crate::config::ClientAuth::SecretBasic(s) => s,
-        };
+        let client_secret = config.client_secret();
         let claims = id_token::validate(
             &self.inner.provider,
             raw_id_token,

@@ -25,6 +25,8 @@ impl ConfigBuilder {
     /// | `AUTH0_TOKEN_REFRESH_BUFFER` | refresh access tokens this many seconds early (default 0) |
     /// | `AUTH0_TOKEN_ENDPOINT_AUTH_METHOD` | `client_secret_post` (default) or `client_secret_basic` |
     /// | `AUTH0_PUSHED_AUTHORIZATION_REQUESTS` | `true` sends logins through PAR (RFC 9126) |
+    /// | `AUTH0_CLIENT_ASSERTION_SIGNING_KEY` | P-256 private key PEM: `private_key_jwt` instead of a client secret |
+    /// | `AUTH0_CLIENT_ASSERTION_SIGNING_ALG` | `ES256` (the only one: no RSA private-key operations) |
     /// | `AUTH0_LOGOUT_STRATEGY` | `auto`, `oidc` or `v2` |
     /// | `AUTH0_INCLUDE_ID_TOKEN_HINT` | `true` / `false` |
     /// | `TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER` | `true` allows an `http://127.0.0.1…` issuer |
@@ -115,6 +117,25 @@ impl ConfigBuilder {
                     expected: "a whole number of seconds",
                 })?;
             b = b.token_refresh_buffer(Duration::from_secs(secs));
+        }
+        if let Some(alg) = get("AUTH0_CLIENT_ASSERTION_SIGNING_ALG")
+            && alg.trim() != "ES256"
+        {
+            return Err(ConfigError::InvalidValue {
+                name: "AUTH0_CLIENT_ASSERTION_SIGNING_ALG",
+                value: alg,
+                expected: "ES256 (Tollgate signs client assertions with P-256 keys only)",
+            });
+        }
+        if let Some(pem) = get("AUTH0_CLIENT_ASSERTION_SIGNING_KEY") {
+            let key = crate::ClientAssertionKey::from_pem(&pem).map_err(|_| {
+                ConfigError::InvalidValue {
+                    name: "AUTH0_CLIENT_ASSERTION_SIGNING_KEY",
+                    value: "[redacted]".into(),
+                    expected: "a P-256 private key in PEM (PKCS#8 or SEC1)",
+                }
+            })?;
+            b = b.client_assertion_key(key);
         }
         if let Some(v) = get("AUTH0_PUSHED_AUTHORIZATION_REQUESTS") {
             b = b.pushed_authorization_requests(bool_var(

@@ -164,6 +164,11 @@ impl Mfa<'_> {
             ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => {
                 body["client_secret"] = json!(s.expose())
             }
+            ClientAuth::PrivateKeyJwt { key, audience } => {
+                body["client_assertion_type"] = json!(crate::JWT_BEARER_ASSERTION);
+                body["client_assertion"] =
+                    json!(key.assertion(&config.client_id, audience, crate::time::now()));
+            }
         }
         if let Some(id) = &req.authenticator_id {
             body["authenticator_id"] = json!(id);

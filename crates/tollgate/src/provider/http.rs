@@ -131,6 +131,7 @@ impl HttpClient {
         form: &[(&str, &str)],
         dpop_proof: Option<&str>,
     ) -> Result<Answer, ProviderError> {
+        let assertion: String;
         let mut fields: Vec<(&str, &str)> = form.to_vec();
         let mut req = self.inner.post(url).header("accept", "application/json");
         if let Some(proof) = dpop_proof {
@@ -146,6 +147,12 @@ impl HttpClient {
                 let user = form_encode(client_id);
                 let pass = form_encode(secret.expose());
                 req = req.basic_auth(user, Some(pass));
+            }
+            ClientAuth::PrivateKeyJwt { key, audience } => {
+                assertion = key.assertion(client_id, audience, crate::time::now());
+                fields.push(("client_id", client_id));
+                fields.push(("client_assertion_type", crate::JWT_BEARER_ASSERTION));
+                fields.push(("client_assertion", &assertion));
             }
         }
         read_answer(endpoint, req.form(&fields).send().await).await
