@@ -129,4 +129,29 @@ impl Auth {
             Err(e) => Err(e),
         })
     }
+
+    /// Calls an API with an access token for `opts`, attached as `Bearer` or as `DPoP` with a
+    /// proof (one retry on a nonce demand); a refreshed token is saved with the session.
+    ///
+    /// # Errors
+    /// As [`Tollgate::fetch_with_auth`].
+    ///
+    /// ```no_run
+    /// async fn orders(auth: tollgate_axum::Auth) -> String {
+    ///     let request = http::Request::get("https://orders.example.com/v1/orders").body(Vec::new()).unwrap();
+    ///     let opts = tollgate::AccessTokenOptions::new().audience("https://orders.example.com");
+    ///     match auth.fetch_with_auth(request, opts).await {
+    ///         Ok(response) => format!("the API answered {}", response.status()),
+    ///         Err(e) => format!("no call: {e}"),
+    ///     }
+    /// }
+    /// ```
+    pub async fn fetch_with_auth(
+        &self,
+        request: http::Request<Vec<u8>>,
+        opts: AccessTokenOptions,
+    ) -> Result<http::Response<Vec<u8>>, tollgate::FetchError> {
+        let token = self.access_token(opts).await?;
+        self.ctx.auth.fetch_with_token(&token, request).await
+    }
 }

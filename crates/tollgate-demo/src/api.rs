@@ -9,7 +9,7 @@
 //! The payments API itself is served here too, at `/payments-api/payments`, as a separate
 //! resource server would be: it accepts only a valid access token for its audience with the
 //! `read:payments` scope ([`RequireToken`]), and `/api/payments` calls it over HTTP with the
-//! user's token.
+//! user's token through Tollgate's fetcher.
 
 use axum::Json;
 use axum::Router;
@@ -38,7 +38,7 @@ const PAYMENTS_API_PATH: &str = "payments-api/payments";
 pub(crate) fn router(auth: &Tollgate) -> Router {
     let bff = Router::new()
         .route("/api/payments", get(payments))
-        .with_state(PaymentsClient::new(auth));
+        .with_state(PaymentsApi::new(auth));
     match payments_api(auth) {
         Some(api) => bff.merge(api),
         None => bff,
@@ -67,61 +67,58 @@ async fn list_payments(token: ApiToken) -> Json<Value> {
     Json(body)
 }
 
-/// Calls the payments API over HTTP.
+/// Where the payments API is, for the app's own calls.
 #[derive(Clone, Debug)]
-struct PaymentsClient {
-    http: reqwest::Client,
+struct PaymentsApi {
     url: String,
 }
 
-impl PaymentsClient {
+impl PaymentsApi {
     fn new(auth: &Tollgate) -> Self {
         let base = auth.config().app_base_url();
         Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(std::time::Duration::from_secs(5))
-                .build()
-                .unwrap_or_default(),
             url: base
                 .join(PAYMENTS_API_PATH)
                 .map(String::from)
                 .unwrap_or_default(),
         }
     }
-
-    /// The API's status and JSON for `token`.
-    async fn list(&self, token: &str) -> (StatusCode, Value) {
-        let answer = self.http.get(&self.url).bearer_auth(token).send().await;
-        let Ok(answer) = answer else {
-            return (
-                StatusCode::BAD_GATEWAY,
-                json!({"error": "payments_api_unreachable"}),
-            );
-        };
-        let status =
-            StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-        let body = answer
-            .json::<Value>()
-            .await
-            .unwrap_or_else(|_| json!({"error": "payments_api_invalid_answer"}));
-        (status, body)
-    }
 }
 
 /// `200 {"payments": […], "token_audience": …}` with a token for the payments API, else the
 /// status and JSON of the [`AccessTokenError`](tollgate::AccessTokenError): `403` and the
 /// `mfa_required` body, `401` without a session.
-async fn payments(State(api): State<PaymentsClient>, auth: Auth) -> Response {
+async fn payments(State(api): State<PaymentsApi>, auth: Auth) -> Response {
     let options = AccessTokenOptions::new()
         .audience(PAYMENTS_AUDIENCE)
         .scope(READ_PAYMENTS);
-    let (status, body) = match auth.access_token(options).await {
-        Ok(token) => api.list(&token.token).await,
-        Err(error) => (
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            error.to_json(),
+    let request = http::Request::get(&api.url)
+        .header(http::header::ACCEPT, "application/json")
+        .body(Vec::new());
+    let (status, body) = match request {
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": "payments_api_url_invalid"}),
         ),
+        // The fetcher attaches the token (Bearer, or DPoP with a proof) and saves a refresh.
+        Ok(request) => match auth.fetch_with_auth(request, options).await {
+            Ok(answer) => (
+                StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
+                serde_json::from_slice(answer.body())
+                    .unwrap_or_else(|_| json!({"error": "payments_api_invalid_answer"})),
+            ),
+            Err(tollgate::FetchError::AccessToken(error)) => (
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                error.to_json(),
+            ),
+            Err(error) => {
+                tracing::warn!(%error, "the payments API could not be called");
+                (
+                    StatusCode::BAD_GATEWAY,
+                    json!({"error": "payments_api_unreachable"}),
+                )
+            }
+        },
     };
     let mut response = (status, Json(body)).into_response();
     // Per-user data and MFA tokens: never cache.

@@ -76,6 +76,7 @@ mod cookies;
 mod dpop;
 mod error;
 mod exchange;
+mod fetcher;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -122,6 +123,7 @@ pub use exchange::{
     ConnectionToken, ConnectionTokenError, ConnectionTokenOptions, ExchangedTokens,
     TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_GRANT_FEDERATED, TokenExchangeError, TokenExchangeOptions,
 };
+pub use fetcher::{FetchError, FetchOutcome};
 pub use hooks::Hooks;
 pub use mfa::{
     Authenticator, ChallengeRequest, ChallengeResponse, EnrollRequest, FactorRequirement, Mfa,

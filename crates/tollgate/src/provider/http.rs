@@ -213,6 +213,52 @@ impl HttpClient {
     }
 }
 
+/// Largest API response the fetcher reads, in bytes.
+const MAX_FETCH_BODY: usize = 16 << 20;
+
+impl HttpClient {
+    /// Sends an application's request to one of its APIs as it is (no redirects followed, the
+    /// client's timeouts); the answer with any body up to 16 MiB.
+    pub(crate) async fn fetch(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: reqwest::header::HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<http::Response<Vec<u8>>, ProviderError> {
+        let endpoint = "API";
+        let mut resp = self
+            .inner
+            .request(method, url)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| unreachable(endpoint, &e))?;
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_FETCH_BODY as u64)
+        {
+            return Err(too_large(endpoint));
+        }
+        let mut out = http::Response::builder().status(resp.status().as_u16());
+        for (name, value) in resp.headers() {
+            out = out.header(name.as_str(), value.as_bytes());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| unreachable(endpoint, &e))? {
+            if body.len() + chunk.len() > MAX_FETCH_BODY {
+                return Err(too_large(endpoint));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        out.body(body).map_err(|e| ProviderError::InvalidResponse {
+            endpoint,
+            reason: format!("the answer cannot be represented ({e})"),
+        })
+    }
+}
+
 fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
