@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use tollgate::api::{AccessTokenClaims, ApiTokenError, ApiValidator};
+use tollgate::api::{AccessTokenClaims, ApiTokenError, ApiValidator, DpopMode};
 use tower::{Layer, Service};
 
 /// Lets a request through only with a valid access token for the API, holding every required
@@ -99,9 +99,18 @@ impl RequireToken {
 impl Rules {
     async fn check(
         &self,
-        header: Result<Option<String>, ApiTokenError>,
+        seen: Result<Seen, ApiTokenError>,
     ) -> Result<AccessTokenClaims, ApiTokenError> {
-        let token = self.validator.verify_header(header?.as_deref()).await?;
+        let seen = seen?;
+        let token = self
+            .validator
+            .verify_request(
+                seen.authorization.as_deref(),
+                seen.dpop.as_deref(),
+                &seen.method,
+                &seen.url,
+            )
+            .await?;
         let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
         token.require_scopes(&scopes)?;
         for (name, value) in &self.claims {
@@ -146,35 +155,70 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let rules = self.rules.clone();
-        let header = match req.headers().get(AUTHORIZATION) {
-            None => Ok(None),
-            Some(v) => v.to_str().map(|s| Some(s.to_owned())).map_err(|_| {
-                ApiTokenError::InvalidRequest("the Authorization header is not ASCII".into())
-            }),
-        };
+        let seen = Seen::of(&req);
         Box::pin(async move {
-            match rules.check(header).await {
+            match rules.check(seen).await {
                 Ok(token) => {
                     req.extensions_mut().insert(ApiToken(Arc::new(token)));
                     inner.call(req).await
                 }
-                Err(e) => Ok(refusal(&e, rules.validator.config().realm())),
+                Err(e) => Ok(refusal(&e, rules.validator.config())),
             }
         })
     }
 }
 
-/// The RFC 6750 answer for `e`.
-fn refusal(e: &ApiTokenError, realm: &str) -> Response {
+/// What of a request the token check needs, read before the request moves on.
+struct Seen {
+    authorization: Option<String>,
+    dpop: Option<String>,
+    method: String,
+    /// The URL the client called, for the DPoP proof's `htu`: the `Host` header's origin (with
+    /// `X-Forwarded-Proto`'s scheme, else http) and the path.
+    url: String,
+}
+
+impl Seen {
+    fn of(req: &Request) -> Result<Self, ApiTokenError> {
+        let header = |name: &str| -> Result<Option<String>, ApiTokenError> {
+            match req.headers().get(name) {
+                None => Ok(None),
+                Some(v) => v.to_str().map(|s| Some(s.to_owned())).map_err(|_| {
+                    ApiTokenError::InvalidRequest(format!("the {name} header is not ASCII"))
+                }),
+            }
+        };
+        let uri = req.uri();
+        let url = match (uri.scheme_str(), uri.authority()) {
+            (Some(scheme), Some(authority)) => format!("{scheme}://{authority}{}", uri.path()),
+            _ => {
+                let host = header("host")?.unwrap_or_default();
+                let scheme = header("x-forwarded-proto")?.unwrap_or_else(|| "http".into());
+                format!("{scheme}://{host}{}", uri.path())
+            }
+        };
+        Ok(Self {
+            authorization: header(AUTHORIZATION.as_str())?,
+            dpop: header("dpop")?,
+            method: req.method().as_str().to_owned(),
+            url,
+        })
+    }
+}
+
+/// The RFC 6750 / RFC 9449 answer for `e`.
+fn refusal(e: &ApiTokenError, config: &tollgate::api::BuiltApiConfig) -> Response {
+    let realm = config.realm();
     if matches!(e, ApiTokenError::Unavailable(_)) {
         tracing::warn!(error = %e, "access token not checked: the provider's keys are unavailable");
     }
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
     let mut resp = (status, Json(e.to_json())).into_response();
-    if let Some(v) = e
-        .www_authenticate(realm)
-        .and_then(|c| HeaderValue::from_str(&c).ok())
-    {
+    let challenge = match config.dpop_mode() {
+        DpopMode::Disabled => e.www_authenticate(realm),
+        mode => e.dpop_challenges(realm, mode == DpopMode::Required),
+    };
+    if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
         resp.headers_mut().insert(WWW_AUTHENTICATE, v);
     }
     resp.headers_mut()

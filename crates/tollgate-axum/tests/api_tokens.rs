@@ -5,7 +5,8 @@
 use axum::Router;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
-use tollgate::api::{ApiConfig, ApiValidator};
+use tollgate::DpopKey;
+use tollgate::api::{ApiConfig, ApiValidator, DpopMode};
 use tollgate_axum::{ApiToken, RequireToken};
 use tollgate_tenant::{ApiConfig as TenantApi, ClientConfig, RunningTenant, Tenant, TenantConfig};
 
@@ -59,6 +60,18 @@ async fn serve(issuer: &str) -> String {
                     .scopes(["read:payments"])
                     .claim(MFA_CLAIM, json!(true)),
             ),
+        )
+        .merge(
+            Router::new()
+                .route("/dpop-only", get(who))
+                .route_layer(RequireToken::new(ApiValidator::new(
+                    ApiConfig::new(issuer, API)
+                        .insecure_allow_http_loopback_issuer()
+                        .realm("payments")
+                        .dpop(DpopMode::Required)
+                        .build()
+                        .unwrap(),
+                ))),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -231,7 +244,7 @@ async fn scopes_and_claims_are_required_per_route() {
     )
     .await;
     assert!(
-        challenge.ends_with(r#"scope="write:payments""#),
+        challenge.ends_with(r#"scope="write:payments", DPoP algs="ES256""#),
         "{challenge}"
     );
 
@@ -314,4 +327,106 @@ async fn a_rotated_signing_key_is_fetched_and_an_unreachable_provider_is_503() {
     assert!(resp.headers().get("www-authenticate").is_none());
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
+}
+
+#[tokio::test]
+async fn dpop_bound_tokens_need_a_proof_of_their_key_for_this_request() {
+    let f = start().await;
+    let key = DpopKey::generate();
+    let token = f.signed(json!({}), json!({"cnf": {"jkt": key.thumbprint()}}));
+    let url = format!("{}/any", f.base);
+    let call = |proof: Option<String>, scheme: &'static str| {
+        let mut req = f
+            .http
+            .get(&url)
+            .header("authorization", format!("{scheme} {token}"));
+        if let Some(p) = proof {
+            req = req.header("dpop", p);
+        }
+        req.send()
+    };
+    let proof = key.proof("GET", &url, None, Some(&token));
+    let ok = call(Some(proof.clone()), "DPoP").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "auth0|alice web");
+
+    // The same proof again is a replay.
+    let replay = call(Some(proof), "DPoP").await.unwrap();
+    let challenge = refused_dpop(replay, 400, "invalid_dpop_proof").await;
+    assert!(challenge.contains("already used"), "{challenge}");
+    // No proof, a proof for another URL, a proof without the token's hash, another key.
+    refused_dpop(call(None, "DPoP").await.unwrap(), 400, "invalid_dpop_proof").await;
+    let elsewhere = key.proof("GET", &format!("{}/write", f.base), None, Some(&token));
+    refused_dpop(
+        call(Some(elsewhere), "DPoP").await.unwrap(),
+        400,
+        "invalid_dpop_proof",
+    )
+    .await;
+    let no_ath = key.proof("GET", &url, None, None);
+    refused_dpop(
+        call(Some(no_ath), "DPoP").await.unwrap(),
+        400,
+        "invalid_dpop_proof",
+    )
+    .await;
+    let thief = DpopKey::generate().proof("GET", &url, None, Some(&token));
+    let resp = call(Some(thief), "DPoP").await.unwrap();
+    assert_eq!(resp.status(), 401, "another key: the token is not theirs");
+    // An unbound token cannot be presented as DPoP.
+    let unbound = f.signed(json!({}), json!({}));
+    let proof = key.proof("GET", &url, None, Some(&unbound));
+    let resp = f
+        .http
+        .get(&url)
+        .header("authorization", format!("DPoP {unbound}"))
+        .header("dpop", proof)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    // An API that requires DPoP refuses bearer tokens, and says so in a DPoP challenge.
+    let bearer = f
+        .call("/dpop-only", Some(&format!("Bearer {unbound}")))
+        .await;
+    assert_eq!(bearer.status(), 401);
+    let challenge = bearer.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with(r#"DPoP realm="payments", error="invalid_token""#),
+        "{challenge}"
+    );
+    let dpop_url = format!("{}/dpop-only", f.base);
+    let proof = key.proof("GET", &dpop_url, None, Some(&token));
+    let ok = f
+        .http
+        .get(&dpop_url)
+        .header("authorization", format!("DPoP {token}"))
+        .header("dpop", proof)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+}
+
+/// Asserts a DPoP proof refusal; returns the challenge.
+async fn refused_dpop(resp: reqwest::Response, status: u16, code: &str) -> String {
+    assert_eq!(resp.status(), status);
+    let challenge = resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with(&format!(
+            r#"Bearer realm="payments", DPoP realm="payments", error="{code}""#
+        )),
+        "{challenge}"
+    );
+    assert!(challenge.ends_with(r#"algs="ES256""#), "{challenge}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], code);
+    challenge
 }

@@ -653,7 +653,7 @@ async fn the_payments_api_accepts_only_a_valid_bearer_token() {
     assert_eq!(without.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         without.headers["www-authenticate"],
-        r#"Bearer realm="payments""#
+        r#"Bearer realm="payments", DPoP algs="ES256""#
     );
     let forged = client
         .send_accepting(

@@ -33,6 +33,12 @@ pub enum ApiTokenError {
     /// The provider's keys could not be fetched, so the token could not be checked.
     #[error("the access token could not be checked: {0}")]
     Unavailable(#[source] ProviderError),
+    /// The DPoP proof of a DPoP-bound token is invalid (RFC 9449 `invalid_dpop_proof`).
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(String),
+    /// The API takes only DPoP-bound tokens and got a bearer token.
+    #[error("this API requires DPoP-bound tokens")]
+    DpopRequired,
     /// The validator's configuration is invalid.
     #[error("invalid API configuration: {0}")]
     Config(String),
@@ -42,8 +48,8 @@ impl ApiTokenError {
     /// The HTTP status to answer with: 401, 400, 403, 503 or 500.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Missing | Self::Invalid(_) => 401,
-            Self::InvalidRequest(_) => 400,
+            Self::Missing | Self::Invalid(_) | Self::DpopRequired => 401,
+            Self::InvalidRequest(_) | Self::InvalidDpopProof(_) => 400,
             Self::InsufficientScope { .. } | Self::ClaimRequired { .. } => 403,
             Self::Unavailable(_) => 503,
             Self::Config(_) => 500,
@@ -55,7 +61,8 @@ impl ApiTokenError {
         match self {
             Self::Missing => None,
             Self::InvalidRequest(_) => Some("invalid_request"),
-            Self::Invalid(_) => Some("invalid_token"),
+            Self::Invalid(_) | Self::DpopRequired => Some("invalid_token"),
+            Self::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
             Self::InsufficientScope { .. } | Self::ClaimRequired { .. } => {
                 Some("insufficient_scope")
             }
@@ -90,6 +97,36 @@ impl ApiTokenError {
             out.push_str(&format!(", scope=\"{}\"", quote(&required.join(" "))));
         }
         Some(out)
+    }
+
+    /// The challenges of an API that takes DPoP-bound tokens (RFC 9449 §7.1): the error goes
+    /// with `DPoP` for proof errors (or when DPoP is required), else with `Bearer`; `DPoP` always
+    /// names the accepted algorithm.
+    ///
+    /// ```
+    /// use tollgate::api::ApiTokenError;
+    /// assert_eq!(
+    ///     ApiTokenError::Missing.dpop_challenges("api", false).unwrap(),
+    ///     r#"Bearer realm="api", DPoP algs="ES256""#
+    /// );
+    /// assert_eq!(
+    ///     ApiTokenError::Missing.dpop_challenges("api", true).unwrap(),
+    ///     r#"DPoP realm="api", algs="ES256""#
+    /// );
+    /// ```
+    pub fn dpop_challenges(&self, realm: &str, dpop_required: bool) -> Option<String> {
+        let bearer = self.www_authenticate(realm)?;
+        let params = bearer.strip_prefix("Bearer ").unwrap_or(&bearer);
+        let dpop_error =
+            dpop_required || matches!(self, Self::InvalidDpopProof(_) | Self::DpopRequired);
+        Some(match (dpop_required, dpop_error) {
+            (true, _) => format!("DPoP {params}, algs=\"ES256\""),
+            (false, true) => format!(
+                "Bearer realm=\"{}\", DPoP {params}, algs=\"ES256\"",
+                quote(realm)
+            ),
+            (false, false) => format!("{bearer}, DPoP algs=\"ES256\""),
+        })
     }
 
     /// The JSON body: `{"error", "error_description"}`.

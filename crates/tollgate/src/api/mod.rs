@@ -16,6 +16,7 @@
 //! ```
 
 mod claims;
+mod dpop;
 mod error;
 
 use std::str::FromStr;
@@ -32,6 +33,7 @@ use crate::provider::Provider;
 use crate::secret::Secret;
 
 pub use claims::AccessTokenClaims;
+pub use dpop::DpopMode;
 pub use error::ApiTokenError;
 
 /// What an API accepts. Build with [`ApiConfig::new`] and the setters, then [`build`](Self::build).
@@ -45,6 +47,7 @@ pub struct ApiConfig {
     http_timeout: Duration,
     allow_http_loopback: bool,
     realm: String,
+    dpop: DpopMode,
 }
 
 impl ApiConfig {
@@ -59,7 +62,14 @@ impl ApiConfig {
             http_timeout: Duration::from_secs(5),
             allow_http_loopback: false,
             realm: "api".to_owned(),
+            dpop: DpopMode::Allowed,
         }
+    }
+
+    /// Whether DPoP-bound tokens are accepted (default [`DpopMode::Allowed`]).
+    pub fn dpop(mut self, mode: DpopMode) -> Self {
+        self.dpop = mode;
+        self
     }
 
     /// Reads `AUTH0_DOMAIN` and `AUTH0_AUDIENCE`.
@@ -139,6 +149,7 @@ impl ApiConfig {
             http_timeout: self.http_timeout,
             allow_http_loopback: self.allow_http_loopback,
             realm: self.realm,
+            dpop: self.dpop,
         })
     }
 }
@@ -153,9 +164,15 @@ pub struct BuiltApiConfig {
     http_timeout: Duration,
     allow_http_loopback: bool,
     realm: String,
+    dpop: DpopMode,
 }
 
 impl BuiltApiConfig {
+    /// Whether DPoP-bound tokens are accepted.
+    pub fn dpop_mode(&self) -> DpopMode {
+        self.dpop
+    }
+
     /// The realm of challenges.
     pub fn realm(&self) -> &str {
         &self.realm
@@ -180,6 +197,7 @@ struct Inner {
     provider: Provider,
     /// Never used: symmetric algorithms are refused when building the configuration.
     no_secret: Secret,
+    replay: dpop::ReplayCache,
 }
 
 impl ApiValidator {
@@ -196,6 +214,7 @@ impl ApiValidator {
                 config,
                 provider,
                 no_secret: Secret::new(String::new()),
+                replay: dpop::ReplayCache::default(),
             }),
         }
     }
@@ -235,6 +254,57 @@ impl ApiValidator {
                 "the token is bound to a DPoP key and cannot be used as a bearer token".into(),
             ));
         }
+        Ok(claims)
+    }
+
+    /// Verifies a request's token, whatever its scheme: `Bearer` as
+    /// [`verify_header`](Self::verify_header) does (refused when DPoP is required), or `DPoP`:
+    /// a DPoP-bound token (`cnf.jkt`) with a `DPoP` proof of its key for this `method` and
+    /// absolute `url` (RFC 9449 §7), fresh, carrying the token's hash, never replayed.
+    ///
+    /// # Errors
+    /// As [`verify_header`](Self::verify_header), plus [`ApiTokenError::InvalidDpopProof`] and
+    /// [`ApiTokenError::DpopRequired`].
+    pub async fn verify_request(
+        &self,
+        authorization: Option<&str>,
+        dpop_proof: Option<&str>,
+        method: &str,
+        url: &str,
+    ) -> Result<AccessTokenClaims, ApiTokenError> {
+        let mode = self.inner.config.dpop;
+        let value = authorization.map(str::trim).unwrap_or_default();
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("dpop") || mode == DpopMode::Disabled {
+            if mode == DpopMode::Required && scheme.eq_ignore_ascii_case("bearer") {
+                return Err(ApiTokenError::DpopRequired);
+            }
+            return self.verify_header(authorization).await;
+        }
+        let token = token.trim();
+        if token.is_empty() || token.contains(' ') {
+            return Err(ApiTokenError::InvalidRequest(
+                "the Authorization header must be `DPoP <token>`".into(),
+            ));
+        }
+        let proof = dpop_proof
+            .ok_or_else(|| ApiTokenError::InvalidDpopProof("the DPoP header is missing".into()))?;
+        let claims = self.verify(token).await?;
+        let jkt = claims
+            .cnf_jkt()
+            .ok_or_else(|| ApiTokenError::Invalid("the token is not bound to a DPoP key".into()))?;
+        dpop::check_proof(
+            proof,
+            &dpop::Expected {
+                htm: method,
+                htu: url,
+                access_token: token,
+                jkt,
+                now: crate::time::now(),
+                window: self.inner.config.clock_tolerance.as_secs().max(60),
+            },
+            &self.inner.replay,
+        )?;
         Ok(claims)
     }
 

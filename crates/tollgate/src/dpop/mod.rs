@@ -14,6 +14,7 @@ mod proof;
 
 use std::time::Duration;
 
+pub(crate) use key::jwk_thumbprint;
 pub use key::{DpopKey, DpopKeyError};
 pub(crate) use nonce::{NonceCache, origin_of};
 
