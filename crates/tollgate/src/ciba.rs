@@ -263,15 +263,9 @@ impl Tollgate {
                 VerifyError::Token(t) => BackchannelAuthError::InvalidIdToken(t),
                 VerifyError::Provider(p) => BackchannelAuthError::PollFailed(p),
             })?;
-        Ok(BackchannelPoll::Approved(Box::new(ExchangedTokens {
-            access_token: resp.access_token,
-            token_type: resp.token_type,
-            expires_in: resp.expires_in,
-            scope: resp.scope,
-            id_token: resp.id_token,
-            id_token_claims,
-            refresh_token: resp.refresh_token,
-        })))
+        Ok(BackchannelPoll::Approved(Box::new(
+            ExchangedTokens::from_response(resp, id_token_claims),
+        )))
     }
 
     /// Starts a back-channel login and polls until the user answers or it expires, honouring

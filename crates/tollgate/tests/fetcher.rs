@@ -4,7 +4,7 @@
 
 mod common;
 
-use tollgate::{AccessTokenOptions, FetchError, LoginOptions, SessionData, Tollgate};
+use tollgate::{AccessTokenOptions, FetchError, SessionData, Tollgate};
 use tollgate_tenant::{ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
 
 async fn tenant(nonce_at_userinfo: bool) -> RunningTenant {
@@ -24,14 +24,7 @@ async fn tenant(nonce_at_userinfo: bool) -> RunningTenant {
 
 async fn signed_in(tenant: &RunningTenant, dpop: bool) -> (Tollgate, SessionData) {
     let auth = common::client(tenant, |b| b.use_dpop(dpop));
-    let browser = common::tenant_browser();
-    let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-    let session = auth
-        .handle_callback(&query, &jar)
-        .await
-        .result
-        .unwrap()
-        .session;
+    let session = common::signed_in(&auth).await;
     (auth, session)
 }
 

@@ -44,14 +44,7 @@ async fn logins_and_refreshes_authenticate_with_the_clients_key() {
     let key = ClientAssertionKey::generate().with_kid("app-key-1");
     let tenant = tenant(&key).await;
     let auth = client(&tenant, key);
-    let browser = common::tenant_browser();
-    let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-    let session = auth
-        .handle_callback(&query, &jar)
-        .await
-        .result
-        .unwrap()
-        .session;
+    let session = common::signed_in(&auth).await;
     assert!(session.token_set.refresh_token.is_some());
     let refreshed = auth
         .access_token(&session, &AccessTokenOptions::new().force_refresh())

@@ -4,7 +4,7 @@
 mod common;
 
 use tollgate::{
-    ConnectionTokenError, ConnectionTokenOptions, LoginOptions, ProviderError, TokenExchangeError,
+    ConnectionTokenError, ConnectionTokenOptions, ProviderError, TokenExchangeError,
     TokenExchangeOptions,
 };
 use tollgate_tenant::{
@@ -120,14 +120,7 @@ async fn refused_exchanges_are_typed() {
 async fn a_connection_token_is_exchanged_once_then_served_from_the_session() {
     let tenant = tenant().await;
     let auth = common::client(&tenant, |b| b);
-    let browser = common::tenant_browser();
-    let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-    let session = auth
-        .handle_callback(&query, &jar)
-        .await
-        .result
-        .unwrap()
-        .session;
+    let session = common::signed_in(&auth).await;
     assert!(session.token_set.refresh_token.is_some());
 
     let google = ConnectionTokenOptions::new("google-oauth2");

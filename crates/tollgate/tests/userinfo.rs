@@ -3,20 +3,13 @@
 
 mod common;
 
-use tollgate::{Error, LoginOptions, ProviderError};
+use tollgate::{Error, ProviderError};
 
 #[tokio::test]
 async fn userinfo_returns_the_sessions_claims_and_refuses_a_bad_token() {
     let tenant = common::tenant().await;
     let auth = common::client(&tenant, |b| b);
-    let browser = common::tenant_browser();
-    let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-    let session = auth
-        .handle_callback(&query, &jar)
-        .await
-        .result
-        .unwrap()
-        .session;
+    let session = common::signed_in(&auth).await;
 
     let claims = auth.userinfo(&session).await.unwrap();
     assert_eq!(claims["sub"], session.user.sub());

@@ -287,7 +287,17 @@ impl Tollgate {
                 VerifyError::Token(t) => TokenExchangeError::InvalidIdToken(t),
                 VerifyError::Provider(p) => TokenExchangeError::ExchangeFailed(p),
             })?;
-        Ok(ExchangedTokens {
+        Ok(ExchangedTokens::from_response(resp, id_token_claims))
+    }
+}
+
+impl ExchangedTokens {
+    /// The tokens of a token endpoint answer whose ID token (if any) was validated.
+    pub(crate) fn from_response(
+        resp: crate::provider::token::TokenResponse,
+        id_token_claims: Option<Map<String, Value>>,
+    ) -> Self {
+        Self {
             access_token: resp.access_token,
             token_type: resp.token_type,
             expires_in: resp.expires_in,
@@ -295,7 +305,7 @@ impl Tollgate {
             id_token: resp.id_token,
             id_token_claims,
             refresh_token: resp.refresh_token,
-        })
+        }
     }
 }
 

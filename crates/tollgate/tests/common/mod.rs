@@ -99,6 +99,17 @@ pub async fn login_to_callback(
     (location.query().unwrap_or("").to_owned(), jar)
 }
 
+/// A whole login as alice (password only), finished by `auth`'s callback: the new session.
+pub async fn signed_in(auth: &Tollgate) -> tollgate::SessionData {
+    let browser = tenant_browser();
+    let (query, jar) = login_to_callback(auth, &browser, LoginOptions::new()).await;
+    auth.handle_callback(&query, &jar)
+        .await
+        .result
+        .expect("the login succeeds")
+        .session
+}
+
 /// Like [`login_to_callback`], answering the tenant's password and MFA pages (alice's TOTP code).
 pub async fn login_to_callback_mfa(
     auth: &Tollgate,
