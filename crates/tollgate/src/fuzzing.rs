@@ -226,6 +226,48 @@ pub fn mfa_token(sealed: &str) {
     }
 }
 
+/// A fixed P-256 key for the resource-server DPoP target (test material, not a secret).
+const DPOP_TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgoJIKRoxGaCWKX7EX
+NVMrc/5nQXQLF1Bouhpbl9x8bzihRANCAASyI3NrVcOvpujYdOLs8mstu6xdoORb
+bm4zH8HzCAv6uQYSixCVBtG9B59Ktuvp8sPGUqmILDgotunLkxDvWyHK
+-----END PRIVATE KEY-----";
+/// The URL the fuzzed proofs are checked against.
+pub const DPOP_HTU: &str = "https://api.example.com/orders";
+/// The access token the fuzzed proofs are checked against.
+pub const DPOP_ACCESS_TOKEN: &str = "fuzz-access-token";
+
+fn dpop_key() -> &'static crate::DpopKey {
+    static KEY: OnceLock<crate::DpopKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        crate::DpopKey::from_private_pem(DPOP_TEST_KEY).expect("invariant: the test key parses")
+    })
+}
+
+/// A resource server's check of a `DPoP` proof (RFC 9449 §7) for a token bound to the fixture
+/// key: a proof it accepts is signed by that key and names this request and token.
+pub fn api_dpop_proof(proof: &str) {
+    static REPLAY: OnceLock<crate::api::dpop::ReplayCache> = OnceLock::new();
+    let replay = REPLAY.get_or_init(Default::default);
+    let expected = crate::api::dpop::Expected {
+        htm: "GET",
+        htu: DPOP_HTU,
+        access_token: DPOP_ACCESS_TOKEN,
+        jkt: dpop_key().thumbprint(),
+        now: NOW,
+        window: 60,
+    };
+    if crate::api::dpop::check_proof(proof, &expected, replay).is_ok() {
+        // Accepted proofs are never accepted twice.
+        assert!(crate::api::dpop::check_proof(proof, &expected, replay).is_err());
+    }
+}
+
+/// A proof the resource-server target accepts (to build seeds).
+pub fn valid_api_dpop_proof() -> String {
+    dpop_key().proof_at("GET", DPOP_HTU, None, Some(DPOP_ACCESS_TOKEN), NOW)
+}
+
 /// Seals an `mfa_token` for the fixture session (to build seeds).
 pub fn seal_mfa_token(audience: &str, exp: u64) -> String {
     let f = fixture();
@@ -286,6 +328,39 @@ mod tests {
         for (_, s) in seeds("mfa_token") {
             mfa_token(&s);
         }
+        for (_, s) in seeds("api_dpop_proof") {
+            api_dpop_proof(&s);
+        }
+    }
+
+    #[test]
+    fn the_dpop_seed_is_accepted_once_and_a_fresh_proof_too() {
+        let replay = crate::api::dpop::ReplayCache::default();
+        let expected = |jkt| crate::api::dpop::Expected {
+            htm: "GET",
+            htu: DPOP_HTU,
+            access_token: DPOP_ACCESS_TOKEN,
+            jkt,
+            now: NOW,
+            window: 60,
+        };
+        let fresh = valid_api_dpop_proof();
+        let jkt = dpop_key().thumbprint();
+        assert_eq!(
+            crate::api::dpop::check_proof(&fresh, &expected(jkt), &replay),
+            Ok(())
+        );
+        assert!(crate::api::dpop::check_proof(&fresh, &expected(jkt), &replay).is_err());
+        let (_, seed) = seeds("api_dpop_proof")
+            .into_iter()
+            .find(|(p, _)| p.ends_with("valid"))
+            .unwrap();
+        assert_eq!(
+            crate::api::dpop::check_proof(seed.trim(), &expected(jkt), &replay),
+            Ok(()),
+            "fuzz/seeds/api_dpop_proof/valid no longer passes: replace it with {}",
+            valid_api_dpop_proof()
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub enum DpopMode {
 
 /// `jkt:jti` of the proofs seen, with when they may be forgotten.
 #[derive(Debug, Default)]
-pub(super) struct ReplayCache {
+pub(crate) struct ReplayCache {
     seen: Mutex<HashMap<String, u64>>,
 }
 
@@ -54,14 +54,14 @@ impl ReplayCache {
 }
 
 /// What the proof must match.
-pub(super) struct Expected<'a> {
-    pub(super) htm: &'a str,
-    pub(super) htu: &'a str,
-    pub(super) access_token: &'a str,
-    pub(super) jkt: &'a str,
-    pub(super) now: u64,
+pub(crate) struct Expected<'a> {
+    pub(crate) htm: &'a str,
+    pub(crate) htu: &'a str,
+    pub(crate) access_token: &'a str,
+    pub(crate) jkt: &'a str,
+    pub(crate) now: u64,
     /// How far `iat` may be from now, either way.
-    pub(super) window: u64,
+    pub(crate) window: u64,
 }
 
 fn bad(why: &str) -> ApiTokenError {
@@ -76,7 +76,7 @@ fn object(part: &str) -> Option<Map<String, Value>> {
 }
 
 /// Checks a `DPoP` proof header against the request and the token's binding.
-pub(super) fn check_proof(
+pub(crate) fn check_proof(
     proof: &str,
     expected: &Expected<'_>,
     replay: &ReplayCache,

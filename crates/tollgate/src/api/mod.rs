@@ -16,7 +16,7 @@
 //! ```
 
 mod claims;
-mod dpop;
+pub(crate) mod dpop;
 mod error;
 
 use std::str::FromStr;
