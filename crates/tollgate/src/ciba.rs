@@ -16,6 +16,10 @@ use crate::provider::token::{GrantError, oauth_error};
 /// The grant type of the poll.
 pub const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
 
+/// The longest a back-channel login is waited for, whatever the provider says (Auth0's maximum
+/// `requested_expiry`, three days).
+const MAX_EXPIRY: u64 = 259_200;
+
 /// Whom to ask, what to show them, and what to ask for.
 ///
 /// ```
@@ -238,7 +242,7 @@ impl Tollgate {
             Err(GrantError::Other(ProviderError::OAuth { error, .. })) if error == "slow_down" => {
                 // RFC 8628 §3.5 / CIBA §11: wait five seconds more from now on.
                 return Ok(BackchannelPoll::Pending {
-                    interval: request.interval + 5,
+                    interval: request.interval.saturating_add(5),
                 });
             }
             Err(GrantError::Other(ProviderError::OAuth { error, .. }))
@@ -289,13 +293,17 @@ impl Tollgate {
         opts: &BackchannelAuthOptions,
     ) -> Result<ExchangedTokens, BackchannelAuthError> {
         let request = self.start_backchannel_auth(opts).await?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(request.expires_in);
+        // The provider's numbers are bounded before any clock arithmetic: three days at most
+        // (Auth0's longest expiry), and a wait of at most the whole expiry.
+        let expiry = Duration::from_secs(request.expires_in.min(MAX_EXPIRY));
+        let started = tokio::time::Instant::now();
         let mut interval = request.interval.max(1);
         loop {
-            let next = tokio::time::Instant::now() + Duration::from_secs(interval);
-            if next > deadline {
+            let waited = started.elapsed() + Duration::from_secs(interval.min(MAX_EXPIRY));
+            if waited > expiry {
                 return Err(BackchannelAuthError::Denied);
             }
+            let next = started + waited;
             tokio::time::sleep_until(next).await;
             let current = BackchannelRequest {
                 interval,

@@ -572,7 +572,7 @@ impl Tollgate {
         if let Some(rt) = resp.refresh_token.filter(|t| !t.is_empty()) {
             session.token_set.refresh_token = Some(rt);
         }
-        let expires_at = now + resp.expires_in.unwrap_or(0);
+        let expires_at = now.saturating_add(resp.expires_in.unwrap_or(0));
         let token = AccessToken {
             token: resp.access_token,
             expires_at,

@@ -686,3 +686,23 @@ async fn rp_init_logout_no_state() {
     let back = browser().get(to.as_str()).send().await.unwrap();
     assert_eq!(back.headers()["location"], POST_LOGOUT);
 }
+
+/// A provider's `expires_in` is a number Tollgate adds to the clock: the largest one cannot
+/// overflow, at login or at refresh; the token simply never expires early.
+#[tokio::test]
+async fn the_largest_expires_in_neither_overflows_nor_fails() {
+    let op = HostileOp::start().await;
+    op.mutate(Mutation {
+        token_response: set("expires_in", json!(u64::MAX)),
+        ..Mutation::default()
+    });
+    let auth = op.client();
+    let run = op.rp_run(&auth).await;
+    let session = assert_completes(&op, &auth, run).await;
+    assert_eq!(session.token_set.expires_at, u64::MAX);
+    let out = auth
+        .access_token(&session, &AccessTokenOptions::new().force_refresh())
+        .await
+        .unwrap();
+    assert_eq!(out.token.expires_at, u64::MAX);
+}

@@ -104,8 +104,13 @@ impl DeviceStore {
         let now = clock::now();
         self.remembered.retain(|_, (_, until)| *until > now);
         let token = random::token(24);
-        self.remembered
-            .insert(token.clone(), (email.to_owned(), now + days * 86_400));
+        self.remembered.insert(
+            token.clone(),
+            (
+                email.to_owned(),
+                now.saturating_add(days.saturating_mul(86_400)),
+            ),
+        );
         token
     }
 }
@@ -122,7 +127,7 @@ pub(crate) fn device_cookie(id: &str) -> Option<HeaderValue> {
 pub(crate) fn remember_cookie(token: &str, days: u64) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!(
         "{REMEMBER_COOKIE}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax",
-        days * 86_400
+        days.saturating_mul(86_400)
     ))
     .ok()
 }

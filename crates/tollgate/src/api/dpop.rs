@@ -148,7 +148,9 @@ pub(crate) fn check_proof(
     let jti = text("jti")
         .filter(|j| !j.is_empty() && j.len() <= 256)
         .ok_or_else(|| bad("jti is missing"))?;
-    let until = expected.now.saturating_add(expected.window * 2);
+    let until = expected
+        .now
+        .saturating_add(expected.window.saturating_mul(2));
     if !replay.first_use(format!("{jkt}:{jti}"), until, expected.now) {
         return Err(bad("the proof was already used"));
     }

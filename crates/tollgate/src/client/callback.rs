@@ -431,7 +431,7 @@ fn build_session(
             scope: tokens.scope.or_else(|| Some(txn.scope.clone())),
             requested_scope: Some(txn.scope.clone()),
             refresh_token: tokens.refresh_token,
-            expires_at: now + tokens.expires_in.unwrap_or(0),
+            expires_at: now.saturating_add(tokens.expires_in.unwrap_or(0)),
             audience: txn.audience.clone(),
             token_type: Some(tokens.token_type),
         },
