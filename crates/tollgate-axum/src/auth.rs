@@ -5,8 +5,9 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use tollgate::{
-    AccessToken, AccessTokenError, AccessTokenOptions, ConnectionToken, ConnectionTokenError,
-    ConnectionTokenOptions, SessionData, Tollgate,
+    AccessToken, AccessTokenError, AccessTokenOptions, ConnectAccountError, ConnectAccountOptions,
+    ConnectRedirect, ConnectedAccountsPage, ConnectionToken, ConnectionTokenError,
+    ConnectionTokenOptions, MyApi, ProxyError, SessionData, Tollgate,
 };
 
 use crate::extract::context;
@@ -153,5 +154,97 @@ impl Auth {
     ) -> Result<http::Response<Vec<u8>>, tollgate::FetchError> {
         let token = self.access_token(opts).await?;
         self.ctx.auth.fetch_with_token(&token, request).await
+    }
+
+    /// Starts linking an account at another identity provider (Connected Accounts): a My Account
+    /// token (`create:me:connected_accounts`, refreshed and saved when needed), the ticket, and
+    /// the redirect to the provider. The callback route completes it and hands the account to
+    /// the `on_callback` hook.
+    ///
+    /// # Errors
+    /// As [`Tollgate::connect_account`].
+    ///
+    /// ```no_run
+    /// use axum::response::IntoResponse;
+    /// async fn connect_calendar(auth: tollgate_axum::Auth) -> axum::response::Response {
+    ///     let opts = tollgate::ConnectAccountOptions::new("google-oauth2")
+    ///         .scope("https://www.googleapis.com/auth/calendar.readonly")
+    ///         .return_to("/settings");
+    ///     match auth.connect_account(&opts).await {
+    ///         Ok(redirect) => redirect.into_response().into_response(),
+    ///         Err(e) => e.into_response().into_response(),
+    ///     }
+    /// }
+    /// ```
+    pub async fn connect_account(
+        &self,
+        opts: &ConnectAccountOptions,
+    ) -> Result<ConnectRedirect, ConnectAccountError> {
+        let token = self
+            .access_token(
+                self.ctx
+                    .auth
+                    .my_account_token(tollgate::SCOPE_CREATE_CONNECTED_ACCOUNTS),
+            )
+            .await?;
+        self.ctx.auth.connect_account_with_token(&token, opts).await
+    }
+
+    /// One page of the user's connected accounts (`next`: a previous page's cursor).
+    ///
+    /// # Errors
+    /// As [`Tollgate::list_connected_accounts_with_token`], and no token.
+    pub async fn list_connected_accounts(
+        &self,
+        next: Option<&str>,
+    ) -> Result<ConnectedAccountsPage, ConnectAccountError> {
+        let token = self
+            .access_token(
+                self.ctx
+                    .auth
+                    .my_account_token(tollgate::SCOPE_READ_CONNECTED_ACCOUNTS),
+            )
+            .await?;
+        self.ctx
+            .auth
+            .list_connected_accounts_with_token(&token, next)
+            .await
+    }
+
+    /// Unlinks the connected account `id`.
+    ///
+    /// # Errors
+    /// As [`Tollgate::disconnect_account_with_token`], and no token.
+    pub async fn disconnect_account(&self, id: &str) -> Result<(), ConnectAccountError> {
+        let token = self
+            .access_token(
+                self.ctx
+                    .auth
+                    .my_account_token(tollgate::SCOPE_DELETE_CONNECTED_ACCOUNTS),
+            )
+            .await?;
+        self.ctx
+            .auth
+            .disconnect_account_with_token(&token, id)
+            .await
+    }
+
+    /// Forwards a browser request to the My Account or My Organization API (what the `/me/*`
+    /// and `/my-org/*` routes do): preflights without credentials, everything else with a token
+    /// for the API's audience and the `scope` header's scopes (refreshed and saved when needed).
+    ///
+    /// # Errors
+    /// [`ProxyError`]: answer with [`ProxyError::into_response`].
+    pub async fn proxy(
+        &self,
+        api: MyApi,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, ProxyError> {
+        let prepared = self.ctx.auth.prepare_proxy(api, request)?;
+        if prepared.preflight {
+            return self.ctx.auth.proxy_preflight(prepared).await;
+        }
+        let token = self.access_token(prepared.token_options.clone()).await?;
+        self.ctx.auth.proxy_with_token(prepared, &token).await
     }
 }

@@ -4,15 +4,22 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::mfa_routes;
-use tollgate::{CookieJar, Tollgate};
+use axum::body::Body;
+use axum::extract::Request;
+use tollgate::{ConnectAccountOptions, CookieJar, MyApi, ProxyError, Tollgate};
+
+use crate::auth::Auth;
 
 /// A router with Tollgate's routes at the configured paths: `/auth/login`, `/auth/callback`,
 /// `/auth/logout`, `/auth/profile`, `/auth/access-token`, `/auth/mfa/authenticators` (GET),
-/// `/auth/mfa/challenge`, `/auth/mfa/associate`, `/auth/mfa/verify` (POST) and the browser module
-/// `/auth/client.js`. Merge it into the application's router, under a [`SessionLayer`](crate::SessionLayer)
+/// `/auth/mfa/challenge`, `/auth/mfa/associate`, `/auth/mfa/verify` (POST), the browser module
+/// `/auth/client.js`, the My Account and My Organization API proxies `/me/*` and `/my-org/*`
+/// (unless [`api_proxies(false)`](tollgate::ConfigBuilder::api_proxies)), and `/auth/connect`
+/// when [`enable_connect_account_endpoint`](tollgate::ConfigBuilder::enable_connect_account_endpoint)
+/// is on. Merge it into the application's router, under a [`SessionLayer`](crate::SessionLayer)
 /// (the MFA and access-token routes need it).
 ///
 /// ```
@@ -25,7 +32,20 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let r = auth.config().routes().clone();
-    Router::new()
+    let mut router = Router::new();
+    if auth.config().connect_account_endpoint() {
+        router = router.route(&r.connect_account, get(connect_account));
+    }
+    if auth.config().api_proxies() {
+        let me = r.my_account.trim_end_matches('/');
+        let org = r.my_org.trim_end_matches('/');
+        router = router
+            .route(me, any(my_account))
+            .route(&format!("{me}/{{*rest}}"), any(my_account))
+            .route(org, any(my_org))
+            .route(&format!("{org}/{{*rest}}"), any(my_org));
+    }
+    router
         .route(&r.login, get(login))
         .route(&r.callback, get(callback))
         .route(&r.logout, get(logout))
@@ -66,4 +86,40 @@ async fn profile(State(auth): State<Tollgate>, headers: HeaderMap) -> Response {
 
 async fn backchannel_logout(State(auth): State<Tollgate>, body: axum::body::Bytes) -> Response {
     auth.handle_backchannel_logout(&body).await.into_response()
+}
+
+async fn connect_account(auth: Auth, uri: Uri) -> Response {
+    let result = async {
+        let opts = ConnectAccountOptions::from_query(uri.query().unwrap_or(""))?;
+        auth.connect_account(&opts).await
+    }
+    .await;
+    match result {
+        Ok(redirect) => redirect.into_response().into_response(),
+        Err(e) => e.into_response().into_response(),
+    }
+}
+
+/// The largest request body the proxies forward.
+const MAX_PROXY_BODY: usize = 1024 * 1024;
+
+async fn proxy(auth: Auth, api: MyApi, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_PROXY_BODY).await else {
+        let e = ProxyError::InvalidRequest("the body is larger than 1 MiB".into());
+        return e.into_response().map(Body::from);
+    };
+    let request = http::Request::from_parts(parts, body.to_vec());
+    match auth.proxy(api, request).await {
+        Ok(resp) => resp.map(Body::from),
+        Err(e) => e.into_response().map(Body::from),
+    }
+}
+
+async fn my_account(auth: Auth, request: Request) -> Response {
+    proxy(auth, MyApi::Account, request).await
+}
+
+async fn my_org(auth: Auth, request: Request) -> Response {
+    proxy(auth, MyApi::Organization, request).await
 }

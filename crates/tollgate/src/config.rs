@@ -70,6 +70,14 @@ pub struct Routes {
     pub client_js: String,
     /// OIDC back-channel logout (POST). Default `/auth/backchannel-logout`.
     pub backchannel_logout: String,
+    /// Starts linking an account at another identity provider (Connected Accounts). Mounted only
+    /// with [`ConfigBuilder::enable_connect_account_endpoint`]. Default `/auth/connect`.
+    pub connect_account: String,
+    /// Prefix of the My Account API proxy: `{my_account}/…` goes to `{issuer}me/…`. Default `/me`.
+    pub my_account: String,
+    /// Prefix of the My Organization API proxy: `{my_org}/…` goes to `{issuer}my-org/…`.
+    /// Default `/my-org`.
+    pub my_org: String,
 }
 
 impl Default for Routes {
@@ -86,13 +94,16 @@ impl Default for Routes {
             mfa_verify: "/auth/mfa/verify".into(),
             client_js: "/auth/client.js".into(),
             backchannel_logout: "/auth/backchannel-logout".into(),
+            connect_account: "/auth/connect".into(),
+            my_account: "/me".into(),
+            my_org: "/my-org".into(),
         }
     }
 }
 
 impl Routes {
-    /// Every route path.
-    pub fn all(&self) -> [&str; 11] {
+    /// Every exact route path (the proxies, which serve whole prefixes, are not listed).
+    pub fn all(&self) -> [&str; 12] {
         [
             &self.login,
             &self.callback,
@@ -105,6 +116,7 @@ impl Routes {
             &self.mfa_verify,
             &self.client_js,
             &self.backchannel_logout,
+            &self.connect_account,
         ]
     }
 }
@@ -162,6 +174,8 @@ pub struct Config {
     pub(crate) token_refresh_buffer: Duration,
     pub(crate) dpop: Option<(DpopKey, DpopOptions)>,
     pub(crate) pushed_authorization_requests: bool,
+    pub(crate) connect_account_endpoint: bool,
+    pub(crate) api_proxies: bool,
 }
 
 impl Config {
@@ -212,6 +226,16 @@ impl Config {
     /// Session settings.
     pub fn session(&self) -> &SessionConfig {
         &self.session
+    }
+
+    /// Whether the Connected Accounts route is mounted.
+    pub fn connect_account_endpoint(&self) -> bool {
+        self.connect_account_endpoint
+    }
+
+    /// Whether the My Account and My Organization API proxies are mounted.
+    pub fn api_proxies(&self) -> bool {
+        self.api_proxies
     }
 
     /// The DPoP key, when DPoP is on.
@@ -287,6 +311,8 @@ pub struct ConfigBuilder {
     dpop_options: DpopOptions,
     pushed_authorization_requests: bool,
     client_assertion_key: Option<crate::client_assertion::ClientAssertionKey>,
+    connect_account_endpoint: bool,
+    no_api_proxies: bool,
 }
 
 impl ConfigBuilder {
@@ -431,6 +457,21 @@ impl ConfigBuilder {
     /// Whether OIDC logout URLs carry `id_token_hint` (default true).
     pub fn id_token_hint_on_logout(mut self, on: bool) -> Self {
         self.no_id_token_hint = !on;
+        self
+    }
+
+    /// Mounts the Connected Accounts route ([`Routes::connect_account`], default `/auth/connect`).
+    /// Off by default, as in the reference SDK.
+    pub fn enable_connect_account_endpoint(mut self, on: bool) -> Self {
+        self.connect_account_endpoint = on;
+        self
+    }
+
+    /// Whether the My Account (`/me/*`) and My Organization (`/my-org/*`) API proxies are mounted
+    /// (default true, as in the reference SDK). Turn them off when the application serves those
+    /// paths itself or does not want the browser to reach these APIs.
+    pub fn api_proxies(mut self, on: bool) -> Self {
+        self.no_api_proxies = !on;
         self
     }
 
@@ -728,6 +769,8 @@ impl ConfigBuilder {
             token_refresh_buffer: self.token_refresh_buffer.unwrap_or_default(),
             dpop,
             pushed_authorization_requests: self.pushed_authorization_requests,
+            connect_account_endpoint: self.connect_account_endpoint,
+            api_proxies: !self.no_api_proxies,
         })
     }
 }

@@ -226,6 +226,9 @@ pub enum Error {
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A Connected Accounts flow failed at the callback.
+    #[error("connecting the account failed: {0}")]
+    ConnectAccount(#[from] crate::my_account::ConnectAccountError),
     /// A request parameter is invalid.
     #[error("the parameter {name} is invalid: {reason}")]
     InvalidParameter {
@@ -247,6 +250,7 @@ impl Error {
             Self::Callback(CallbackError::TokenExchange(ProviderError::OAuth { .. })) => 400,
             Self::Callback(CallbackError::TokenExchange(_)) => 502,
             Self::Callback(_) | Self::InvalidParameter { .. } => 400,
+            Self::ConnectAccount(e) => e.status(),
         }
     }
 
@@ -267,6 +271,7 @@ impl Error {
                 CallbackError::StepUpNotSatisfied { .. } => "step_up_not_satisfied",
             },
             Self::InvalidParameter { .. } => "invalid_request",
+            Self::ConnectAccount(e) => e.code(),
         }
     }
 }

@@ -84,6 +84,7 @@ mod hooks;
 mod id_token;
 mod jwe;
 mod mfa;
+mod my_account;
 mod provider;
 mod random;
 mod refresh;
@@ -128,6 +129,12 @@ pub use hooks::Hooks;
 pub use mfa::{
     Authenticator, ChallengeRequest, ChallengeResponse, EnrollRequest, FactorRequirement, Mfa,
     MfaError, MfaRequiredError, MfaRequirements, VerifyOutcome, VerifyRequest,
+};
+pub use my_account::{
+    CONNECT_AUTHORIZATION_PARAMS, ConnectAccountError, ConnectAccountOptions, ConnectRedirect,
+    ConnectedAccount, ConnectedAccountsPage, MyAccountApiError, MyApi, PreparedProxy, ProxyError,
+    ProxyOutcome, SCOPE_CREATE_CONNECTED_ACCOUNTS, SCOPE_DELETE_CONNECTED_ACCOUNTS,
+    SCOPE_READ_CONNECTED_ACCOUNTS, ValidationError,
 };
 pub use provider::ProviderMetadata;
 pub use response::{AuthResponse, escape as escape_html};

@@ -31,6 +31,9 @@ pub(crate) struct Transaction {
     /// instead of showing an error.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) silent: bool,
+    /// A Connected Accounts flow (the callback carries `connect_code`, not `code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) connect: Option<crate::my_account::ConnectTransaction>,
     /// Expiry, seconds since the epoch.
     pub(crate) exp: u64,
 }

@@ -31,8 +31,11 @@ pub struct CallbackSuccess {
     pub session: SessionData,
     /// The sanitised path to return to.
     pub return_to: String,
-    /// All claims of the validated ID token.
+    /// All claims of the validated ID token (empty after a connect flow, which has none).
     pub id_token_claims: Map<String, Value>,
+    /// After a Connected Accounts flow (`connect_code` callback): the account that was linked.
+    /// The session is the user's existing one, unchanged but for a refreshed token.
+    pub connected_account: Option<crate::my_account::ConnectedAccount>,
 }
 
 /// The result of the callback route, plus the cookies to set whatever happened (the transaction
@@ -146,6 +149,7 @@ struct CallbackParams {
     error: Option<String>,
     error_description: Option<String>,
     iss: Option<String>,
+    connect_code: Option<String>,
 }
 
 fn parse_params(query: &str) -> CallbackParams {
@@ -157,6 +161,7 @@ fn parse_params(query: &str) -> CallbackParams {
             "error" => &mut p.error,
             "error_description" => &mut p.error_description,
             "iss" => &mut p.iss,
+            "connect_code" => &mut p.connect_code,
             _ => continue,
         };
         // A repeated parameter is ambiguous: keep the first, as most servers do.
@@ -206,6 +211,20 @@ impl Tollgate {
                     .is_some_and(|e| INTERACTION_NEEDED.contains(&e))
             })
             .map(|t| t.return_to.clone());
+        if let Some(t) = txn.as_ref().filter(|t| t.connect.is_some()) {
+            let (result, mut lines) = self.finish_connect(&p, t, jar).await;
+            if let Err(e) = &result {
+                tracing::info!(error = %e, "connect account callback failed");
+            }
+            lines.append(&mut set_cookies);
+            return CallbackOutcome {
+                result,
+                set_cookies: lines,
+                retry_step_up: None,
+                popup_origin: None,
+                silent_return_to: None,
+            };
+        }
         let mut result = self.finish_login(&p, txn).await;
         if let Ok(ok) = &mut result {
             // A new login of the same user (a step-up) keeps the tokens the session already had
@@ -277,6 +296,62 @@ impl Tollgate {
             q.append_pair("max_age", &m.to_string());
         }
         format!("{}?{}", self.config().routes.login, q.finish())
+    }
+
+    /// The callback of a Connected Accounts flow: the user's session (still the same user), a
+    /// My Account token, and the `complete` call. Returns the `Set-Cookie` lines of a session
+    /// that a token refresh changed.
+    async fn finish_connect(
+        &self,
+        p: &CallbackParams,
+        txn: &transaction::Transaction,
+        jar: &CookieJar,
+    ) -> (Result<CallbackSuccess, Error>, Vec<String>) {
+        let Some(connect) = txn.connect.as_ref() else {
+            return (Err(CallbackError::MissingTransaction.into()), Vec::new());
+        };
+        if let Some(error) = &p.error {
+            let e = CallbackError::Authorization {
+                error: error.clone(),
+                description: p.error_description.clone(),
+            };
+            return (Err(e.into()), Vec::new());
+        }
+        let loaded = match self.load_session(jar).await {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                let e = crate::my_account::ConnectAccountError::AccessToken(
+                    crate::AccessTokenError::MissingSession,
+                );
+                return (Err(e.into()), Vec::new());
+            }
+            Err(e) => return (Err(e), Vec::new()),
+        };
+        let opts = self.my_account_token(crate::my_account::SCOPE_CREATE_CONNECTED_ACCOUNTS);
+        let (token, saved) = match self.access_token_for(jar, &loaded, &opts).await {
+            Ok(t) => t,
+            Err(e) => {
+                return (
+                    Err(crate::my_account::ConnectAccountError::from(e).into()),
+                    Vec::new(),
+                );
+            }
+        };
+        let (session, lines) = match saved {
+            Some((l, lines)) => (l.data, lines),
+            None => (loaded.data, Vec::new()),
+        };
+        let result = self
+            .complete_connect_account(&token, txn, connect, p.connect_code.as_deref())
+            .await
+            .map(|account| CallbackSuccess {
+                session,
+                return_to: txn.return_to.clone(),
+                id_token_claims: Map::new(),
+                connected_account: Some(account),
+            })
+            .map_err(Error::from);
+        (result, lines)
     }
 
     async fn finish_login(
@@ -359,6 +434,7 @@ impl Tollgate {
             session,
             return_to: txn.return_to,
             id_token_claims: claims,
+            connected_account: None,
         })
     }
 }

@@ -30,21 +30,7 @@ impl Tollgate {
     pub async fn start_login(&self, opts: LoginOptions) -> Result<LoginRedirect, Error> {
         let config = self.config();
         let meta = self.inner.provider.metadata().await?;
-        let base = config.app_url("/");
-        let return_to = opts
-            .return_to
-            .as_deref()
-            .and_then(|r| {
-                let safe = sanitize_return_to(r, &base);
-                if safe.is_none() {
-                    tracing::info!("refused an unsafe returnTo; using the default page");
-                }
-                safe
-            })
-            .or_else(|| {
-                sanitize_return_to(config.app_url(&config.default_return_to).as_ref(), &base)
-            })
-            .unwrap_or_else(|| format!("{}/", config.base_path()));
+        let return_to = self.safe_return_to(opts.return_to.as_deref());
         let state = crate::random::token(32);
         let nonce = crate::random::token(32);
         let verifier = crate::random::token(48);
@@ -98,6 +84,7 @@ impl Tollgate {
             silent: opts
                 .get("prompt")
                 .is_some_and(|p| p.split(' ').any(|v| v == "none")),
+            connect: None,
             state,
             nonce,
             code_verifier: verifier,
@@ -110,6 +97,25 @@ impl Tollgate {
         };
         let set_cookie = transaction::store(config, &self.inner.transaction_keys, &txn);
         Ok(LoginRedirect { url, set_cookie })
+    }
+
+    /// Where to return after a login or a connect flow: `requested` when it is a safe same-origin
+    /// path, else the default page.
+    pub(crate) fn safe_return_to(&self, requested: Option<&str>) -> String {
+        let config = self.config();
+        let base = config.app_url("/");
+        requested
+            .and_then(|r| {
+                let safe = sanitize_return_to(r, &base);
+                if safe.is_none() {
+                    tracing::info!("refused an unsafe returnTo; using the default page");
+                }
+                safe
+            })
+            .or_else(|| {
+                sanitize_return_to(config.app_url(&config.default_return_to).as_ref(), &base)
+            })
+            .unwrap_or_else(|| format!("{}/", config.base_path()))
     }
 
     /// The login route: reads options from the query string and redirects to the provider.

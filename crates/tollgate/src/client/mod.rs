@@ -42,7 +42,7 @@ pub(crate) struct Inner {
     pub(crate) provider: Provider,
     pub(crate) sessions: CookieSessionCodec,
     pub(crate) backend: Arc<dyn crate::store::SessionStore>,
-    transaction_keys: Keyring,
+    pub(crate) transaction_keys: Keyring,
     mfa_keys: Keyring,
     pub(crate) refreshes: crate::refresh::RefreshCoordinator,
     pub(crate) seen_jtis: crate::backchannel::SeenJtis,
