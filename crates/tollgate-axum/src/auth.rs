@@ -180,6 +180,7 @@ impl Auth {
         &self,
         opts: &ConnectAccountOptions,
     ) -> Result<ConnectRedirect, ConnectAccountError> {
+        opts.validate()?;
         let token = self
             .access_token(
                 self.ctx

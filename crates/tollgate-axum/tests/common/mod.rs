@@ -317,6 +317,26 @@ impl Browser {
         self.send(req, url).await
     }
 
+    /// Any request, with extra headers and an optional body.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Resp {
+        let mut req = self
+            .http
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b.to_owned());
+        }
+        self.send(req, url).await
+    }
+
     pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Resp {
         let req = self.http.post(url).form(form);
         self.send(req, url).await

@@ -151,7 +151,14 @@ impl ConnectAccountOptions {
         Ok((!out.is_empty()).then_some(Value::Object(out)))
     }
 
-    fn check(&self) -> Result<(), ConnectAccountError> {
+    /// Checks the options as the My Account API would (connection 1–128 characters, at most 100
+    /// scopes, only its authorization parameters with their allowed values), so that a bad
+    /// request is refused before any token is fetched.
+    ///
+    /// # Errors
+    /// [`ConnectAccountError::InvalidRequest`] naming what is wrong.
+    pub fn validate(&self) -> Result<(), ConnectAccountError> {
+        self.authorization_params_json()?;
         if self.connection.is_empty() || self.connection.len() > 128 {
             return Err(ConnectAccountError::InvalidRequest(
                 "the connection name must be 1 to 128 characters".into(),
@@ -386,7 +393,7 @@ impl Tollgate {
         session: &SessionData,
         opts: &ConnectAccountOptions,
     ) -> Result<ConnectRedirect, ConnectAccountError> {
-        opts.check()?;
+        opts.validate()?;
         let token = self
             .access_token(
                 session,
@@ -407,7 +414,7 @@ impl Tollgate {
         token: &AccessToken,
         opts: &ConnectAccountOptions,
     ) -> Result<ConnectRedirect, ConnectAccountError> {
-        opts.check()?;
+        opts.validate()?;
         let config = self.config();
         let return_to = self.safe_return_to(opts.return_to.as_deref());
         let state = crate::random::token(32);

@@ -1,0 +1,167 @@
+//! The My Account (`/me/*`) and My Organization (`/my-org/*`) proxies, over HTTP against the
+//! local tenant's APIs: the token for the API's audience and the `scope` header, refresh saved,
+//! CORS preflights without credentials, and the refusals (no session, MFA, cross-origin writes,
+//! traversal, switched off).
+
+mod common;
+
+use common::Browser;
+use serde_json::Value;
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+#[tokio::test]
+async fn without_a_session_the_proxy_answers_401_and_calls_nothing() {
+    let app = common::start().await;
+    let mut b = Browser::default();
+    let r = b
+        .request(
+            "GET",
+            &app.url("/me/v1/authentication-methods"),
+            &[("scope", "read:me:authentication_methods")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(json(&r.body)["error"]["code"], "missing_session");
+    let r = b
+        .request("GET", &app.url("/my-org/details"), &[], None)
+        .await;
+    assert_eq!(r.status, 401, "{r:?}");
+}
+
+#[tokio::test]
+async fn a_signed_in_user_reads_their_authentication_methods_through_the_proxy() {
+    let app = common::start().await;
+    let mut b = Browser::default();
+    b.login(&app, "").await;
+    let r = b
+        .request(
+            "GET",
+            &app.url("/me/v1/authentication-methods"),
+            &[
+                ("scope", "read:me:authentication_methods"),
+                ("accept", "application/json"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let body = json(&r.body);
+    let methods = body["authentication_methods"].as_array().unwrap();
+    assert!(
+        methods.iter().any(|m| m["type"] == "totp"),
+        "Alice's TOTP enrollment is listed: {body}"
+    );
+    // The new My Account token was saved with the session: a second call reuses it.
+    assert!(
+        r.set_cookies.iter().any(|c| c.starts_with("__session")),
+        "the refreshed session is saved: {:?}",
+        r.set_cookies
+    );
+    let again = b
+        .request(
+            "GET",
+            &app.url("/me/v1/authentication-methods"),
+            &[("scope", "read:me:authentication_methods")],
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 200);
+    assert!(
+        !again.set_cookies.iter().any(|c| c.starts_with("__session=")
+            && !c.contains("Max-Age=0")
+            && !c.contains("Expires")),
+        "the cached token served the second call"
+    );
+}
+
+#[tokio::test]
+async fn the_apis_own_errors_pass_through_unchanged() {
+    let app = common::start().await;
+    let mut b = Browser::default();
+    b.login(&app, "").await;
+    // A token without the needed scope: the API's 403 problem document comes back as it is.
+    let r = b
+        .request(
+            "GET",
+            &app.url("/me/v1/authentication-methods"),
+            &[("scope", "read:me:connected_accounts")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 403, "{r:?}");
+    let problem = json(&r.body);
+    assert_eq!(problem["status"], 403, "{problem}");
+    assert!(problem["title"].is_string(), "{problem}");
+}
+
+#[tokio::test]
+async fn cross_origin_writes_are_refused_before_any_token_is_fetched() {
+    let app = common::start().await;
+    let mut b = Browser::default();
+    b.login(&app, "").await;
+    let r = b
+        .request(
+            "DELETE",
+            &app.url("/me/v1/authentication-methods/totp|1"),
+            &[
+                ("scope", "delete:me:authentication_methods"),
+                ("origin", "https://evil.example.com"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(json(&r.body)["error"]["code"], "cross_origin_request");
+    assert!(r.set_cookies.is_empty(), "no token was fetched or saved");
+}
+
+/// Sends `GET {path}` as written (an HTTP client would normalise dot segments first); returns the
+/// status line and body.
+async fn raw_get(app: &common::TestApp, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = format!(
+        "{}:{}",
+        app.base.host_str().unwrap(),
+        app.base.port().unwrap()
+    );
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        app.base.host_str().unwrap()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
+
+#[tokio::test]
+async fn paths_that_climb_out_of_the_api_are_refused() {
+    let app = common::start().await;
+    for path in [
+        "/me/v1/../../oauth/token",
+        "/me/v1/%2e%2e/%2e%2e/oauth/token",
+        "/me/v1/a%2Fb",
+        "/my-org/%2E%2E/userinfo",
+        "/my-org/./details",
+    ] {
+        let answer = raw_get(&app, path).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
+        assert!(answer.contains("\"invalid_request\""), "{path}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn the_proxies_can_be_switched_off() {
+    let app = common::start_with(|c| c.api_proxies(false)).await;
+    let mut b = Browser::default();
+    b.login(&app, "").await;
+    let r = b
+        .request("GET", &app.url("/me/v1/authentication-methods"), &[], None)
+        .await;
+    assert_eq!(r.status, 404, "{r:?}");
+}
