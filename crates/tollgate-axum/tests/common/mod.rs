@@ -35,6 +35,25 @@ async fn payments(auth: Auth) -> axum::response::Response {
             .into_response(),
     }
 }
+/// An API handler that needs the user's token at the Google connection (Token Vault).
+async fn calendar(auth: Auth) -> axum::response::Response {
+    let opts = tollgate::ConnectionTokenOptions::new("google-oauth2");
+    match auth.access_token_for_connection(&opts).await {
+        Some(Ok(t)) => axum::Json(serde_json::json!({
+            "connection": t.connection,
+            "token": t.access_token,
+            "expires_at": t.expires_at,
+        }))
+        .into_response(),
+        Some(Err(e)) => (
+            axum::http::StatusCode::BAD_GATEWAY,
+            axum::Json(serde_json::json!({"error": e.code(), "message": e.to_string()})),
+        )
+            .into_response(),
+        None => axum::http::StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
 use tollgate_tenant::{ApiConfig, ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
 use url::Url;
 
@@ -59,6 +78,14 @@ pub async fn start_store(
     tenant: impl FnOnce(TenantConfig) -> TenantConfig,
 ) -> TestApp {
     start_inner(SECRET, "/auth/callback", |c| c, Some(store), tenant, None).await
+}
+
+/// Starts the tenant (changed by `tenant`) and an app whose config `tweak` may change.
+pub async fn start_tenant(
+    tenant: impl FnOnce(TenantConfig) -> TenantConfig,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> TestApp {
+    start_inner(SECRET, "/auth/callback", tweak, None, tenant, None).await
 }
 
 /// Starts the tenant and an app with `hooks`.
@@ -171,6 +198,7 @@ fn serve(listener: tokio::net::TcpListener, auth: Tollgate) {
         .route("/api/billing", get(|| async { "{\"balance\":42}" }))
         .route_layer(RequireMfa::new())
         .route("/api/payments", get(payments))
+        .route("/api/calendar", get(calendar))
         .route(
             "/",
             get(|s: Option<Session>| async move {
