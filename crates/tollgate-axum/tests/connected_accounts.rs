@@ -4,12 +4,7 @@
 
 mod common;
 
-use common::Browser;
-use serde_json::Value;
-
-fn json(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
-}
+use common::{Browser, json};
 
 #[tokio::test]
 async fn the_connect_route_is_off_by_default() {

@@ -3,13 +3,8 @@
 
 mod common;
 
-use common::{BOB, Browser};
-use serde_json::Value;
+use common::{BOB, Browser, json};
 use tollgate_tenant::UserConfig;
-
-fn json(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
-}
 
 async fn start() -> common::TestApp {
     common::start_tenant(

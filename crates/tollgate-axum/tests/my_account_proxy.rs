@@ -5,31 +5,39 @@
 
 mod common;
 
-use common::Browser;
-use serde_json::Value;
+use common::{Browser, json};
 
-fn json(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+/// `GET {path}` through the app with a `scope` header (and any `extra` headers).
+async fn get_with_scope(
+    b: &mut Browser,
+    app: &common::TestApp,
+    path: &str,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> common::Resp {
+    let mut headers = vec![("scope", scope)];
+    headers.extend_from_slice(extra);
+    b.request("GET", &app.url(path), &headers, None).await
+}
+
+const METHODS: &str = "/me/v1/authentication-methods";
+const READ_METHODS: &str = "read:me:authentication_methods";
+
+/// How many refresh-token exchanges the tenant has done.
+fn refreshes(app: &common::TestApp) -> usize {
+    app.tenant.events_of_type("sertft").len()
 }
 
 #[tokio::test]
 async fn without_a_session_the_proxy_answers_401_and_calls_nothing() {
     let app = common::start().await;
     let mut b = Browser::default();
-    let r = b
-        .request(
-            "GET",
-            &app.url("/me/v1/authentication-methods"),
-            &[("scope", "read:me:authentication_methods")],
-            None,
-        )
-        .await;
+    let r = get_with_scope(&mut b, &app, METHODS, READ_METHODS, &[]).await;
     assert_eq!(r.status, 401, "{r:?}");
     assert_eq!(json(&r.body)["error"]["code"], "missing_session");
-    let r = b
-        .request("GET", &app.url("/my-org/details"), &[], None)
-        .await;
+    let r = get_with_scope(&mut b, &app, "/my-org/details", "read:my_org:details", &[]).await;
     assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(refreshes(&app), 0);
 }
 
 #[tokio::test]
@@ -37,17 +45,14 @@ async fn a_signed_in_user_reads_their_authentication_methods_through_the_proxy()
     let app = common::start().await;
     let mut b = Browser::default();
     b.login(&app, "").await;
-    let r = b
-        .request(
-            "GET",
-            &app.url("/me/v1/authentication-methods"),
-            &[
-                ("scope", "read:me:authentication_methods"),
-                ("accept", "application/json"),
-            ],
-            None,
-        )
-        .await;
+    let r = get_with_scope(
+        &mut b,
+        &app,
+        METHODS,
+        READ_METHODS,
+        &[("accept", "application/json")],
+    )
+    .await;
     assert_eq!(r.status, 200, "{r:?}");
     let body = json(&r.body);
     let methods = body["authentication_methods"].as_array().unwrap();
@@ -56,24 +61,17 @@ async fn a_signed_in_user_reads_their_authentication_methods_through_the_proxy()
         "Alice's TOTP enrollment is listed: {body}"
     );
     // The new My Account token was saved with the session: a second call reuses it.
+    assert_eq!(refreshes(&app), 1);
     assert!(
         r.set_cookies.iter().any(|c| c.starts_with("__session")),
-        "the refreshed session is saved: {:?}",
+        "the session with the new token is saved: {:?}",
         r.set_cookies
     );
-    let again = b
-        .request(
-            "GET",
-            &app.url("/me/v1/authentication-methods"),
-            &[("scope", "read:me:authentication_methods")],
-            None,
-        )
-        .await;
-    assert_eq!(again.status, 200);
-    assert!(
-        !again.set_cookies.iter().any(|c| c.starts_with("__session=")
-            && !c.contains("Max-Age=0")
-            && !c.contains("Expires")),
+    let again = get_with_scope(&mut b, &app, METHODS, READ_METHODS, &[]).await;
+    assert_eq!(again.status, 200, "{again:?}");
+    assert_eq!(
+        refreshes(&app),
+        1,
         "the cached token served the second call"
     );
 }
@@ -84,14 +82,7 @@ async fn the_apis_own_errors_pass_through_unchanged() {
     let mut b = Browser::default();
     b.login(&app, "").await;
     // A token without the needed scope: the API's 403 problem document comes back as it is.
-    let r = b
-        .request(
-            "GET",
-            &app.url("/me/v1/authentication-methods"),
-            &[("scope", "read:me:connected_accounts")],
-            None,
-        )
-        .await;
+    let r = get_with_scope(&mut b, &app, METHODS, "read:me:connected_accounts", &[]).await;
     assert_eq!(r.status, 403, "{r:?}");
     let problem = json(&r.body);
     assert_eq!(problem["status"], 403, "{problem}");

@@ -18,6 +18,11 @@ use tollgate_axum::{Auth, RequireMfa, Session, SessionLayer, User};
 
 pub mod oidc_provider;
 
+/// Parses a JSON answer, saying what came instead when it is not JSON.
+pub fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
 pub const PAYMENTS: &str = "https://payments.example.com";
 
 /// An API handler that needs a token for the payments API.

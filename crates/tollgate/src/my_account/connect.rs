@@ -349,14 +349,14 @@ impl Tollgate {
             .scope(scope)
     }
 
-    /// Calls `{issuer}me/v1{path}` with `token`; returns the status and body.
+    /// Calls `{issuer}me/v1{path}` with `token` for `stage`; returns the body of a 2xx answer,
+    /// else the API's problem details.
     async fn my_account_call(
         &self,
         token: &AccessToken,
-        method: Method,
-        path: &str,
+        (method, path, stage): (Method, &str, &'static str),
         body: Option<&Value>,
-    ) -> Result<(u16, Vec<u8>), ConnectAccountError> {
+    ) -> Result<Vec<u8>, ConnectAccountError> {
         let url = format!("{}{path}", MyApi::Account.base_url(&self.config().issuer));
         let mut request = http::Request::builder()
             .method(method)
@@ -369,7 +369,14 @@ impl Tollgate {
             .body(body.map(|b| b.to_string().into_bytes()).unwrap_or_default())
             .map_err(|e| ConnectAccountError::InvalidRequest(e.to_string()))?;
         let resp = self.fetch_with_token(token, request).await?;
-        Ok((resp.status().as_u16(), resp.into_body()))
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(ConnectAccountError::Api {
+                stage,
+                error: MyAccountApiError::from_response(status, resp.body()),
+            });
+        }
+        Ok(resp.into_body())
     }
 
     /// Starts linking an account: gets a My Account token (`create:me:connected_accounts`,
@@ -433,20 +440,13 @@ impl Tollgate {
         if let Some(params) = opts.authorization_params_json()? {
             body["authorization_params"] = params;
         }
-        let (status, answer) = self
+        let answer = self
             .my_account_call(
                 token,
-                Method::POST,
-                "/connected-accounts/connect",
+                (Method::POST, "/connected-accounts/connect", "connect"),
                 Some(&body),
             )
             .await?;
-        if !(200..300).contains(&status) {
-            return Err(ConnectAccountError::Api {
-                stage: "connect",
-                error: MyAccountApiError::from_response(status, &answer),
-            });
-        }
         let ticket: ConnectTicket = serde_json::from_slice(&answer).map_err(|e| {
             ConnectAccountError::InvalidResponse(format!("the connect answer: {e}"))
         })?;
@@ -501,20 +501,13 @@ impl Tollgate {
             "redirect_uri": txn.redirect_uri,
             "code_verifier": txn.code_verifier,
         });
-        let (status, answer) = self
+        let answer = self
             .my_account_call(
                 token,
-                Method::POST,
-                "/connected-accounts/complete",
+                (Method::POST, "/connected-accounts/complete", "complete"),
                 Some(&body),
             )
             .await?;
-        if !(200..300).contains(&status) {
-            return Err(ConnectAccountError::Api {
-                stage: "complete",
-                error: MyAccountApiError::from_response(status, &answer),
-            });
-        }
         serde_json::from_slice(&answer)
             .map_err(|e| ConnectAccountError::InvalidResponse(format!("the complete answer: {e}")))
     }
@@ -534,15 +527,9 @@ impl Tollgate {
             path.push_str("?next=");
             path.extend(url::form_urlencoded::byte_serialize(n.as_bytes()));
         }
-        let (status, answer) = self
-            .my_account_call(token, Method::GET, &path, None)
+        let answer = self
+            .my_account_call(token, (Method::GET, &path, "list"), None)
             .await?;
-        if status != 200 {
-            return Err(ConnectAccountError::Api {
-                stage: "list",
-                error: MyAccountApiError::from_response(status, &answer),
-            });
-        }
         serde_json::from_slice(&answer)
             .map_err(|e| ConnectAccountError::InvalidResponse(format!("the accounts list: {e}")))
     }
@@ -568,15 +555,8 @@ impl Tollgate {
             ));
         }
         let path = format!("/connected-accounts/accounts/{id}");
-        let (status, answer) = self
-            .my_account_call(token, Method::DELETE, &path, None)
+        self.my_account_call(token, (Method::DELETE, &path, "delete"), None)
             .await?;
-        if !(200..300).contains(&status) {
-            return Err(ConnectAccountError::Api {
-                stage: "delete",
-                error: MyAccountApiError::from_response(status, &answer),
-            });
-        }
         Ok(())
     }
 }
