@@ -62,7 +62,9 @@ pub(crate) async fn configure(
     options: &DemoOptions,
     app_addr: SocketAddr,
 ) -> Result<Provider, DemoError> {
-    let mut builder = ConfigBuilder::from_vars(|name| options.var(name).map(str::to_owned))?;
+    // The connections page links accounts through /auth/connect.
+    let mut builder = ConfigBuilder::from_vars(|name| options.var(name).map(str::to_owned))?
+        .enable_connect_account_endpoint(true);
     let development_secret = options.var("AUTH0_SECRET").is_none();
     if development_secret {
         builder = builder.secret(DEVELOPMENT_SECRET);

@@ -1,6 +1,6 @@
 //! The page frame shared by every page: document head, navigation and security headers.
 
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
@@ -66,9 +66,26 @@ fn document(title: &str, body: &str) -> String {
          <header><nav aria-label=\"Main\"><ul>\
          <li><a href=\"/\">Home</a></li><li><a href=\"/profile\">Profile</a></li>\
          <li><a href=\"/billing\">Billing</a></li><li><a href=\"/payments\">Payments</a></li>\
+         <li><a href=\"/connections\">Connections</a></li>\
          </ul></nav></header>\n\
          <main>\n{body}\n</main>\n</body>\n</html>\n"
     )
+}
+
+/// A page script: JavaScript, revalidated on every load, never sniffed.
+pub(crate) fn script_response(script: &'static str) -> Response {
+    let mut response = script.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// The page for a path the demo does not serve.
@@ -124,7 +141,7 @@ mod tests {
     #[test]
     fn the_navigation_lists_every_page() {
         let html = document("t", "");
-        for path in ["/", "/profile", "/billing", "/payments"] {
+        for path in ["/", "/profile", "/billing", "/payments", "/connections"] {
             assert!(html.contains(&format!("<a href=\"{path}\">")), "{path}");
         }
     }

@@ -3,6 +3,7 @@
 //! everything that comes from the user is escaped.
 
 mod billing;
+mod connections;
 mod home;
 mod layout;
 mod payments;
@@ -20,6 +21,8 @@ pub(crate) fn router(auth: Tollgate) -> Router {
         .route("/profile", get(profile::page))
         .route("/payments", get(payments::page))
         .route(payments::SCRIPT_PATH, get(payments::script))
+        .route("/connections", get(connections::page))
+        .route(connections::SCRIPT_PATH, get(connections::script))
         .merge(billing::router())
         .fallback(layout::not_found)
         .with_state(auth)

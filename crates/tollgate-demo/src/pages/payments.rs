@@ -5,14 +5,13 @@
 //! again. The page itself needs a login but no second factor: only the payments API asks.
 
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use tollgate::{Routes, Tollgate};
 use tollgate_axum::User;
 
 use super::home::display_name;
-use super::layout::{escape, scripted_page};
+use super::layout::{escape, script_response, scripted_page};
 use crate::api::PAYMENTS_AUDIENCE;
 
 /// Where the page's script is served.
@@ -29,18 +28,7 @@ pub(super) async fn page(State(auth): State<Tollgate>, user: User) -> Response {
 
 /// `GET /payments.js`.
 pub(super) async fn script() -> Response {
-    let mut response = SCRIPT.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        HeaderName::from_static("x-content-type-options"),
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+    script_response(SCRIPT)
 }
 
 fn render(user: &tollgate::User, routes: &Routes) -> String {
