@@ -67,6 +67,7 @@
 pub mod api;
 mod authorize;
 mod backchannel;
+mod base_url;
 mod browser;
 mod ciba;
 mod client;
@@ -104,6 +105,7 @@ pub use authorize::LoginOptions;
 pub use backchannel::{
     BACKCHANNEL_LOGOUT_EVENT, LogoutTokenError, MemoryRevocations, RevocationList,
 };
+pub use base_url::{AllowedBaseUrl, RequestOrigin};
 pub use browser::browser_module;
 pub use ciba::{
     BackchannelAuthError, BackchannelAuthOptions, BackchannelPoll, BackchannelRequest, CIBA_GRANT,
@@ -118,7 +120,7 @@ pub use config::{
 };
 pub use cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite};
 pub use dpop::{DpopKey, DpopKeyError, DpopOptions, MAX_DPOP_CLOCK_TOLERANCE};
-pub use error::{CallbackError, ConfigError, Error, IdTokenError, ProviderError};
+pub use error::{BaseUrlError, CallbackError, ConfigError, Error, IdTokenError, ProviderError};
 pub use exchange::{
     ConnectionToken, ConnectionTokenError, ConnectionTokenOptions, ExchangedTokens,
     TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_GRANT_FEDERATED, TokenExchangeError, TokenExchangeOptions,
