@@ -7,13 +7,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::mfa_routes;
-use tollgate::{CookieJar, Tollgate};
+use tollgate::{CookieJar, RequestOrigin, Tollgate};
 
 /// A router with Tollgate's routes at the configured paths: `/auth/login`, `/auth/callback`,
 /// `/auth/logout`, `/auth/profile`, `/auth/access-token`, `/auth/mfa/authenticators` (GET),
 /// `/auth/mfa/challenge`, `/auth/mfa/associate`, `/auth/mfa/verify` (POST) and the browser module
 /// `/auth/client.js`. Merge it into the application's router, under a [`SessionLayer`](crate::SessionLayer)
 /// (the MFA and access-token routes need it).
+///
+/// The login, callback and logout routes hand the request's host to the SDK: with an allow-list
+/// of base URLs ([`tollgate::ConfigBuilder::app_base_urls`]) each request is served on its own
+/// allowed origin, and any other host gets `400`; with a static base URL the host is ignored.
 ///
 /// ```
 /// # fn f(auth: tollgate::Tollgate) {
@@ -40,21 +44,26 @@ where
         .with_state(auth)
 }
 
-async fn login(State(auth): State<Tollgate>, uri: Uri) -> Response {
-    auth.handle_login(uri.query().unwrap_or(""))
+async fn login(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
+    let origin = RequestOrigin::from_parts(&headers, &uri);
+    auth.handle_login_at(&origin, uri.query().unwrap_or(""))
         .await
         .into_response()
 }
 
 async fn callback(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
+    let origin = RequestOrigin::from_parts(&headers, &uri);
     let jar = CookieJar::from_headers(&headers);
-    let outcome = auth.handle_callback(uri.query().unwrap_or(""), &jar).await;
+    let outcome = auth
+        .handle_callback_at(&origin, uri.query().unwrap_or(""), &jar)
+        .await;
     auth.callback_response(outcome).into_response()
 }
 
 async fn logout(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
+    let origin = RequestOrigin::from_parts(&headers, &uri);
     let jar = CookieJar::from_headers(&headers);
-    auth.handle_logout(uri.query().unwrap_or(""), &jar)
+    auth.handle_logout_at(&origin, uri.query().unwrap_or(""), &jar)
         .await
         .into_response()
 }
