@@ -199,6 +199,21 @@ async fn silent_login_and_step_up_use_the_requests_host() {
 }
 
 #[tokio::test]
+async fn a_popup_login_posts_only_to_its_own_origin() {
+    let app = start(|b| b).await;
+    let mut b = app.browser();
+    let back = until_callback(&mut b, &app.url(HOST_B, "/auth/login?challengeMode=popup")).await;
+    let page = b.get(back.location().as_str()).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body
+            .contains(&format!("postMessage(m,\"{}\")", app.url(HOST_B, ""))),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
 async fn a_host_not_on_the_list_gets_400_and_no_redirect() {
     let app = start(|b| b).await;
     let mut b = app.browser();

@@ -41,6 +41,14 @@
 //! Values above 3,500 bytes are split over `__session__0..N`. Sessions roll: each request extends
 //! them by the inactivity duration (1 day) up to the absolute duration (3 days).
 //!
+//! ## Several hosts: dynamic base URLs
+//!
+//! `APP_BASE_URL=https://app.example.com,https://*.preview.example.com` (or
+//! [`ConfigBuilder::app_base_urls`]) serves each request on its own origin when the allow-list
+//! names it, and refuses any other host with [`BaseUrlError`]. The request-aware methods
+//! ([`Tollgate::handle_login_at`], [`Tollgate::handle_callback_at`], [`Tollgate::handle_logout_at`],
+//! [`Tollgate::start_login_at`]) take a [`RequestOrigin`] read from the request's headers.
+//!
 //! ## DPoP
 //!
 //! With a [`DpopKey`] ([`ConfigBuilder::dpop`], or `AUTH0_DPOP_PRIVATE_KEY` and
@@ -59,6 +67,7 @@
 //!   plain http except on loopback with an explicitly insecure switch.
 //! * Every sealed artifact has its own derived key: a transaction cookie can never be read as a
 //!   session. `returnTo` only ever points at the application's own origin.
+//! * The `Host` header is untrusted: a static base URL ignores it, an allow-list must name it.
 //! * `AUTH0_SECRET` may list several secrets: the first seals, all unseal (rotation without
 //!   logging everyone out).
 
