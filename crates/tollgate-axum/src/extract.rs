@@ -67,7 +67,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
         }
         match ctx.session() {
             Some(s) => Ok(Self(s)),
-            None => Err(LoginRequired::for_request(&ctx.auth, parts).into()),
+            None => Err(LoginRequired::reject(&ctx.auth, parts)),
         }
     }
 }

@@ -39,7 +39,9 @@ pub use api::{ApiToken, RequireToken, RequireTokenService};
 pub use auth::Auth;
 pub use extract::{Session, User};
 pub use layer::{SessionLayer, SessionService};
-pub use rejection::{LoginRequired, MissingSessionLayer, SessionRejection, SessionUnavailable};
+pub use rejection::{
+    HostNotAllowed, LoginRequired, MissingSessionLayer, SessionRejection, SessionUnavailable,
+};
 pub use routes::routes;
 pub use step_up::{RequireMfa, RequireMfaService};
 pub use tollgate;

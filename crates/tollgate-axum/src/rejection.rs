@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tollgate::Tollgate;
+use tollgate::{BaseUrlError, RequestOrigin, Tollgate};
 
 /// No session: a page is redirected to the login route with `returnTo`, an API gets `401` JSON.
 #[derive(Debug, Clone)]
@@ -28,7 +28,52 @@ pub(crate) fn wants_html_headers(headers: &axum::http::HeaderMap) -> bool {
         .any(|v| v.contains("text/html"))
 }
 
+/// With an allow-list of base URLs, a page request came from a host the list does not name:
+/// `400` JSON, and no redirect to the login route on that host.
+#[derive(Debug, Clone)]
+pub struct HostNotAllowed(pub BaseUrlError);
+
+impl IntoResponse for HostNotAllowed {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_host", "error_description": self.0.to_string()})),
+        )
+            .into_response();
+        resp.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp
+    }
+}
+
+/// With an allow-list of base URLs, whether the request's host is allowed (always, with a static
+/// base URL): checked before redirecting a page to the login route.
+pub(crate) fn check_host(
+    auth: &Tollgate,
+    headers: &axum::http::HeaderMap,
+    uri: &axum::http::Uri,
+) -> Result<(), HostNotAllowed> {
+    if !auth.config().has_dynamic_base_url() {
+        return Ok(());
+    }
+    auth.config()
+        .resolve_app_base_url(&RequestOrigin::from_parts(headers, uri))
+        .map(|_| ())
+        .map_err(HostNotAllowed)
+}
+
 impl LoginRequired {
+    /// The rejection for a request without a session: a redirect to the login route for a page
+    /// on an allowed host, 400 for a page on another host, 401 for an API call.
+    pub(crate) fn reject(auth: &Tollgate, parts: &Parts) -> SessionRejection {
+        if wants_html(parts)
+            && let Err(e) = check_host(auth, &parts.headers, &parts.uri)
+        {
+            return SessionRejection::HostNotAllowed(e);
+        }
+        Self::for_request(auth, parts).into()
+    }
+
     pub(crate) fn for_request(auth: &Tollgate, parts: &Parts) -> Self {
         if !wants_html(parts) {
             return Self { redirect_to: None };
@@ -129,6 +174,8 @@ pub enum SessionRejection {
     MissingLayer(MissingSessionLayer),
     /// The session store is down.
     Unavailable(SessionUnavailable),
+    /// A page request from a host that is not an allowed base URL.
+    HostNotAllowed(HostNotAllowed),
 }
 
 impl From<LoginRequired> for SessionRejection {
@@ -149,6 +196,7 @@ impl IntoResponse for SessionRejection {
             Self::LoginRequired(r) => r.into_response(),
             Self::MissingLayer(r) => r.into_response(),
             Self::Unavailable(r) => r.into_response(),
+            Self::HostNotAllowed(r) => r.into_response(),
         }
     }
 }

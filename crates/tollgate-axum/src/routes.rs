@@ -9,7 +9,7 @@ use axum::routing::{any, get, post};
 use crate::mfa_routes;
 use axum::body::Body;
 use axum::extract::Request;
-use tollgate::{ConnectAccountOptions, CookieJar, MyApi, ProxyError, Tollgate};
+use tollgate::{ConnectAccountOptions, CookieJar, MyApi, ProxyError, RequestOrigin, Tollgate};
 
 use crate::auth::Auth;
 
@@ -21,6 +21,10 @@ use crate::auth::Auth;
 /// when [`enable_connect_account_endpoint`](tollgate::ConfigBuilder::enable_connect_account_endpoint)
 /// is on. Merge it into the application's router, under a [`SessionLayer`](crate::SessionLayer)
 /// (the MFA and access-token routes need it).
+///
+/// The login, callback and logout routes hand the request's host to the SDK: with an allow-list
+/// of base URLs ([`tollgate::ConfigBuilder::app_base_urls`]) each request is served on its own
+/// allowed origin, and any other host gets `400`; with a static base URL the host is ignored.
 ///
 /// ```
 /// # fn f(auth: tollgate::Tollgate) {
@@ -60,21 +64,26 @@ where
         .with_state(auth)
 }
 
-async fn login(State(auth): State<Tollgate>, uri: Uri) -> Response {
-    auth.handle_login(uri.query().unwrap_or(""))
+async fn login(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
+    let origin = RequestOrigin::from_parts(&headers, &uri);
+    auth.handle_login_at(&origin, uri.query().unwrap_or(""))
         .await
         .into_response()
 }
 
 async fn callback(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
+    let origin = RequestOrigin::from_parts(&headers, &uri);
     let jar = CookieJar::from_headers(&headers);
-    let outcome = auth.handle_callback(uri.query().unwrap_or(""), &jar).await;
+    let outcome = auth
+        .handle_callback_at(&origin, uri.query().unwrap_or(""), &jar)
+        .await;
     auth.callback_response(outcome).into_response()
 }
 
 async fn logout(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
+    let origin = RequestOrigin::from_parts(&headers, &uri);
     let jar = CookieJar::from_headers(&headers);
-    auth.handle_logout(uri.query().unwrap_or(""), &jar)
+    auth.handle_logout_at(&origin, uri.query().unwrap_or(""), &jar)
         .await
         .into_response()
 }
@@ -88,9 +97,10 @@ async fn backchannel_logout(State(auth): State<Tollgate>, body: axum::body::Byte
     auth.handle_backchannel_logout(&body).await.into_response()
 }
 
-async fn connect_account(auth: Auth, uri: Uri) -> Response {
+async fn connect_account(auth: Auth, uri: Uri, headers: HeaderMap) -> Response {
     let result = async {
-        let opts = ConnectAccountOptions::from_query(uri.query().unwrap_or(""))?;
+        let opts = ConnectAccountOptions::from_query(uri.query().unwrap_or(""))?
+            .at(RequestOrigin::from_parts(&headers, &uri));
         auth.connect_account(&opts).await
     }
     .await;

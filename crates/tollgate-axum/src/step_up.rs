@@ -14,7 +14,7 @@ use tollgate::StepUp;
 use tower::{Layer, Service};
 
 use crate::layer::SessionContext;
-use crate::rejection::{LoginRequired, MissingSessionLayer, wants_html_headers};
+use crate::rejection::{LoginRequired, MissingSessionLayer, check_host, wants_html_headers};
 
 /// Requires step-up authentication on the routes it wraps (use `Router::route_layer`). Once the
 /// user has done it, later visits pass without a prompt until logout or the session's end.
@@ -108,6 +108,9 @@ where
                 step_up.login_query(here)
             );
             if wants_html_headers(req.headers()) {
+                if let Err(e) = check_host(&ctx.auth, req.headers(), req.uri()) {
+                    return Ok(e.into_response());
+                }
                 let mut resp = StatusCode::FOUND.into_response();
                 if let Ok(v) = HeaderValue::from_str(&login) {
                     resp.headers_mut().insert(LOCATION, v);

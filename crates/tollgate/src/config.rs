@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::base_url::{AllowedBaseUrl, RequestOrigin};
 use crate::cookies::{CookieAttributes, SameSite};
 use crate::dpop::{DpopKey, DpopOptions};
-use crate::error::ConfigError;
+use crate::error::{BaseUrlError, ConfigError};
 use crate::secret::{MIN_SECRET_LEN, Secret};
 
 mod env;
@@ -156,7 +157,10 @@ pub struct Config {
     pub(crate) client_id: String,
     pub(crate) client_auth: ClientAuth,
     pub(crate) secrets: Vec<Secret>,
+    /// The static base URL; with an allow-list, its first entry (for display only).
     pub(crate) app_base_url: Url,
+    /// The allow-list of base URLs; empty with a static base URL.
+    pub(crate) allowed_base_urls: Vec<AllowedBaseUrl>,
     pub(crate) scope: String,
     pub(crate) audience: Option<String>,
     pub(crate) authorization_params: Vec<(String, String)>,
@@ -214,8 +218,70 @@ impl Config {
     }
 
     /// The application's base URL.
+    ///
+    /// With an allow-list ([`ConfigBuilder::app_base_urls`]) there is no single base URL: this is
+    /// the list's first entry as written (a wildcard keeps its `*`), for display and logs only.
+    /// URLs for a request come from [`resolve_app_base_url`](Self::resolve_app_base_url).
     pub fn app_base_url(&self) -> &Url {
         &self.app_base_url
+    }
+
+    /// The allow-list of base URLs; empty when the base URL is static.
+    pub fn allowed_base_urls(&self) -> &[AllowedBaseUrl] {
+        &self.allowed_base_urls
+    }
+
+    /// Whether the base URL is chosen per request from an allow-list.
+    pub fn has_dynamic_base_url(&self) -> bool {
+        !self.allowed_base_urls.is_empty()
+    }
+
+    /// The base URL for a request: the static one (whatever the request says), or the request's
+    /// origin when the allow-list allows it.
+    ///
+    /// ```
+    /// use tollgate::{BaseUrlError, Config, RequestOrigin};
+    ///
+    /// let config = Config::builder()
+    ///     .domain("example.eu.auth0.com")
+    ///     .client_id("my-client")
+    ///     .client_secret("my-client-secret")
+    ///     .secret("a-long-random-value-of-at-least-32-bytes")
+    ///     .app_base_urls(["https://app.example.com", "https://*.preview.example.com"])
+    ///     .build()
+    ///     .unwrap();
+    /// let preview = RequestOrigin::new("pr-42.preview.example.com");
+    /// assert_eq!(
+    ///     config.resolve_app_base_url(&preview).unwrap().as_str(),
+    ///     "https://pr-42.preview.example.com/"
+    /// );
+    /// let other = RequestOrigin::new("evil.example");
+    /// assert!(matches!(
+    ///     config.resolve_app_base_url(&other),
+    ///     Err(BaseUrlError::NotAllowed { .. })
+    /// ));
+    /// ```
+    pub fn resolve_app_base_url(&self, origin: &RequestOrigin) -> Result<Url, BaseUrlError> {
+        self.base_url_for(Some(origin))
+    }
+
+    /// The redirect URI for a request: [`resolve_app_base_url`](Self::resolve_app_base_url)
+    /// plus the callback route.
+    pub fn redirect_uri_for(&self, origin: &RequestOrigin) -> Result<Url, BaseUrlError> {
+        Ok(app_url_at(
+            &self.resolve_app_base_url(origin)?,
+            &self.routes.callback,
+        ))
+    }
+
+    /// The base URL for a request, or the static one without a request; an error when the base
+    /// URL depends on a request that is not given.
+    pub(crate) fn base_url_for(&self, origin: Option<&RequestOrigin>) -> Result<Url, BaseUrlError> {
+        if self.allowed_base_urls.is_empty() {
+            return Ok(self.app_base_url.clone());
+        }
+        let origin = origin.ok_or(BaseUrlError::RequestContextRequired)?;
+        crate::base_url::resolve(&self.allowed_base_urls, origin)
     }
 
     /// The route paths.
@@ -243,19 +309,10 @@ impl Config {
         self.dpop.as_ref().map(|(k, _)| k)
     }
 
-    /// The redirect URI registered at the provider: the base URL plus the callback route.
+    /// The redirect URI registered at the provider: the base URL plus the callback route. With
+    /// an allow-list, see [`redirect_uri_for`](Self::redirect_uri_for).
     pub fn redirect_uri(&self) -> Url {
-        self.app_url(&self.routes.callback)
-    }
-
-    /// An absolute URL of the application for a path (relative to the base URL's path).
-    pub(crate) fn app_url(&self, path: &str) -> Url {
-        let mut url = self.app_base_url.clone();
-        let base = self.app_base_url.path().trim_end_matches('/');
-        let (p, q) = path.split_once('?').unwrap_or((path, ""));
-        url.set_path(&format!("{base}{p}"));
-        url.set_query((!q.is_empty()).then_some(q));
-        url
+        app_url_at(&self.app_base_url, &self.routes.callback)
     }
 
     /// The client secret (for `client_secret_*` authentication and HS* ID tokens).
@@ -265,11 +322,16 @@ impl Config {
             ClientAuth::PrivateKeyJwt { .. } => &crate::secret::NO_SECRET,
         }
     }
+}
 
-    /// The base URL's path without a trailing slash (`""` at the root).
-    pub(crate) fn base_path(&self) -> &str {
-        self.app_base_url.path().trim_end_matches('/')
-    }
+/// An absolute URL of the application at `base` for a path (relative to the base URL's path).
+pub(crate) fn app_url_at(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let base_path = base.path().trim_end_matches('/');
+    let (p, q) = path.split_once('?').unwrap_or((path, ""));
+    url.set_path(&format!("{base_path}{p}"));
+    url.set_query((!q.is_empty()).then_some(q));
+    url
 }
 
 /// Builds a [`Config`]; every setter reads as a sentence.
@@ -281,6 +343,7 @@ pub struct ConfigBuilder {
     basic_auth: bool,
     secrets: Vec<Secret>,
     app_base_url: Option<String>,
+    app_base_urls: Vec<String>,
     scope: Option<String>,
     audience: Option<String>,
     authorization_params: Vec<(String, String)>,
@@ -354,9 +417,43 @@ impl ConfigBuilder {
         self
     }
 
-    /// The application's base URL, e.g. `https://app.example.com`.
+    /// The application's base URL, e.g. `https://app.example.com`. Replaces an allow-list set
+    /// by [`app_base_urls`](Self::app_base_urls).
     pub fn app_base_url(mut self, url: impl Into<String>) -> Self {
         self.app_base_url = Some(url.into());
+        self.app_base_urls.clear();
+        self
+    }
+
+    /// Serves the application on several base URLs: each request's origin (`X-Forwarded-Host` or
+    /// `Host`, and `X-Forwarded-Proto`) must match one of these entries, and becomes the base of
+    /// its redirect URI, `returnTo` checks and logout return. Entries are origins without a path:
+    /// exact (`https://app.example.com`, `http://localhost:3000`) or a wildcard for one leftmost
+    /// label (`https://*.preview.example.com`). Plain http only for loopback hosts; with any https
+    /// entry cookies are `Secure`. Replaces a static [`app_base_url`](Self::app_base_url); with
+    /// `APP_BASE_URL`, separate the entries with commas.
+    ///
+    /// Register every callback URL (`https://{host}/auth/callback`) at the provider.
+    ///
+    /// ```
+    /// let config = tollgate::Config::builder()
+    ///     .domain("example.eu.auth0.com")
+    ///     .client_id("my-client")
+    ///     .client_secret("my-client-secret")
+    ///     .secret("a-long-random-value-of-at-least-32-bytes")
+    ///     .app_base_urls(["https://app.example.com", "https://*.preview.example.com"])
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(config.has_dynamic_base_url());
+    /// assert!(config.session().cookie.secure);
+    /// ```
+    pub fn app_base_urls<I, S>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.app_base_urls = urls.into_iter().map(Into::into).collect();
+        self.app_base_url = None;
         self
     }
 
@@ -418,7 +515,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// Cookie `Secure` (default: true when the base URL is https). Cannot be turned off for https.
+    /// Cookie `Secure` (default: true when the base URL, or any allow-list entry, is https).
+    /// Cannot be turned off for https.
     pub fn cookie_secure(mut self, secure: bool) -> Self {
         self.cookie_secure = Some(secure);
         self
@@ -632,17 +730,21 @@ impl ConfigBuilder {
                 len: s.expose().len(),
             });
         }
-        let base = self.app_base_url.ok_or(ConfigError::Missing {
-            name: "APP_BASE_URL",
-            hint: "set it to the URL your users open, e.g. https://app.example.com",
-        })?;
-        let app_base_url = parse_base_url(&base)?;
-        let https = app_base_url.scheme() == "https";
+        let (app_base_url, allowed_base_urls) = base_urls(self.app_base_url, &self.app_base_urls)?;
+        let https = if allowed_base_urls.is_empty() {
+            app_base_url.scheme() == "https"
+        } else {
+            allowed_base_urls.iter().any(AllowedBaseUrl::is_https)
+        };
         if https && self.cookie_secure == Some(false) {
             return Err(ConfigError::InvalidValue {
                 name: "AUTH0_COOKIE_SECURE",
                 value: "false".into(),
-                expected: "true (or unset) when APP_BASE_URL is https",
+                expected: if allowed_base_urls.is_empty() {
+                    "true (or unset) when APP_BASE_URL is https"
+                } else {
+                    "true (or unset) when APP_BASE_URL lists an https URL: the host is chosen per request, so the session and transaction cookies must be Secure"
+                },
             });
         }
         let same_site = self.cookie_same_site.unwrap_or_default();
@@ -739,6 +841,7 @@ impl ConfigBuilder {
             client_auth,
             secrets: self.secrets,
             app_base_url,
+            allowed_base_urls,
             scope,
             audience: self.audience.filter(|a| !a.is_empty()),
             authorization_params: self.authorization_params,
@@ -824,6 +927,30 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         None => false,
     }
+}
+
+/// The static base URL, or the allow-list and its first entry as a placeholder.
+fn base_urls(
+    single: Option<String>,
+    list: &[String],
+) -> Result<(Url, Vec<AllowedBaseUrl>), ConfigError> {
+    if let Some(base) = single {
+        return Ok((parse_base_url(&base)?, Vec::new()));
+    }
+    let allowed = list
+        .iter()
+        .map(|e| AllowedBaseUrl::parse(e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let first = allowed.first().ok_or(ConfigError::Missing {
+        name: "APP_BASE_URL",
+        hint: "set it to the URL your users open, e.g. https://app.example.com (or a comma-separated allow-list of them)",
+    })?;
+    let placeholder = Url::parse(&first.to_string()).map_err(|e| ConfigError::InvalidUrl {
+        name: "APP_BASE_URL",
+        value: first.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok((placeholder, allowed))
 }
 
 fn parse_base_url(value: &str) -> Result<Url, ConfigError> {

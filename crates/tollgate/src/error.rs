@@ -208,6 +208,56 @@ pub enum CallbackError {
     /// The ID token is invalid.
     #[error("the login was refused: {0}")]
     IdToken(#[source] IdTokenError),
+    /// With an allow-list of base URLs: the callback arrived at another allowed base URL than the
+    /// one the login started at (the code was issued for the other `redirect_uri`).
+    #[error(
+        "this login started at {expected} but came back to {found}: finish it on the host where it started, or start it again here."
+    )]
+    BaseUrlMismatch {
+        /// The base URL the login started at.
+        expected: String,
+        /// The base URL of the callback request.
+        found: String,
+    },
+}
+
+/// With an allow-list of application base URLs, the request's host could not be used as one.
+/// Nothing was done for the request, and nothing redirects to its host.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum BaseUrlError {
+    /// The request names no host (no `X-Forwarded-Host`, `Host` or URI authority).
+    #[error(
+        "the request has no Host header, so the application base URL cannot be chosen from the allow-list in APP_BASE_URL."
+    )]
+    MissingHost,
+    /// The host is not a plain host name or IP address with an optional port.
+    #[error(
+        "the request's host {host:?} is not a valid host name: it cannot be an application base URL."
+    )]
+    MalformedHost {
+        /// The value given (at most 64 characters).
+        host: String,
+    },
+    /// `X-Forwarded-Proto` is neither `http` nor `https`.
+    #[error("the request's X-Forwarded-Proto {proto:?} is neither http nor https.")]
+    MalformedProto {
+        /// The value given (at most 64 characters).
+        proto: String,
+    },
+    /// No entry of the allow-list matches the request's origin.
+    #[error(
+        "this host ({origin}) is not an allowed application base URL: if it serves this application, add it to APP_BASE_URL."
+    )]
+    NotAllowed {
+        /// The origin the request named (at most 64 characters).
+        origin: String,
+    },
+    /// A method without request context was called while the base URL depends on the request.
+    #[error(
+        "APP_BASE_URL is an allow-list, so the base URL depends on the request: call the request-aware method (e.g. Tollgate::handle_login_at) with a RequestOrigin."
+    )]
+    RequestContextRequired,
 }
 
 /// Any Tollgate error.
@@ -223,6 +273,9 @@ pub enum Error {
     /// The login callback.
     #[error(transparent)]
     Callback(#[from] CallbackError),
+    /// The request's host is not an allowed application base URL.
+    #[error(transparent)]
+    BaseUrl(#[from] BaseUrlError),
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -243,7 +296,8 @@ impl Error {
     /// The HTTP status an application should answer with.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Config(_) => 500,
+            Self::Config(_) | Self::BaseUrl(BaseUrlError::RequestContextRequired) => 500,
+            Self::BaseUrl(_) => 400,
             Self::Provider(_) => 502,
             Self::Store(crate::store::StoreError::Conflict) => 409,
             Self::Store(_) => 503,
@@ -269,7 +323,10 @@ impl Error {
                 CallbackError::TokenExchange(_) => "token_exchange_error",
                 CallbackError::IdToken(_) => "invalid_id_token",
                 CallbackError::StepUpNotSatisfied { .. } => "step_up_not_satisfied",
+                CallbackError::BaseUrlMismatch { .. } => "base_url_mismatch",
             },
+            Self::BaseUrl(BaseUrlError::RequestContextRequired) => "configuration_error",
+            Self::BaseUrl(_) => "invalid_host",
             Self::InvalidParameter { .. } => "invalid_request",
             Self::ConnectAccount(e) => e.code(),
         }

@@ -41,6 +41,14 @@
 //! Values above 3,500 bytes are split over `__session__0..N`. Sessions roll: each request extends
 //! them by the inactivity duration (1 day) up to the absolute duration (3 days).
 //!
+//! ## Several hosts: dynamic base URLs
+//!
+//! `APP_BASE_URL=https://app.example.com,https://*.preview.example.com` (or
+//! [`ConfigBuilder::app_base_urls`]) serves each request on its own origin when the allow-list
+//! names it, and refuses any other host with [`BaseUrlError`]. The request-aware methods
+//! ([`Tollgate::handle_login_at`], [`Tollgate::handle_callback_at`], [`Tollgate::handle_logout_at`],
+//! [`Tollgate::start_login_at`]) take a [`RequestOrigin`] read from the request's headers.
+//!
 //! ## DPoP
 //!
 //! With a [`DpopKey`] ([`ConfigBuilder::dpop`], or `AUTH0_DPOP_PRIVATE_KEY` and
@@ -59,6 +67,7 @@
 //!   plain http except on loopback with an explicitly insecure switch.
 //! * Every sealed artifact has its own derived key: a transaction cookie can never be read as a
 //!   session. `returnTo` only ever points at the application's own origin.
+//! * The `Host` header is untrusted: a static base URL ignores it, an allow-list must name it.
 //! * `AUTH0_SECRET` may list several secrets: the first seals, all unseal (rotation without
 //!   logging everyone out).
 
@@ -67,6 +76,7 @@
 pub mod api;
 mod authorize;
 mod backchannel;
+mod base_url;
 mod browser;
 mod ciba;
 mod client;
@@ -105,6 +115,7 @@ pub use authorize::LoginOptions;
 pub use backchannel::{
     BACKCHANNEL_LOGOUT_EVENT, LogoutTokenError, MemoryRevocations, RevocationList,
 };
+pub use base_url::{AllowedBaseUrl, RequestOrigin};
 pub use browser::browser_module;
 pub use ciba::{
     BackchannelAuthError, BackchannelAuthOptions, BackchannelPoll, BackchannelRequest, CIBA_GRANT,
@@ -119,7 +130,7 @@ pub use config::{
 };
 pub use cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite};
 pub use dpop::{DpopKey, DpopKeyError, DpopOptions, MAX_DPOP_CLOCK_TOLERANCE};
-pub use error::{CallbackError, ConfigError, Error, IdTokenError, ProviderError};
+pub use error::{BaseUrlError, CallbackError, ConfigError, Error, IdTokenError, ProviderError};
 pub use exchange::{
     ConnectionToken, ConnectionTokenError, ConnectionTokenOptions, ExchangedTokens,
     TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_GRANT_FEDERATED, TokenExchangeError, TokenExchangeOptions,

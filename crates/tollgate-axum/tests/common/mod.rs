@@ -194,7 +194,7 @@ async fn start_inner(
 }
 
 /// Serves the test app for `auth` on `listener`.
-fn serve(listener: tokio::net::TcpListener, auth: Tollgate) {
+pub fn serve(listener: tokio::net::TcpListener, auth: Tollgate) {
     let app = Router::new()
         .route(
             "/billing",
@@ -300,6 +300,28 @@ impl Default for Browser {
 }
 
 impl Browser {
+    /// A browser whose requests for each of `hosts` go to `addr` (as if DNS said so), so one app
+    /// on a loopback port can be reached under several host names.
+    pub fn resolving(hosts: &[&str], addr: std::net::SocketAddr) -> Self {
+        let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        for h in hosts {
+            http = http.resolve(h, addr);
+        }
+        Self {
+            http: http.build().unwrap(),
+            ..Self::default()
+        }
+    }
+
+    /// A request with extra headers (e.g. `X-Forwarded-Host`).
+    pub async fn get_with(&mut self, url: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.http.get(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req, url).await
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()

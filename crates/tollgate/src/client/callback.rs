@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::Tollgate;
+use crate::base_url::RequestOrigin;
 use crate::cookies::CookieJar;
 use crate::error::{CallbackError, Error, IdTokenError};
 use crate::id_token::{self, Expectations, VerifyError};
@@ -175,7 +176,44 @@ fn parse_params(query: &str) -> CallbackParams {
 impl Tollgate {
     /// Handles the provider's redirect back: checks the transaction, exchanges the code, validates
     /// the ID token, and builds the session. Nothing is stored when any step fails.
+    ///
+    /// With an allow-list of base URLs use [`handle_callback_at`](Self::handle_callback_at).
     pub async fn handle_callback(&self, query: &str, jar: &CookieJar) -> CallbackOutcome {
+        self.callback_at(None, query, jar).await
+    }
+
+    /// [`handle_callback`](Self::handle_callback) for the request from `origin`. With an
+    /// allow-list of base URLs, the request's host must be allowed and be the one the login
+    /// started at ([`CallbackError::BaseUrlMismatch`] otherwise); the code is exchanged with that
+    /// login's exact `redirect_uri`.
+    ///
+    /// ```no_run
+    /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap, query: &str) {
+    /// let origin = tollgate::RequestOrigin::from_headers(&headers);
+    /// let jar = tollgate::CookieJar::from_headers(&headers);
+    /// let outcome = auth.handle_callback_at(&origin, query, &jar).await;
+    /// let resp = auth.callback_response(outcome);
+    /// # }
+    /// ```
+    pub async fn handle_callback_at(
+        &self,
+        origin: &RequestOrigin,
+        query: &str,
+        jar: &CookieJar,
+    ) -> CallbackOutcome {
+        self.callback_at(Some(origin), query, jar).await
+    }
+
+    async fn callback_at(
+        &self,
+        origin: Option<&RequestOrigin>,
+        query: &str,
+        jar: &CookieJar,
+    ) -> CallbackOutcome {
+        let app_base = match self.config().base_url_for(origin) {
+            Ok(b) => b,
+            Err(e) => return CallbackOutcome::refused(e.into()),
+        };
         let p = parse_params(query);
         let mut set_cookies = Vec::new();
         if let Some(clear) = p
@@ -194,6 +232,8 @@ impl Tollgate {
                 crate::time::now(),
             )
         });
+        let mismatch = super::base_url::callback_mismatch(self.config(), &app_base, txn.as_ref());
+        let txn = txn.filter(|_| mismatch.is_none());
         let retry_step_up = txn
             .as_ref()
             .filter(|t| t.acr_values.is_some())
@@ -201,7 +241,7 @@ impl Tollgate {
         let popup_origin = txn
             .as_ref()
             .filter(|t| t.popup)
-            .map(|_| self.config().app_base_url.origin().ascii_serialization());
+            .map(|_| app_base.origin().ascii_serialization());
         let silent_return_to = txn
             .as_ref()
             .filter(|t| t.silent)
@@ -225,7 +265,10 @@ impl Tollgate {
                 silent_return_to: None,
             };
         }
-        let mut result = self.finish_login(&p, txn).await;
+        let mut result = match mismatch {
+            Some(e) => Err(e),
+            None => self.finish_login(&p, txn).await,
+        };
         if let Ok(ok) = &mut result {
             // A new login of the same user (a step-up) keeps the tokens the session already had
             // for other APIs.

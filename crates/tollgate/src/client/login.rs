@@ -2,6 +2,8 @@
 
 use super::Tollgate;
 use crate::authorize::{AuthorizeRequest, LoginOptions, pkce_challenge};
+use crate::base_url::RequestOrigin;
+use crate::config::app_url_at;
 use crate::error::{Error, ProviderError};
 use crate::response::{self, AuthResponse};
 use crate::return_to::sanitize_return_to;
@@ -27,10 +29,42 @@ impl LoginRedirect {
 impl Tollgate {
     /// Prepares a login: a fresh state, nonce and PKCE verifier sealed in a transaction cookie, and
     /// the `/authorize` URL. `returnTo` is sanitised; an unsafe one is replaced by the default page.
+    ///
+    /// With an allow-list of base URLs this needs the request: use
+    /// [`start_login_at`](Self::start_login_at) (here it fails with
+    /// [`BaseUrlError::RequestContextRequired`](crate::BaseUrlError::RequestContextRequired)).
     pub async fn start_login(&self, opts: LoginOptions) -> Result<LoginRedirect, Error> {
+        self.login_at(None, opts).await
+    }
+
+    /// [`start_login`](Self::start_login) for the request from `origin`: with an allow-list of
+    /// base URLs, the redirect URI and `returnTo` are on the request's origin, which must be
+    /// allowed; with a static base URL the origin is ignored.
+    ///
+    /// ```no_run
+    /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap) -> Result<(), tollgate::Error> {
+    /// let origin = tollgate::RequestOrigin::from_headers(&headers);
+    /// let login = auth.start_login_at(&origin, tollgate::LoginOptions::new()).await?;
+    /// println!("redirect to {}", login.url);
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_login_at(
+        &self,
+        origin: &RequestOrigin,
+        opts: LoginOptions,
+    ) -> Result<LoginRedirect, Error> {
+        self.login_at(Some(origin), opts).await
+    }
+
+    async fn login_at(
+        &self,
+        origin: Option<&RequestOrigin>,
+        opts: LoginOptions,
+    ) -> Result<LoginRedirect, Error> {
         let config = self.config();
+        let app_base = config.base_url_for(origin)?;
         let meta = self.inner.provider.metadata().await?;
-        let return_to = self.safe_return_to(opts.return_to.as_deref());
+        let return_to = self.safe_return_to(&app_base, opts.return_to.as_deref());
         let state = crate::random::token(32);
         let nonce = crate::random::token(32);
         let verifier = crate::random::token(48);
@@ -43,7 +77,7 @@ impl Tollgate {
             .map(str::to_owned)
             .or_else(|| config.audience.clone());
         let max_age = opts.get("max_age").and_then(|m| m.parse::<u64>().ok());
-        let redirect_uri = config.redirect_uri().to_string();
+        let redirect_uri = app_url_at(&app_base, &config.routes.callback).to_string();
         let challenge = pkce_challenge(&verifier);
         let mut extra: Vec<(&str, &str)> = config
             .authorization_params
@@ -99,11 +133,11 @@ impl Tollgate {
         Ok(LoginRedirect { url, set_cookie })
     }
 
-    /// Where to return after a login or a connect flow: `requested` when it is a safe same-origin
-    /// path, else the default page.
-    pub(crate) fn safe_return_to(&self, requested: Option<&str>) -> String {
+    /// Where to return after a login or a connect flow on `app_base`: `requested` when it is a
+    /// safe same-origin path, else the default page.
+    pub(crate) fn safe_return_to(&self, app_base: &url::Url, requested: Option<&str>) -> String {
         let config = self.config();
-        let base = config.app_url("/");
+        let base = app_url_at(app_base, "/");
         requested
             .and_then(|r| {
                 let safe = sanitize_return_to(r, &base);
@@ -113,16 +147,37 @@ impl Tollgate {
                 safe
             })
             .or_else(|| {
-                sanitize_return_to(config.app_url(&config.default_return_to).as_ref(), &base)
+                sanitize_return_to(
+                    app_url_at(app_base, &config.default_return_to).as_ref(),
+                    &base,
+                )
             })
-            .unwrap_or_else(|| format!("{}/", config.base_path()))
+            .unwrap_or_else(|| format!("{}/", app_base.path().trim_end_matches('/')))
     }
 
     /// The login route: reads options from the query string and redirects to the provider.
-    /// A bad parameter answers 400; an unreachable provider answers 502.
+    /// A bad parameter answers 400; an unreachable provider answers 502. With an allow-list of
+    /// base URLs use [`handle_login_at`](Self::handle_login_at).
     pub async fn handle_login(&self, query: &str) -> AuthResponse {
+        self.login_route(None, query).await
+    }
+
+    /// The login route for the request from `origin`. A host the allow-list does not name
+    /// answers 400, with no redirect.
+    ///
+    /// ```no_run
+    /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap) {
+    /// let origin = tollgate::RequestOrigin::from_headers(&headers);
+    /// let resp = auth.handle_login_at(&origin, "returnTo=%2Fbilling").await;
+    /// # }
+    /// ```
+    pub async fn handle_login_at(&self, origin: &RequestOrigin, query: &str) -> AuthResponse {
+        self.login_route(Some(origin), query).await
+    }
+
+    async fn login_route(&self, origin: Option<&RequestOrigin>, query: &str) -> AuthResponse {
         let result = match LoginOptions::from_query(query) {
-            Ok(opts) => self.start_login(opts).await,
+            Ok(opts) => self.login_at(origin, opts).await,
             Err(e) => Err(e),
         };
         match result {

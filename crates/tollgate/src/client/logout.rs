@@ -3,7 +3,9 @@
 use url::Url;
 
 use super::Tollgate;
+use crate::base_url::RequestOrigin;
 use crate::config::LogoutStrategy;
+use crate::config::app_url_at;
 use crate::cookies::CookieJar;
 use crate::response::{self, AuthResponse};
 use crate::return_to::sanitize_return_to;
@@ -14,8 +16,51 @@ impl Tollgate {
     /// (presence), `state` (echoed by OIDC logout). The session and every transaction cookie are
     /// deleted and the refresh token revoked *whatever the provider does*; then the browser goes
     /// to the provider's logout endpoint (or straight to `returnTo` when the provider is unreachable).
+    ///
+    /// With an allow-list of base URLs use [`handle_logout_at`](Self::handle_logout_at).
     pub async fn handle_logout(&self, query: &str, jar: &CookieJar) -> AuthResponse {
+        self.logout_at(None, query, jar).await
+    }
+
+    /// The logout route for the request from `origin`: `returnTo` and its default are on the
+    /// request's base URL. A host the allow-list does not name answers 400 and nothing is done.
+    ///
+    /// ```no_run
+    /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap) {
+    /// let origin = tollgate::RequestOrigin::from_headers(&headers);
+    /// let jar = tollgate::CookieJar::from_headers(&headers);
+    /// let resp = auth.handle_logout_at(&origin, "returnTo=%2F", &jar).await;
+    /// # }
+    /// ```
+    pub async fn handle_logout_at(
+        &self,
+        origin: &RequestOrigin,
+        query: &str,
+        jar: &CookieJar,
+    ) -> AuthResponse {
+        self.logout_at(Some(origin), query, jar).await
+    }
+
+    async fn logout_at(
+        &self,
+        origin: Option<&RequestOrigin>,
+        query: &str,
+        jar: &CookieJar,
+    ) -> AuthResponse {
         let config = self.config();
+        let app_base = match config.base_url_for(origin) {
+            Ok(b) => b,
+            Err(e) => {
+                let e = crate::Error::from(e);
+                return response::html_page(
+                    e.status(),
+                    "Sign-out problem",
+                    &e.to_string(),
+                    None,
+                    &[],
+                );
+            }
+        };
         let mut return_to = None;
         let mut federated = false;
         let mut state = None;
@@ -27,12 +72,12 @@ impl Tollgate {
                 _ => {}
             }
         }
-        let base = config.app_url("/");
+        let base = app_url_at(&app_base, "/");
         let return_url: Url = return_to
             .as_deref()
             .and_then(|r| sanitize_return_to(r, &base))
             .and_then(|p| base.join(&p).ok())
-            .unwrap_or_else(|| config.app_base_url.clone());
+            .unwrap_or(app_base);
 
         let session = self.session(jar).await.ok().flatten();
         let mut cookies = self.end_session(jar).await;

@@ -1,5 +1,6 @@
 //! [`Tollgate`]: the SDK's entry point, independent of any web framework.
 
+mod base_url;
 mod callback;
 mod login;
 mod logout;

@@ -14,7 +14,7 @@ impl ConfigBuilder {
     /// | `AUTH0_DOMAIN` | tenant domain or issuer URL |
     /// | `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET` | the application's credentials |
     /// | `AUTH0_SECRET` | cookie secret(s), comma-separated: the first seals, all unseal |
-    /// | `APP_BASE_URL` | the application's URL |
+    /// | `APP_BASE_URL` | the application's URL, or a comma-separated allow-list of them (see [`app_base_urls`](Self::app_base_urls)) |
     /// | `AUTH0_SCOPE`, `AUTH0_AUDIENCE` | login scope and API audience |
     /// | `AUTH0_COOKIE_NAME`, `AUTH0_COOKIE_PATH`, `AUTH0_COOKIE_DOMAIN` | cookie name and attributes |
     /// | `AUTH0_COOKIE_SECURE`, `AUTH0_COOKIE_TRANSIENT` | `true` / `false` |
@@ -64,7 +64,12 @@ impl ConfigBuilder {
             b = b.secret(v);
         }
         if let Some(v) = get("APP_BASE_URL") {
-            b = b.app_base_url(v);
+            // A comma or a wildcard makes it an allow-list (see `app_base_urls`).
+            if v.contains([',', '*']) {
+                b = b.app_base_urls(v.split(',').map(str::trim).filter(|e| !e.is_empty()));
+            } else {
+                b = b.app_base_url(v);
+            }
         }
         if let Some(v) = get("AUTH0_SCOPE") {
             b = b.scope(v);

@@ -1,4 +1,5 @@
 use super::*;
+use crate::base_url::RequestOrigin;
 
 fn vars(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
     ConfigBuilder::from_vars(|n| {
@@ -302,4 +303,171 @@ fn dpop_keys_and_options_come_from_the_environment() {
     .build()
     .unwrap();
     assert!(generated.dpop_key().is_some());
+}
+
+fn builder() -> ConfigBuilder {
+    Config::builder()
+        .domain("example.auth0.com")
+        .client_id("c")
+        .client_secret("s")
+        .secret("0123456789abcdef0123456789abcdef")
+}
+
+#[test]
+fn a_comma_separated_app_base_url_is_an_allow_list() {
+    let c = vars(&with(&[(
+        "APP_BASE_URL",
+        " https://app.example.com , https://*.preview.example.com,,http://localhost:3000 ",
+    )]))
+    .unwrap();
+    assert!(c.has_dynamic_base_url());
+    let shown: Vec<String> = c
+        .allowed_base_urls()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "https://app.example.com",
+            "https://*.preview.example.com",
+            "http://localhost:3000"
+        ]
+    );
+    assert!(
+        c.session.cookie.secure,
+        "an https entry makes cookies Secure"
+    );
+    let here = RequestOrigin::new("pr-9.preview.example.com");
+    assert_eq!(
+        c.redirect_uri_for(&here).unwrap().as_str(),
+        "https://pr-9.preview.example.com/auth/callback"
+    );
+    assert_eq!(
+        c.base_url_for(None),
+        Err(BaseUrlError::RequestContextRequired),
+        "no request, no base URL"
+    );
+    // A single wildcard is a list of one.
+    let c = vars(&with(&[("APP_BASE_URL", "https://*.preview.example.com")])).unwrap();
+    assert!(c.has_dynamic_base_url());
+    // A single URL stays static, whatever the request says.
+    let c = vars(GOOD).unwrap();
+    assert!(!c.has_dynamic_base_url());
+    assert_eq!(
+        c.resolve_app_base_url(&RequestOrigin::new("evil.example"))
+            .unwrap()
+            .as_str(),
+        "https://app.example.com/"
+    );
+    assert_eq!(
+        c.base_url_for(None).unwrap().as_str(),
+        "https://app.example.com/"
+    );
+}
+
+#[test]
+fn a_bad_allow_list_entry_is_named() {
+    for (value, why) in [
+        ("https://app.example.com,app.example.com", "no scheme"),
+        (
+            "https://app.example.com,https://b.example.com/app",
+            "remove the path",
+        ),
+        (
+            "https://app.example.com,http://b.example.com",
+            "must be https",
+        ),
+        ("https://*.com,https://app.example.com", "two labels"),
+    ] {
+        let pairs = with(&[("APP_BASE_URL", value)]);
+        let err = vars(&pairs).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::InvalidUrl {
+                    name: "APP_BASE_URL",
+                    ..
+                }
+            ),
+            "{value}: {err}"
+        );
+        assert!(err.to_string().contains(why), "{value}: {err}");
+    }
+    let err = builder()
+        .app_base_urls(Vec::<String>::new())
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::Missing {
+            name: "APP_BASE_URL",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn an_https_allow_list_cannot_turn_secure_cookies_off() {
+    let err = vars(&with(&[
+        (
+            "APP_BASE_URL",
+            "https://a.example.com,https://b.example.com",
+        ),
+        ("AUTH0_COOKIE_SECURE", "false"),
+    ]))
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::InvalidValue {
+                name: "AUTH0_COOKIE_SECURE",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("must be Secure"), "{err}");
+    let err = builder()
+        .app_base_urls(["http://localhost:3000", "https://app.example.com"])
+        .cookie_secure(false)
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::InvalidValue {
+            name: "AUTH0_COOKIE_SECURE",
+            ..
+        }
+    ));
+    // Loopback-only development lists may use plain http and non-Secure cookies.
+    let dev = builder()
+        .app_base_urls(["http://localhost:3000", "http://127.0.0.1:3000"])
+        .build()
+        .unwrap();
+    assert!(!dev.session.cookie.secure);
+    let dev = builder()
+        .app_base_urls(["http://localhost:3000"])
+        .cookie_secure(false)
+        .build()
+        .unwrap();
+    assert!(!dev.session.cookie.secure);
+}
+
+#[test]
+fn the_last_base_url_setter_wins() {
+    let c = builder()
+        .app_base_urls(["https://a.example.com", "https://b.example.com"])
+        .app_base_url("https://app.example.com")
+        .build()
+        .unwrap();
+    assert!(!c.has_dynamic_base_url());
+    assert_eq!(c.app_base_url().as_str(), "https://app.example.com/");
+    let c = builder()
+        .app_base_url("https://app.example.com")
+        .app_base_urls(["https://a.example.com", "https://b.example.com"])
+        .build()
+        .unwrap();
+    assert!(c.has_dynamic_base_url());
+    assert_eq!(c.app_base_url().as_str(), "https://a.example.com/");
 }

@@ -13,7 +13,9 @@ use serde_json::{Map, Value, json};
 use thiserror::Error;
 
 use super::{MyAccountApiError, MyApi, SCOPE_CREATE_CONNECTED_ACCOUNTS};
+use crate::base_url::RequestOrigin;
 use crate::client::Tollgate;
+use crate::error::BaseUrlError;
 use crate::fetcher::FetchError;
 use crate::response::{self, AuthResponse};
 use crate::session::SessionData;
@@ -52,6 +54,7 @@ pub struct ConnectAccountOptions {
     scopes: Vec<String>,
     authorization_params: Vec<(String, String)>,
     return_to: Option<String>,
+    origin: Option<RequestOrigin>,
 }
 
 impl ConnectAccountOptions {
@@ -62,7 +65,16 @@ impl ConnectAccountOptions {
             scopes: Vec::new(),
             authorization_params: Vec::new(),
             return_to: None,
+            origin: None,
         }
+    }
+
+    /// The request this flow starts from: with an allow-list of base URLs
+    /// ([`ConfigBuilder::app_base_urls`](crate::ConfigBuilder::app_base_urls)) the callback and
+    /// `returnTo` are on its origin, which must be allowed. Not needed with a static base URL.
+    pub fn at(mut self, origin: RequestOrigin) -> Self {
+        self.origin = Some(origin);
+        self
     }
 
     /// A scope to ask the other provider for (repeatable; duplicates are dropped).
@@ -245,6 +257,10 @@ pub enum ConnectAccountError {
         /// Its problem details.
         error: MyAccountApiError,
     },
+    /// The request's host is not an allowed application base URL (or none was given while the
+    /// base URL depends on the request: see [`ConnectAccountOptions::at`]).
+    #[error(transparent)]
+    BaseUrl(#[from] BaseUrlError),
     /// The callback came back without a usable `connect_code`.
     #[error("the connect callback has no valid connect_code")]
     MissingConnectCode,
@@ -271,6 +287,8 @@ impl ConnectAccountError {
     pub fn status(&self) -> u16 {
         match self {
             Self::InvalidRequest(_) | Self::MissingConnectCode => 400,
+            Self::BaseUrl(BaseUrlError::RequestContextRequired) => 500,
+            Self::BaseUrl(_) => 400,
             Self::AccessToken(e) => e.status(),
             Self::Api { error, .. } if (400..500).contains(&error.status) => error.status,
             Self::Api { .. } | Self::Unreachable(_) | Self::InvalidResponse(_) => 502,
@@ -290,6 +308,8 @@ impl ConnectAccountError {
             } => "failed_to_complete",
             Self::Api { .. } => "my_account_api_error",
             Self::MissingConnectCode => "missing_connect_code",
+            Self::BaseUrl(BaseUrlError::RequestContextRequired) => "configuration_error",
+            Self::BaseUrl(_) => "invalid_host",
             Self::Unreachable(_) => "upstream_unreachable",
             Self::InvalidResponse(_) => "invalid_response",
         }
@@ -423,10 +443,12 @@ impl Tollgate {
     ) -> Result<ConnectRedirect, ConnectAccountError> {
         opts.validate()?;
         let config = self.config();
-        let return_to = self.safe_return_to(opts.return_to.as_deref());
+        let app_base = config.base_url_for(opts.origin.as_ref())?;
+        let return_to = self.safe_return_to(&app_base, opts.return_to.as_deref());
         let state = crate::random::token(32);
         let verifier = crate::random::token(48);
-        let redirect_uri = config.redirect_uri().to_string();
+        let redirect_uri =
+            crate::config::app_url_at(&app_base, &config.routes.callback).to_string();
         let mut body = json!({
             "connection": opts.connection,
             "redirect_uri": redirect_uri,

@@ -7,6 +7,7 @@ use http::{HeaderMap, HeaderName, Method, Response, StatusCode};
 use serde_json::{Value, json};
 use thiserror::Error;
 
+use crate::base_url::RequestOrigin;
 use crate::client::Tollgate;
 use crate::config::Routes;
 use crate::fetcher::FetchError;
@@ -346,8 +347,13 @@ impl Tollgate {
         if !is_safe_method(&parts.method)
             && let Some(origin) = parts.headers.get(http::header::ORIGIN)
         {
-            let own = config.app_base_url.origin().ascii_serialization();
-            if origin.as_bytes() != own.as_bytes() {
+            // The application's origin for this request (with an allow-list of base URLs, the
+            // request's own allowed origin; a host outside the list has none).
+            let own = config
+                .base_url_for(Some(&RequestOrigin::from_parts(&parts.headers, &parts.uri)))
+                .map(|b| b.origin().ascii_serialization())
+                .unwrap_or_default();
+            if own.is_empty() || origin.as_bytes() != own.as_bytes() {
                 return Err(ProxyError::CrossOrigin {
                     method: parts.method.to_string(),
                     origin: String::from_utf8_lossy(origin.as_bytes()).into_owned(),
