@@ -83,6 +83,11 @@ pub struct TenantConfig {
     push_poll_interval: Duration,
     require_dpop_nonce_at_userinfo: bool,
     token_exchange_profiles: Vec<TokenExchangeProfile>,
+    /// Origins the My Account and My Organization APIs answer CORS requests from.
+    allowed_web_origins: Vec<String>,
+    /// Connections users may link through the My Account API (Connected Accounts).
+    connected_account_connections: Vec<String>,
+    require_dpop_nonce_at_my_account: bool,
 }
 
 impl Default for TenantConfig {
@@ -106,6 +111,9 @@ impl Default for TenantConfig {
             push_poll_interval: Duration::from_secs(5),
             require_dpop_nonce_at_userinfo: false,
             token_exchange_profiles: Vec::new(),
+            allowed_web_origins: Vec::new(),
+            connected_account_connections: vec!["google-oauth2".to_owned(), "github".to_owned()],
+            require_dpop_nonce_at_my_account: false,
         }
     }
 }
@@ -301,6 +309,51 @@ impl TenantConfig {
     pub fn with_dpop_nonce_required_at_userinfo(mut self, required: bool) -> Self {
         self.require_dpop_nonce_at_userinfo = required;
         self
+    }
+
+    /// Lets the My Account and My Organization APIs answer CORS requests from `origin`
+    /// (`https://app.example.com`): preflights and answers carry `Access-Control-Allow-Origin`
+    /// for it. None by default. TOML: `allowed_web_origins = ["…"]`.
+    #[must_use]
+    pub fn with_allowed_web_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_web_origins.push(origin.into());
+        self
+    }
+
+    /// The origins the My Account and My Organization APIs answer CORS requests from.
+    pub fn allowed_web_origins(&self) -> &[String] {
+        &self.allowed_web_origins
+    }
+
+    /// The connections users may link with Connected Accounts (default `google-oauth2` and
+    /// `github`). TOML: `connected_account_connections = ["…"]`.
+    #[must_use]
+    pub fn with_connected_account_connections<I, S>(mut self, connections: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.connected_account_connections = connections.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The connections users may link with Connected Accounts.
+    pub fn connected_account_connections(&self) -> &[String] {
+        &self.connected_account_connections
+    }
+
+    /// Makes the My Account and My Organization APIs demand a tenant nonce in DPoP proofs (RFC
+    /// 9449 §9), as Auth0's My Account API does on the first request (default off). TOML:
+    /// `require_dpop_nonce_at_my_account = true`.
+    #[must_use]
+    pub fn with_dpop_nonce_required_at_my_account(mut self, required: bool) -> Self {
+        self.require_dpop_nonce_at_my_account = required;
+        self
+    }
+
+    /// Whether the My Account and My Organization APIs demand DPoP nonces.
+    pub fn dpop_nonce_required_at_my_account(&self) -> bool {
+        self.require_dpop_nonce_at_my_account
     }
 
     /// Accepts Custom Token Exchange requests of `profile`'s subject token type.

@@ -139,6 +139,7 @@ mod http;
 mod jwt;
 mod keys;
 mod mfa;
+mod my_account;
 mod random;
 mod routes;
 mod scope;

@@ -21,7 +21,7 @@ use crate::state::TenantState;
 
 pub(crate) use ciba::CibaStore;
 pub(crate) use par::ParStore;
-pub(crate) use token::{DPOP_KEY_MISMATCH, GrantRecord, TokenResponse};
+pub(crate) use token::{DPOP_KEY_MISMATCH, GrantRecord, TokenResponse, verifier_matches};
 
 /// Shared state as handlers receive it.
 type AppState = Arc<TenantState>;
@@ -29,6 +29,7 @@ type AppState = Arc<TenantState>;
 /// All routes of one tenant.
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
+        .merge(crate::my_account::router(state.clone()))
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration),

@@ -22,6 +22,10 @@ pub(crate) struct TenantState {
     pub(crate) updated_at: u64,
     /// The built-in MFA API, `{issuer}mfa/`.
     mfa_api: ApiConfig,
+    /// The built-in My Account API, `{issuer}me/`.
+    me_api: ApiConfig,
+    /// The built-in My Organization API, `{issuer}my-org/`.
+    my_org_api: ApiConfig,
     keys: RwLock<KeyRing>,
     /// A key that is never published, for [`IdTokenFault::UnknownKid`]; made on first use.
     rogue_key: OnceLock<Result<SigningKey, String>>,
@@ -39,11 +43,17 @@ impl TenantState {
     /// Must be called inside the Tokio runtime that will send back-channel logouts.
     pub(crate) fn new(config: TenantConfig, issuer: String, keys: KeyRing) -> Self {
         let mfa_api = ApiConfig::new(format!("{issuer}mfa/")).with_scopes(mfa::MFA_API_SCOPES);
+        let me_api = ApiConfig::new(format!("{issuer}me/"))
+            .with_scopes(crate::my_account::MY_ACCOUNT_SCOPES);
+        let my_org_api = ApiConfig::new(format!("{issuer}my-org/"))
+            .with_scopes(crate::my_account::MY_ORG_SCOPES);
         Self {
             config,
             issuer,
             updated_at: clock::now(),
             mfa_api,
+            me_api,
+            my_org_api,
             keys: RwLock::new(keys),
             rogue_key: OnceLock::new(),
             fault: Mutex::new(None),
@@ -64,11 +74,24 @@ impl TenantState {
         self.mfa_api.identifier()
     }
 
-    /// The API with this identifier: a configured one, or the built-in MFA API.
+    /// The API with this identifier: a configured one, or a built-in one (MFA, My Account,
+    /// My Organization).
     pub(crate) fn api(&self, identifier: &str) -> Option<&ApiConfig> {
-        self.config
-            .api(identifier)
-            .or_else(|| (identifier == self.mfa_audience()).then_some(&self.mfa_api))
+        self.config.api(identifier).or_else(|| {
+            [&self.mfa_api, &self.me_api, &self.my_org_api]
+                .into_iter()
+                .find(|a| a.identifier() == identifier)
+        })
+    }
+
+    /// The audience of the built-in My Account API: `{issuer}me/`.
+    pub(crate) fn me_audience(&self) -> &str {
+        self.me_api.identifier()
+    }
+
+    /// The audience of the built-in My Organization API: `{issuer}my-org/`.
+    pub(crate) fn my_org_audience(&self) -> &str {
+        self.my_org_api.identifier()
     }
 
     /// How long an access token for `audience` lives: the MFA API's as long as an `mfa_token`,

@@ -129,6 +129,8 @@ pub(crate) struct Store {
     pub(crate) mfa: MfaStore,
     pub(crate) ciba: crate::routes::CibaStore,
     pub(crate) par: crate::routes::ParStore,
+    /// Connected Accounts and My Organization changes.
+    pub(crate) my_account: crate::my_account::MyAccountStore,
     /// Client assertion ids (`client_id` + `jti`) seen, with their expiry.
     assertions: HashMap<String, u64>,
 }

@@ -93,6 +93,9 @@ pub(crate) fn user_access_token(
     };
     let mut claims = access_claims(state, &user.sub(), aud, client_id, scopes);
     claims.remove("gty");
+    if let Some(org) = user.organization() {
+        claims.insert("org_id".to_owned(), json!(org));
+    }
     claims.insert("exp".to_owned(), json!(clock::now() + lifetime.as_secs()));
     if let Some(jkt) = jkt {
         claims.insert("cnf".to_owned(), json!({ "jkt": jkt }));

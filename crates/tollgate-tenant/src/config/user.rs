@@ -54,6 +54,9 @@ pub struct UserConfig {
     /// Federated connections the user has an account at (Token Vault).
     #[serde(default)]
     connections: Vec<String>,
+    /// The organization the user belongs to (`org_id` in their access tokens).
+    #[serde(default)]
+    organization: Option<String>,
 }
 
 fn default_verified() -> bool {
@@ -76,7 +79,21 @@ impl UserConfig {
             push_device: None,
             recovery_code: None,
             connections: Vec::new(),
+            organization: None,
         }
+    }
+
+    /// Makes the user a member of the organization `org_id` (e.g. `org_acme`): their access
+    /// tokens carry `org_id`, and the My Organization API manages that organization.
+    #[must_use]
+    pub fn with_organization(mut self, org_id: impl Into<String>) -> Self {
+        self.organization = Some(org_id.into());
+        self
+    }
+
+    /// The user's organization, if any.
+    pub fn organization(&self) -> Option<&str> {
+        self.organization.as_deref()
     }
 
     /// Links an account at the federated `connection` (e.g. `google-oauth2`): the Token Vault

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
+
 use crate::dpop;
 use crate::events::NewEvent;
 use crate::http::client_auth;
@@ -21,6 +22,7 @@ use crate::http::params::Params;
 use crate::mfa::grants::MfaGrant;
 use crate::state::TenantState;
 use crate::{UserConfig, mfa};
+pub(crate) use authorization_code::verifier_matches;
 
 /// A successful token response.
 #[derive(Debug, Serialize)]

@@ -123,7 +123,7 @@ pub(super) fn exchange<'a>(
 
 /// RFC 7636 S256: `BASE64URL(SHA256(verifier)) == challenge`. A verifier without a challenge,
 /// or a challenge without a verifier, fails.
-fn verifier_matches(challenge: Option<&str>, verifier: Option<&str>) -> bool {
+pub(crate) fn verifier_matches(challenge: Option<&str>, verifier: Option<&str>) -> bool {
     match (challenge, verifier) {
         (None, None) => true,
         (Some(challenge), Some(verifier)) => {

@@ -171,7 +171,12 @@ pub(super) fn federated<'a>(
             )
         })?;
     record.user = Some(user);
-    if !user.connections().iter().any(|c| c == connection) {
+    let linked = user.connections().iter().any(|c| c == connection)
+        || state
+            .store()
+            .my_account
+            .has_account(user.email(), connection);
+    if !linked {
         return Err(OAuthError::new(
             StatusCode::UNAUTHORIZED,
             "federated_connection_refresh_token_not_found",
