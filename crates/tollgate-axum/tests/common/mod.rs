@@ -93,6 +93,16 @@ pub async fn start_tenant(
     start_inner(SECRET, "/auth/callback", tweak, None, tenant, None).await
 }
 
+/// Starts the tenant (changed by `tenant`) and an app with config changes from `tweak` and
+/// `hooks`.
+pub async fn start_hooked(
+    tenant: impl FnOnce(TenantConfig) -> TenantConfig,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+    hooks: tollgate::Hooks,
+) -> TestApp {
+    start_inner(SECRET, "/auth/callback", tweak, None, tenant, Some(hooks)).await
+}
+
 /// Starts the tenant and an app with `hooks`.
 pub async fn start_hooks(hooks: tollgate::Hooks) -> TestApp {
     start_inner(SECRET, "/auth/callback", |c| c, None, |t| t, Some(hooks)).await
