@@ -67,6 +67,16 @@ pub async fn login_to_callback(
     browser: &reqwest::Client,
     opts: LoginOptions,
 ) -> (String, CookieJar) {
+    login_to_callback_as(auth, browser, opts, ALICE).await
+}
+
+/// [`login_to_callback`] as `user` (email, password).
+pub async fn login_to_callback_as(
+    auth: &Tollgate,
+    browser: &reqwest::Client,
+    opts: LoginOptions,
+    user: (&str, &str),
+) -> (String, CookieJar) {
     let login = auth.start_login(opts).await.unwrap();
     let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
     let mut resp = browser.get(login.url.as_str()).send().await.unwrap();
@@ -85,8 +95,8 @@ pub async fn login_to_callback(
             .post(location.as_str())
             .form(&[
                 ("state", state.as_str()),
-                ("username", ALICE.0),
-                ("password", ALICE.1),
+                ("username", user.0),
+                ("password", user.1),
             ])
             .send()
             .await

@@ -1,0 +1,360 @@
+//! `Tollgate::proxy` against the local tenant's My Account and My Organization APIs: DPoP-bound
+//! tokens with the API's nonce demand, a token that needs MFA, the organization in `org_id`, and
+//! CORS preflights that need no session.
+
+mod common;
+
+use common::{
+    ALICE, APP, CLIENT_ID, CLIENT_SECRET, SECRET, login_to_callback, login_to_callback_as,
+    tenant_browser,
+};
+use serde_json::Value;
+use tollgate::{
+    AccessTokenError, Config, DpopKey, DpopOptions, LoginOptions, MyApi, ProxyError, SessionData,
+    Tollgate,
+};
+use tollgate_tenant::{ClientConfig, MfaPolicy, RunningTenant, Tenant, TenantConfig, UserConfig};
+
+const SPA: &str = "https://spa.example.com";
+
+/// A tenant on a port chosen first, so that policies can name `{issuer}me/`.
+async fn tenant(tweak: impl FnOnce(TenantConfig, &str) -> TenantConfig) -> RunningTenant {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let issuer = format!("http://127.0.0.1:{port}/");
+    let config = TenantConfig::new()
+        .with_client(
+            ClientConfig::new(CLIENT_ID, CLIENT_SECRET)
+                .with_callback(format!("{APP}/auth/callback")),
+        )
+        .with_user(
+            UserConfig::new(ALICE.0, ALICE.1)
+                .with_totp_secret("JBSWY3DPEHPK3PXP")
+                .with_organization("org_acme"),
+        )
+        .with_user(UserConfig::new("bob@example.com", "bob-password-1"))
+        .with_allowed_web_origin(SPA);
+    let tenant = Tenant::start(tweak(config, &issuer), &format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    assert_eq!(tenant.issuer(), issuer);
+    tenant
+}
+
+fn sdk(tenant: &RunningTenant, dpop: Option<&DpopKey>) -> Tollgate {
+    let mut b = Config::builder()
+        .domain(tenant.issuer())
+        .insecure_allow_http_loopback_issuer()
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .secret(SECRET)
+        .app_base_url(APP);
+    if let Some(key) = dpop {
+        b = b
+            .dpop(key.clone())
+            .dpop_options(DpopOptions::new().retry_delay(std::time::Duration::from_millis(5)));
+    }
+    Tollgate::new(b.build().unwrap())
+}
+
+async fn login(auth: &Tollgate) -> SessionData {
+    let (query, jar) = login_to_callback(auth, &tenant_browser(), LoginOptions::new()).await;
+    auth.handle_callback(&query, &jar)
+        .await
+        .result
+        .expect("the login succeeds")
+        .session
+}
+
+fn request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> http::Request<Vec<u8>> {
+    let mut r = http::Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    r.body(body.as_bytes().to_vec()).unwrap()
+}
+
+fn body(resp: &http::Response<Vec<u8>>) -> Value {
+    serde_json::from_slice(resp.body()).unwrap()
+}
+
+#[tokio::test]
+async fn dpop_bound_my_account_tokens_go_with_a_proof_and_one_nonce_retry() {
+    let tenant = tenant(|t, _| t.with_dpop_nonce_required_at_my_account(true)).await;
+    let key = DpopKey::generate();
+    let auth = sdk(&tenant, Some(&key));
+    let session = login(&auth).await;
+    let nonce_refusals =
+        || tenant.count_events(|e| e.detail("error") == Some(&Value::from("use_dpop_nonce")));
+    let before = nonce_refusals();
+
+    let outcome = auth
+        .proxy(
+            Some(&session),
+            MyApi::Account,
+            request(
+                "GET",
+                "/me/v1/authentication-methods",
+                &[("scope", "read:me:authentication_methods")],
+                "",
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.response.status(),
+        200,
+        "{:?}",
+        body(&outcome.response)
+    );
+    assert_eq!(
+        body(&outcome.response)["authentication_methods"][0]["type"],
+        "totp"
+    );
+    let updated = outcome
+        .session
+        .expect("the new My Account token is to be saved");
+    let entry = updated
+        .access_tokens
+        .iter()
+        .find(|e| e.audience == format!("{}me/", tenant.issuer()))
+        .expect("a My Account token in the session");
+    assert_eq!(entry.token_type.as_deref(), Some("DPoP"));
+    // The token endpoint never asked for a nonce here; the API did, once.
+    assert_eq!(nonce_refusals(), before);
+
+    // A second call with the cached token and the remembered nonce succeeds at once.
+    let again = auth
+        .proxy(
+            Some(&updated),
+            MyApi::Account,
+            request(
+                "GET",
+                "/me/v1/authentication-methods",
+                &[("scope", "read:me:authentication_methods")],
+                "",
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.response.status(), 200);
+    assert!(again.session.is_none(), "served from the session");
+}
+
+#[tokio::test]
+async fn a_my_account_token_that_needs_mfa_answers_403_with_the_mfa_body() {
+    let tenant = tenant(|t, issuer| {
+        t.with_mfa_policy(MfaPolicy::new().for_audience(format!("{issuer}me/")))
+    })
+    .await;
+    let auth = sdk(&tenant, None);
+    let session = login(&auth).await;
+    let err = auth
+        .proxy(
+            Some(&session),
+            MyApi::Account,
+            request(
+                "GET",
+                "/me/v1/authentication-methods",
+                &[("scope", "read:me:authentication_methods")],
+                "",
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ProxyError::AccessToken(AccessTokenError::MfaRequired(_))
+        ),
+        "{err:?}"
+    );
+    let resp = err.into_response();
+    assert_eq!(resp.status(), 403);
+    let json = body(&resp);
+    assert_eq!(json["error"], "mfa_required", "{json}");
+    assert!(
+        json["mfa_token"].as_str().is_some_and(|t| !t.is_empty()),
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn my_org_details_are_the_organization_in_the_token() {
+    let tenant = tenant(|t, _| t).await;
+    let auth = sdk(&tenant, None);
+    let session = login(&auth).await;
+    let read = auth
+        .proxy(
+            Some(&session),
+            MyApi::Organization,
+            request(
+                "GET",
+                "/my-org/details",
+                &[("scope", "read:my_org:details")],
+                "",
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read.response.status(), 200);
+    assert_eq!(body(&read.response)["id"], "org_acme");
+    let session = read.session.unwrap_or(session);
+
+    let update = auth
+        .proxy(
+            Some(&session),
+            MyApi::Organization,
+            request(
+                "PATCH",
+                "/my-org/details",
+                &[
+                    ("scope", "update:my_org:details"),
+                    ("content-type", "application/json"),
+                    ("origin", APP),
+                ],
+                r#"{"display_name":"Acme, Inc."}"#,
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        update.response.status(),
+        200,
+        "{:?}",
+        body(&update.response)
+    );
+    assert_eq!(body(&update.response)["display_name"], "Acme, Inc.");
+
+    // Extra fields are refused by the API, and the refusal comes back as it is.
+    let session = update.session.unwrap_or(session);
+    let bad = auth
+        .proxy(
+            Some(&session),
+            MyApi::Organization,
+            request(
+                "PATCH",
+                "/my-org/details",
+                &[
+                    ("scope", "update:my_org:details"),
+                    ("content-type", "application/json"),
+                ],
+                r#"{"display_name":"x","owner":"mallory"}"#,
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(bad.response.status(), 400);
+    assert_eq!(
+        bad.response.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_eq!(
+        body(&bad.response)["validation_errors"][0]["field"],
+        "owner"
+    );
+}
+
+#[tokio::test]
+async fn preflights_go_through_without_a_session_and_keep_the_apis_cors_answer() {
+    let tenant = tenant(|t, _| t).await;
+    let auth = sdk(&tenant, None);
+    let preflight = |origin: &str| {
+        request(
+            "OPTIONS",
+            "/me/v1/connected-accounts/accounts",
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "DELETE"),
+                ("access-control-request-headers", "scope"),
+                ("cookie", "__session=not-forwarded"),
+            ],
+            "",
+        )
+    };
+    let allowed = auth
+        .proxy(None, MyApi::Account, preflight(SPA))
+        .await
+        .unwrap();
+    assert_eq!(allowed.response.status(), 204);
+    let h = allowed.response.headers();
+    assert_eq!(h["access-control-allow-origin"], SPA);
+    assert!(
+        h["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("scope")
+    );
+    assert!(allowed.session.is_none());
+
+    let refused = auth
+        .proxy(None, MyApi::Account, preflight("https://evil.example.com"))
+        .await
+        .unwrap();
+    assert_eq!(refused.response.status(), 204);
+    assert!(
+        !refused
+            .response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+
+    // Anything but a preflight needs the session.
+    let err = auth
+        .proxy(
+            None,
+            MyApi::Account,
+            request("OPTIONS", "/me/v1/connected-accounts/accounts", &[], ""),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 401);
+}
+
+#[tokio::test]
+async fn a_user_outside_any_organization_gets_the_apis_403() {
+    let tenant = tenant(|t, _| t).await;
+    let auth = sdk(&tenant, None);
+    // Bob has no organization.
+    let (query, jar) = login_to_callback_as(
+        &auth,
+        &tenant_browser(),
+        LoginOptions::new(),
+        ("bob@example.com", "bob-password-1"),
+    )
+    .await;
+    let session = auth
+        .handle_callback(&query, &jar)
+        .await
+        .result
+        .unwrap()
+        .session;
+    let r = auth
+        .proxy(
+            Some(&session),
+            MyApi::Organization,
+            request(
+                "GET",
+                "/my-org/details",
+                &[("scope", "read:my_org:details")],
+                "",
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response.status(), 403);
+    assert!(
+        body(&r.response)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("org_id")
+    );
+}
