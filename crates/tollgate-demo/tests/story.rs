@@ -7,6 +7,8 @@
 //! - Bob, who has no second factor, is told by Payments to set one up, does so on the tenant's
 //!   enrollment page on the way to Billing (the test computes the code from the secret the page
 //!   shows), lands on Billing, and then sees the payments without another code.
+//! - On Connections, Alice links her Google account through the provider's consent page and
+//!   unlinks it again; the page reads everything through the `/me` proxy.
 //! - On Payments, the API answers `mfa_required`; the page asks for the code itself, shows a
 //!   wrong code's error and renders the payments once the right code is accepted.
 //!
@@ -68,6 +70,15 @@ async fn payments_ask_for_a_code_on_the_page_and_then_show_the_table() {
     run(
         "payments_ask_for_a_code_on_the_page_and_then_show_the_table",
         payments_flow,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alice_links_her_google_account_and_unlinks_it() {
+    run(
+        "alice_links_her_google_account_and_unlinks_it",
+        connections_flow,
     )
     .await;
 }
@@ -444,5 +455,58 @@ async fn payments_flow(browser: &Browser, demo: &RunningDemo) -> Step {
         .await?;
     let text = browser.body_text().await?;
     ensure!(!text.contains(ASKED), "asked for a code again:\n{text}");
+    Ok(())
+}
+
+async fn connections_flow(browser: &Browser, demo: &RunningDemo) -> Step {
+    let connections = demo.url("/connections");
+    let consent = format!("{}connected-accounts/connect", demo.issuer());
+    log_in_from_home(browser, demo, ALICE).await?;
+    browser
+        .click(&browser.find("header a[href=\"/connections\"]").await?)
+        .await?;
+    // The page read the My Account API through the proxy: no links yet, Alice's TOTP app.
+    browser
+        .wait_until("the connections page, filled in", |url, text| {
+            url == connections && text.contains("No linked accounts yet.") && text.contains("totp")
+        })
+        .await?;
+    browser
+        .click(
+            &browser
+                .find("a[href^=\"/auth/connect?connection=google-oauth2\"]")
+                .await?,
+        )
+        .await?;
+    browser
+        .wait_until("the provider's consent page", |url, text| {
+            url.starts_with(&consent) && text.contains("Connect google-oauth2")
+        })
+        .await?;
+    browser
+        .click(&browser.find("button[value=\"allow\"]").await?)
+        .await?;
+    browser
+        .wait_until("the connections page with the new link", |url, text| {
+            url == connections && text.contains("1 linked account.")
+        })
+        .await?;
+    let linked = browser.text(&browser.find("#linked").await?).await?;
+    ensure!(
+        linked.contains("google-oauth2 (linked"),
+        "the list does not show the Google link:\n{linked}"
+    );
+    browser
+        .click(&browser.find("#linked button").await?)
+        .await?;
+    browser
+        .wait_until("the list after unlinking", |_, text| {
+            text.contains("No linked accounts yet.")
+        })
+        .await?;
+    let alert = browser
+        .text(&browser.find("#connections-error").await?)
+        .await?;
+    ensure!(alert.is_empty(), "the page shows an error: {alert}");
     Ok(())
 }

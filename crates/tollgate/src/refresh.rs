@@ -1,5 +1,7 @@
 //! Single-flight refresh: concurrent requests that would redeem the same refresh token for the
-//! same audience and scope share one grant and its result.
+//! same audience and scope share one grant and its result; grants of one refresh token for
+//! different audiences or scopes (multi-resource refresh tokens) run one after the other, each
+//! with the newest successor of the token.
 //!
 //! This is what keeps refresh-token rotation with reuse detection from logging users out: without
 //! it, ten parallel requests carrying the same cookie redeem the same refresh token ten times and
@@ -28,6 +30,15 @@ type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Shared)>>>;
 #[derive(Debug, Default)]
 pub(crate) struct RefreshCoordinator {
     slots: Mutex<HashMap<[u8; 32], Slot>>,
+    /// One lock per refresh token: grants that redeem the same token for different audiences or
+    /// scopes (multi-resource refresh tokens) run one after the other, never at once.
+    token_locks: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+    /// Rotations seen in the grace window: the hash of a spent refresh token → its successor.
+    rotations: Mutex<HashMap<[u8; 32], (Instant, String)>>,
+}
+
+fn token_hash(refresh_token: &str) -> [u8; 32] {
+    Sha256::digest(refresh_token.as_bytes()).into()
 }
 
 /// The single-flight key: the refresh token, audience and scope (hashed; the token is a secret).
@@ -42,6 +53,92 @@ pub(crate) fn key(refresh_token: &str, audience: &str, scope: &str) -> [u8; 32] 
 }
 
 impl RefreshCoordinator {
+    /// The newest refresh token known to follow `refresh_token` (itself when it was not rotated
+    /// in the grace window).
+    pub(crate) fn current(&self, refresh_token: &str) -> String {
+        let rotations = self.rotations.lock().unwrap_or_else(|p| p.into_inner());
+        let mut current = refresh_token.to_owned();
+        // A chain is short (one link per grant in the window); the bound guards against a cycle.
+        for _ in 0..64 {
+            match rotations.get(&token_hash(&current)) {
+                Some((at, next)) if at.elapsed() < GRACE => current.clone_from(next),
+                _ => break,
+            }
+        }
+        current
+    }
+
+    fn token_lock(&self, refresh_token: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.token_locks.lock().unwrap_or_else(|p| p.into_inner());
+        if locks.len() >= SWEEP_AT {
+            locks.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        locks.entry(token_hash(refresh_token)).or_default().clone()
+    }
+
+    fn record_rotation(&self, spent: &str, next: &str) {
+        let mut rotations = self.rotations.lock().unwrap_or_else(|p| p.into_inner());
+        if rotations.len() >= SWEEP_AT {
+            rotations.retain(|_, (at, _)| at.elapsed() < GRACE);
+        }
+        rotations.insert(token_hash(spent), (Instant::now(), next.to_owned()));
+    }
+
+    /// Redeems `refresh_token` for `audience` and `scope` with `grant`, which receives the
+    /// refresh token to send: a result shared with concurrent or recent callers of the same
+    /// token, audience and scope; otherwise, under the token's lock, the newest successor of the
+    /// token (another audience's grant may have rotated it a moment ago), whose rotation is then
+    /// recorded in turn. This keeps parallel requests for different APIs from presenting a spent
+    /// token, which a provider with reuse detection answers by revoking the whole family.
+    pub(crate) async fn run_rotating<F, Fut>(
+        &self,
+        refresh_token: &str,
+        audience: &str,
+        scope: &str,
+        grant: F,
+    ) -> (Shared, bool)
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<TokenResponse, GrantError>>,
+    {
+        if let Some(shared) = self.finished(key(refresh_token, audience, scope)) {
+            return (shared, false);
+        }
+        loop {
+            let current = self.current(refresh_token);
+            let lock = self.token_lock(&current);
+            let _held = lock.lock().await;
+            if self.current(refresh_token) != current {
+                continue; // rotated while we waited: lock the successor instead
+            }
+            let (shared, ran) = self
+                .run(key(&current, audience, scope), || grant(current.clone()))
+                .await;
+            if ran
+                && let Ok(resp) = &*shared
+                && let Some(next) = resp.refresh_token.as_deref().filter(|n| *n != current)
+            {
+                self.record_rotation(&current, next);
+            }
+            return (shared, ran);
+        }
+    }
+
+    /// A finished result for `key` still in the grace window.
+    fn finished(&self, key: [u8; 32]) -> Option<Shared> {
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned()?;
+        let guard = slot.try_lock().ok()?;
+        guard
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < GRACE)
+            .map(|(_, r)| r.clone())
+    }
+
     /// Runs `grant` unless a grant for `key` is running (then waits for it) or finished within
     /// the grace window (then returns its result). Returns the result and whether this caller ran it.
     pub(crate) async fn run<F, Fut>(&self, key: [u8; 32], grant: F) -> (Shared, bool)
@@ -153,5 +250,46 @@ mod tests {
             .await;
         assert!(ran, "a network failure is retried, not replayed");
         assert!(retry.is_ok());
+    }
+
+    #[tokio::test]
+    async fn grants_for_other_scopes_wait_and_use_the_rotated_token() {
+        let c = Arc::new(RefreshCoordinator::default());
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let mut handles = Vec::new();
+        for scope in ["a", "b", "c"] {
+            let c = c.clone();
+            let sent = sent.clone();
+            handles.push(tokio::spawn(async move {
+                c.run_rotating("rt-0", "api", scope, |current| {
+                    let sent = sent.clone();
+                    async move {
+                        let n = {
+                            let mut s = sent.lock().unwrap();
+                            s.push(current);
+                            s.len()
+                        };
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        Ok(response(n))
+                    }
+                })
+                .await
+            }));
+        }
+        for h in handles {
+            let (r, ran) = h.await.unwrap();
+            assert!(ran && r.is_ok());
+        }
+        // Each grant presented the token the previous one got: never a spent one.
+        let mut sent = sent.lock().unwrap().clone();
+        sent.sort();
+        assert_eq!(sent, ["rt-0", "rt-1", "rt-2"]);
+        assert_eq!(c.current("rt-0"), "rt-3");
+        assert_eq!(c.current("rt-2"), "rt-3");
+        // The same scope again, with the old token, gets the shared result: no new grant.
+        let (again, ran) = c
+            .run_rotating("rt-0", "api", "a", |_| async { Ok(response(99)) })
+            .await;
+        assert!(!ran && again.is_ok());
     }
 }

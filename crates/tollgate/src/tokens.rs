@@ -300,27 +300,31 @@ impl Tollgate {
             }
             return Err(AccessTokenError::MissingRefreshToken);
         };
-        let mut form: Vec<(&str, &str)> = vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh_token),
-        ];
-        if let Some(a) = audience.filter(|_| !default) {
-            form.push(("audience", a));
-        }
-        if opts.scope.is_some() {
-            form.push(("scope", &requested));
-        }
         let config = self.config();
         let aud_key = if default { "" } else { audience.unwrap_or("") };
         let scope_key = if opts.scope.is_some() { &requested } else { "" };
-        let flight_key = crate::refresh::key(&refresh_token, aud_key, scope_key);
         let (shared, _) = self
             .inner()
             .refreshes
-            .run(flight_key, || {
-                self.inner()
-                    .provider
-                    .grant(&config.client_id, &config.client_auth, &form)
+            .run_rotating(&refresh_token, aud_key, scope_key, |current| {
+                let mut form: Vec<(&str, String)> = vec![
+                    ("grant_type", "refresh_token".to_owned()),
+                    ("refresh_token", current),
+                ];
+                if let Some(a) = audience.filter(|_| !default) {
+                    form.push(("audience", a.to_owned()));
+                }
+                if opts.scope.is_some() {
+                    form.push(("scope", requested.to_string()));
+                }
+                async move {
+                    let form: Vec<(&str, &str)> =
+                        form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    self.inner()
+                        .provider
+                        .grant(&config.client_id, &config.client_auth, &form)
+                        .await
+                }
             })
             .await;
         match (*shared).clone() {
@@ -393,11 +397,9 @@ impl Tollgate {
             return Ok((t, None));
         }
         let lock_name = {
-            let k = crate::refresh::key(
-                id,
-                opts.audience.as_deref().unwrap_or(""),
-                opts.scope.as_deref().unwrap_or(""),
-            );
+            // One lock per session, whatever the audience and scope: every grant redeems the
+            // session's one refresh token, and a rotation by one must be seen by the next.
+            let k = crate::refresh::key(id, "", "");
             k.iter().map(|b| format!("{b:02x}")).collect::<String>()
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -358,3 +358,60 @@ async fn a_user_outside_any_organization_gets_the_apis_403() {
             .contains("org_id")
     );
 }
+
+#[tokio::test]
+async fn parallel_calls_for_different_scopes_share_the_rotating_refresh_token() {
+    // The tenant rotates refresh tokens with no reuse interval: presenting a spent one revokes
+    // the family. A page that loads three lists at once must not trip it.
+    let tenant = tenant(|t, _| t).await;
+    let auth = sdk(&tenant, None);
+    let session = login(&auth).await;
+    let call = |s: SessionData, api: MyApi, path: &'static str, scope: &'static str| {
+        let auth = auth.clone();
+        async move {
+            auth.proxy(Some(&s), api, request("GET", path, &[("scope", scope)], ""))
+                .await
+                .unwrap()
+        }
+    };
+    let (a, b, c) = tokio::join!(
+        call(
+            session.clone(),
+            MyApi::Account,
+            "/me/v1/authentication-methods",
+            "read:me:authentication_methods"
+        ),
+        call(
+            session.clone(),
+            MyApi::Account,
+            "/me/v1/connected-accounts/accounts",
+            "read:me:connected_accounts"
+        ),
+        call(
+            session.clone(),
+            MyApi::Organization,
+            "/my-org/details",
+            "read:my_org:details"
+        ),
+    );
+    for outcome in [&a, &b, &c] {
+        assert_eq!(
+            outcome.response.status(),
+            200,
+            "{:?}",
+            body(&outcome.response)
+        );
+    }
+    // Whichever of the three cookies the browser kept, the next refresh works.
+    for outcome in [a, b, c] {
+        let kept = outcome.session.expect("each call saved a new token");
+        let next = call(
+            kept,
+            MyApi::Account,
+            "/me/v1/connected-accounts/connections",
+            "read:me:connected_accounts create:me:connected_accounts",
+        )
+        .await;
+        assert_eq!(next.response.status(), 200, "{:?}", body(&next.response));
+    }
+}
