@@ -59,6 +59,13 @@
 //!   bearer token for its audience with `read:payments` ([`tollgate_axum::RequireToken`]);
 //!   `/api/payments` calls it over HTTP with the user's token.
 //!
+//! ## Connected accounts
+//!
+//! `/connections` reads the user's linked accounts, the connections on offer and their sign-in
+//! methods from the My Account API through Tollgate's `/me` proxy (the browser never sees a
+//! token). "Connect google-oauth2" goes through `/auth/connect` to the tenant's consent page and
+//! back; "Disconnect" unlinks through the proxy.
+//!
 //! ## Security
 //!
 //! The demo serves loopback addresses only. The embedded tenant keeps plain-text passwords and
