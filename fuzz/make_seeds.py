@@ -60,6 +60,16 @@ for i, value in enumerate(["/billing?tab=1", "/%09/evil.com", "/\\evil.com", "//
 write("callback_query", "code", "code=abc&state=def&iss=https%3A%2F%2Ftenant.example.com%2F\n__txn_def=eyJ")
 write("callback_query", "error", "error=access_denied&error_description=no&state=def\n")
 
+for i, request in enumerate([
+    "GET /me/v1/connected-accounts/accounts?next=abc\nscope: read:me:connected_accounts\naccept: application/json",
+    "DELETE /me/v1/connected-accounts/accounts/cac_1\norigin: https://app.example.com\ncookie: __session=x",
+    "PATCH /my-org/details\norigin: https://evil.example.com\ncontent-type: application/json",
+    "OPTIONS /me/v1/authentication-methods\naccess-control-request-method: DELETE\norigin: https://spa.example.com",
+    "GET /me/v1/%2e%2e/oauth/token\nauthorization: Bearer x",
+    "GET /my-org/../userinfo\nscope: a b",
+]):
+    write("proxy_request", f"request-{i}", request)
+
 bodies = [
     (0, None, "grant_type=authorization_code&code=abc&redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2Fauth%2Fcallback&code_verifier=v&client_id=app&client_secret=s"),
     (0, None, "grant_type=refresh_token&refresh_token=r&client_id=app&client_secret=s"),

@@ -284,6 +284,80 @@ pub fn seal_mfa_token(audience: &str, exp: u64) -> String {
     .seal(&f.mfa_keys)
 }
 
+/// The My Account / My Organization proxy's request check: a first line `METHOD PATH`, then
+/// `name: value` header lines, as a browser (or an attacker) sends them. Whatever passes goes
+/// only to the API's own base URL, with no dot segment, none of the application's credentials,
+/// and no cross-origin write.
+pub fn proxy_request(input: &str) {
+    use crate::my_account::MyApi;
+    static CLIENT: OnceLock<Tollgate> = OnceLock::new();
+    let auth = CLIENT.get_or_init(|| Tollgate::new(config()));
+    let mut lines = input.split('\n');
+    let Some((method, path)) = lines.next().and_then(|l| l.split_once(' ')) else {
+        return;
+    };
+    let mut builder = http::Request::builder().method(method).uri(path);
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            builder = builder.header(name.trim(), value.trim());
+        }
+    }
+    let Ok(request) = builder.body(Vec::new()) else {
+        return;
+    };
+    let api = if path.starts_with("/my-org") {
+        MyApi::Organization
+    } else {
+        MyApi::Account
+    };
+    let origin = request.headers().get(http::header::ORIGIN).cloned();
+    let unsafe_method = !matches!(method, "GET" | "HEAD" | "OPTIONS");
+    let Ok(prepared) = auth.prepare_proxy(api, request) else {
+        return;
+    };
+    let issuer = auth.config().issuer();
+    let base = api.base_url(issuer);
+    let upstream = prepared.request.uri().to_string();
+    assert!(
+        upstream.starts_with(&base),
+        "{upstream:?} is not under {base:?}"
+    );
+    let rest = &upstream[base.len()..];
+    assert!(
+        rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'),
+        "{upstream:?}"
+    );
+    let parsed = Url::parse(&upstream).expect("the upstream URL parses");
+    assert_eq!(
+        parsed.origin(),
+        issuer.origin(),
+        "{upstream:?} leaves the provider"
+    );
+    assert!(
+        parsed
+            .path()
+            .starts_with(&Url::parse(&base).expect("base").path().to_owned()),
+        "{upstream:?} climbs out of {base:?}"
+    );
+    for forbidden in ["cookie", "authorization", "dpop", "host", "scope"] {
+        assert!(
+            !prepared.request.headers().contains_key(forbidden),
+            "{forbidden} was forwarded"
+        );
+    }
+    assert_eq!(
+        prepared.token_options.audience_value(),
+        Some(api.audience(issuer).as_str())
+    );
+    if unsafe_method && let Some(o) = origin {
+        assert_eq!(
+            o.as_bytes(),
+            b"https://app.example.com",
+            "a cross-origin write passed"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
@@ -330,6 +404,9 @@ mod tests {
         }
         for (_, s) in seeds("api_dpop_proof") {
             api_dpop_proof(&s);
+        }
+        for (_, s) in seeds("proxy_request") {
+            proxy_request(&s);
         }
     }
 
