@@ -383,3 +383,46 @@ async fn a_static_base_url_ignores_the_host() {
         "the static base URL wins, whatever the request says"
     );
 }
+
+#[tokio::test]
+async fn connecting_an_account_comes_back_to_the_hosts_own_callback() {
+    let app = start(|c| c.enable_connect_account_endpoint(true)).await;
+    let mut b = app.browser();
+    let back = until_callback(&mut b, &app.url(HOST_B, "/auth/login?returnTo=%2F")).await;
+    assert_eq!(b.get(back.location().as_str()).await.status, 302);
+
+    let connect = b
+        .get(&app.url(
+            HOST_B,
+            "/auth/connect?connection=github&returnTo=%2Fprofile",
+        ))
+        .await;
+    assert_eq!(connect.status, 302, "{connect:?}");
+    let ticket = query(connect.location(), "ticket").unwrap();
+    let consent = app
+        .tenant
+        .base_url()
+        .join("/connected-accounts/connect")
+        .unwrap();
+    let allowed = b
+        .post_form(
+            consent.as_str(),
+            &[("ticket", &ticket), ("decision", "allow")],
+        )
+        .await;
+    assert_eq!(
+        allowed.location().as_str().split('?').next().unwrap(),
+        app.url(HOST_B, "/auth/callback"),
+        "the provider sends the user back to the host the flow started on"
+    );
+    let done = b.get(allowed.location().as_str()).await;
+    assert_eq!(done.status, 302, "{done:?}");
+    assert_eq!(done.location().as_str(), app.url(HOST_B, "/profile"));
+
+    // From a host not on the list, no flow starts.
+    let evil = b
+        .get(&app.url(EVIL, "/auth/connect?connection=github"))
+        .await;
+    assert_eq!(evil.status, 400, "{evil:?}");
+    assert!(evil.location.is_none());
+}
