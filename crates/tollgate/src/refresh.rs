@@ -101,10 +101,12 @@ impl RefreshCoordinator {
         F: Fn(String) -> Fut,
         Fut: std::future::Future<Output = Result<TokenResponse, GrantError>>,
     {
-        if let Some(shared) = self.finished(key(refresh_token, audience, scope)) {
-            return (shared, false);
-        }
         loop {
+            // A result for this very token, audience and scope (in flight a moment ago) is
+            // shared, even when the token has been rotated since.
+            if let Some(shared) = self.finished(key(refresh_token, audience, scope)) {
+                return (shared, false);
+            }
             let current = self.current(refresh_token);
             let lock = self.token_lock(&current);
             let _held = lock.lock().await;
