@@ -156,3 +156,24 @@ async fn the_proxies_can_be_switched_off() {
         .await;
     assert_eq!(r.status, 404, "{r:?}");
 }
+
+#[tokio::test]
+async fn the_proxies_can_live_under_other_paths() {
+    let mut routes = tollgate::Routes::default();
+    routes.my_account = "/account-api".into();
+    let app = common::start_routes(routes).await;
+    let mut b = Browser::default();
+    b.login(&app, "").await;
+    let moved = get_with_scope(
+        &mut b,
+        &app,
+        "/account-api/v1/authentication-methods",
+        READ_METHODS,
+        &[],
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{moved:?}");
+    assert!(json(&moved.body)["authentication_methods"].is_array());
+    let old = get_with_scope(&mut b, &app, METHODS, READ_METHODS, &[]).await;
+    assert_eq!(old.status, 404, "{old:?}");
+}
