@@ -82,6 +82,22 @@ fn request(
     r.body(body.as_bytes().to_vec()).unwrap()
 }
 
+/// `GET {path}` through the proxy with a `scope` header.
+async fn get(
+    auth: &Tollgate,
+    session: &SessionData,
+    api: MyApi,
+    path: &str,
+    scope: &str,
+) -> Result<tollgate::ProxyOutcome, ProxyError> {
+    auth.proxy(
+        Some(session),
+        api,
+        request("GET", path, &[("scope", scope)], ""),
+    )
+    .await
+}
+
 fn body(resp: &http::Response<Vec<u8>>) -> Value {
     serde_json::from_slice(resp.body()).unwrap()
 }
@@ -96,19 +112,15 @@ async fn dpop_bound_my_account_tokens_go_with_a_proof_and_one_nonce_retry() {
         || tenant.count_events(|e| e.detail("error") == Some(&Value::from("use_dpop_nonce")));
     let before = nonce_refusals();
 
-    let outcome = auth
-        .proxy(
-            Some(&session),
-            MyApi::Account,
-            request(
-                "GET",
-                "/me/v1/authentication-methods",
-                &[("scope", "read:me:authentication_methods")],
-                "",
-            ),
-        )
-        .await
-        .unwrap();
+    let outcome = get(
+        &auth,
+        &session,
+        MyApi::Account,
+        "/me/v1/authentication-methods",
+        "read:me:authentication_methods",
+    )
+    .await
+    .unwrap();
     assert_eq!(
         outcome.response.status(),
         200,
@@ -132,19 +144,15 @@ async fn dpop_bound_my_account_tokens_go_with_a_proof_and_one_nonce_retry() {
     assert_eq!(nonce_refusals(), before);
 
     // A second call with the cached token and the remembered nonce succeeds at once.
-    let again = auth
-        .proxy(
-            Some(&updated),
-            MyApi::Account,
-            request(
-                "GET",
-                "/me/v1/authentication-methods",
-                &[("scope", "read:me:authentication_methods")],
-                "",
-            ),
-        )
-        .await
-        .unwrap();
+    let again = get(
+        &auth,
+        &updated,
+        MyApi::Account,
+        "/me/v1/authentication-methods",
+        "read:me:authentication_methods",
+    )
+    .await
+    .unwrap();
     assert_eq!(again.response.status(), 200);
     assert!(again.session.is_none(), "served from the session");
 }
@@ -157,19 +165,15 @@ async fn a_my_account_token_that_needs_mfa_answers_403_with_the_mfa_body() {
     .await;
     let auth = sdk(&tenant, None);
     let session = login(&auth).await;
-    let err = auth
-        .proxy(
-            Some(&session),
-            MyApi::Account,
-            request(
-                "GET",
-                "/me/v1/authentication-methods",
-                &[("scope", "read:me:authentication_methods")],
-                "",
-            ),
-        )
-        .await
-        .unwrap_err();
+    let err = get(
+        &auth,
+        &session,
+        MyApi::Account,
+        "/me/v1/authentication-methods",
+        "read:me:authentication_methods",
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(
             err,
@@ -192,19 +196,15 @@ async fn my_org_details_are_the_organization_in_the_token() {
     let tenant = tenant(|t, _| t).await;
     let auth = sdk(&tenant, None);
     let session = login(&auth).await;
-    let read = auth
-        .proxy(
-            Some(&session),
-            MyApi::Organization,
-            request(
-                "GET",
-                "/my-org/details",
-                &[("scope", "read:my_org:details")],
-                "",
-            ),
-        )
-        .await
-        .unwrap();
+    let read = get(
+        &auth,
+        &session,
+        MyApi::Organization,
+        "/my-org/details",
+        "read:my_org:details",
+    )
+    .await
+    .unwrap();
     assert_eq!(read.response.status(), 200);
     assert_eq!(body(&read.response)["id"], "org_acme");
     let session = read.session.unwrap_or(session);
@@ -337,19 +337,15 @@ async fn a_user_outside_any_organization_gets_the_apis_403() {
         .result
         .unwrap()
         .session;
-    let r = auth
-        .proxy(
-            Some(&session),
-            MyApi::Organization,
-            request(
-                "GET",
-                "/my-org/details",
-                &[("scope", "read:my_org:details")],
-                "",
-            ),
-        )
-        .await
-        .unwrap();
+    let r = get(
+        &auth,
+        &session,
+        MyApi::Organization,
+        "/my-org/details",
+        "read:my_org:details",
+    )
+    .await
+    .unwrap();
     assert_eq!(r.response.status(), 403);
     assert!(
         body(&r.response)["detail"]

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Caller, Problem, json_response, respond};
+use super::{Problem, json_response, me as caller, respond};
 use crate::http::oauth_error::{redirect, with_query};
 use crate::http::pages::{error_page, escape, page};
 use crate::state::TenantState;
@@ -113,23 +113,6 @@ impl MyAccountStore {
     pub(crate) fn set_org_display_name(&mut self, org: &str, name: String) {
         self.org_names.insert(org.to_owned(), name);
     }
-}
-
-fn caller(
-    state: &TenantState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    scope: &str,
-) -> Result<Caller, Problem> {
-    super::auth::authenticate(
-        state,
-        method,
-        uri.path(),
-        headers,
-        state.me_audience(),
-        scope,
-    )
 }
 
 /// The body as a JSON object whose keys are all in `allowed`.

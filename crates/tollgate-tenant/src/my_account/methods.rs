@@ -9,25 +9,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Caller, Problem, json_response, respond};
+use super::{Caller, Problem, json_response, me, respond};
 use crate::state::TenantState;
-
-fn me(
-    state: &TenantState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    scope: &str,
-) -> Result<Caller, Problem> {
-    super::auth::authenticate(
-        state,
-        method,
-        uri.path(),
-        headers,
-        state.me_audience(),
-        scope,
-    )
-}
 
 /// The My Account API's name for an authenticator kind.
 fn method_type(factor_type: &str) -> &str {

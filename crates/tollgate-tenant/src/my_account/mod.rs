@@ -41,6 +41,24 @@ pub(crate) const MY_ACCOUNT_SCOPES: [&str; 5] = [
 /// The permissions of the My Organization API.
 pub(crate) const MY_ORG_SCOPES: [&str; 2] = ["read:my_org:details", "update:my_org:details"];
 
+/// The caller of a My Account API endpoint, with `scope`.
+fn me(
+    state: &TenantState,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    scope: &str,
+) -> Result<Caller, Problem> {
+    auth::authenticate(
+        state,
+        method,
+        uri.path(),
+        headers,
+        state.me_audience(),
+        scope,
+    )
+}
+
 /// The routes, with CORS on the two APIs (not on the consent page).
 pub(crate) fn router(state: Arc<TenantState>) -> Router<Arc<TenantState>> {
     let apis = Router::new()
