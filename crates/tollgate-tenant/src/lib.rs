@@ -39,6 +39,9 @@
 //! | `GET /dev/outbox`, `GET /dev/outbox.json`, `POST /dev/outbox/push/{id}/approve\|deny` | the development outbox of codes and push requests |
 //! | `GET /dev/logs`, `GET /dev/logs.json?type=…&client_id=…` | the event log ([`RunningTenant::events`]), newest first |
 //! | `GET /userinfo` | profile claims by scope |
+//! | `POST /bc-authorize`, `POST /oauth/par` | CIBA requests (approved in the outbox) and pushed authorization requests |
+//! | `POST /me/v1/connected-accounts/connect\|complete`, `GET /me/v1/connected-accounts/accounts\|connections`, `DELETE …/accounts/{id}`, `GET/POST /connected-accounts/connect?ticket=…` | the My Account API's Connected Accounts, with a consent page standing in for the other provider; a linked account feeds the Token Vault exchange |
+//! | `GET/DELETE /me/v1/authentication-methods[/{id}]`, `GET/PATCH /my-org/details` | the user's factors, and the organization in the token's `org_id` ([`UserConfig::with_organization`]); tokens for `{issuer}me/` and `{issuer}my-org/`, Bearer or DPoP; RFC 7807 errors; CORS for [`TenantConfig::with_allowed_web_origin`] |
 //! | `POST /oauth/revoke` | revokes a refresh-token family |
 //! | `GET /v2/logout`, `GET/POST /oidc/logout` | end the SSO session, send back-channel logout tokens, return to an allowed URL |
 //! | `POST /dev/users/logout` | end a user's sessions ([`RunningTenant::end_user_sessions`]) |
