@@ -161,6 +161,14 @@ async fn connect_and_allow(tenant: &RunningTenant, token: &str) -> (String, Stri
     )
 }
 
+/// `DELETE {path}` succeeds once, then answers 404.
+async fn delete_once(tenant: &RunningTenant, path: &str, token: &str) {
+    let first = call(tenant, reqwest::Method::DELETE, path, Some(token), None).await;
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    let second = call(tenant, reqwest::Method::DELETE, path, Some(token), None).await;
+    problem(second, 404).await;
+}
+
 fn complete_body(auth_session: &str, code: &str) -> Value {
     json!({"auth_session": auth_session, "connect_code": code, "redirect_uri": CALLBACK, "code_verifier": VERIFIER})
 }
@@ -391,17 +399,7 @@ async fn a_completed_link_is_listed_feeds_token_vault_and_can_be_deleted() {
     assert_eq!(listed["accounts"][0]["id"], account["id"]);
     let id = account["id"].as_str().unwrap();
     let path = format!("me/v1/connected-accounts/accounts/{id}");
-    assert_eq!(
-        call(&tenant, reqwest::Method::DELETE, &path, Some(&token), None)
-            .await
-            .status(),
-        StatusCode::NO_CONTENT
-    );
-    problem(
-        call(&tenant, reqwest::Method::DELETE, &path, Some(&token), None).await,
-        404,
-    )
-    .await;
+    delete_once(&tenant, &path, &token).await;
     assert_eq!(accounts(&tenant, &token, None).await["accounts"], json!([]));
 }
 
@@ -569,17 +567,7 @@ async fn authentication_methods_and_organization_details() {
         "me/v1/authentication-methods/{}",
         totp["id"].as_str().unwrap()
     );
-    assert_eq!(
-        call(&tenant, reqwest::Method::DELETE, &path, Some(&token), None)
-            .await
-            .status(),
-        StatusCode::NO_CONTENT
-    );
-    problem(
-        call(&tenant, reqwest::Method::DELETE, &path, Some(&token), None).await,
-        404,
-    )
-    .await;
+    delete_once(&tenant, &path, &token).await;
 
     // Carol's organization; Alice has none.
     let mut carol_rt = refresh_token_of(&tenant, "carol@example.com", "carol-password-1").await;
