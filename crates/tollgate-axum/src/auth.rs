@@ -6,8 +6,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use tollgate::{
     AccessToken, AccessTokenError, AccessTokenOptions, ConnectAccountError, ConnectAccountOptions,
-    ConnectRedirect, ConnectedAccountsPage, ConnectionToken, ConnectionTokenError,
-    ConnectionTokenOptions, MyApi, ProxyError, SessionData, Tollgate,
+    ConnectRedirect, ConnectedAccount, ConnectedAccountsPage, ConnectionToken,
+    ConnectionTokenError, ConnectionTokenOptions, MyApi, ProxyError, SessionData, Tollgate,
 };
 
 use crate::extract::context;
@@ -228,6 +228,45 @@ impl Auth {
             .auth
             .disconnect_account_with_token(&token, id)
             .await
+    }
+
+    /// Unlinks every account of the user at `connection` and drops the session's cached tokens
+    /// for it (the reference SDK's `disconnectAccount`); returns the accounts removed.
+    ///
+    /// # Errors
+    /// As [`Tollgate::disconnect_connection_with_token`], and no token.
+    pub async fn disconnect_connection(
+        &self,
+        connection: &str,
+    ) -> Result<Vec<ConnectedAccount>, ConnectAccountError> {
+        let scope = format!(
+            "{} {}",
+            tollgate::SCOPE_READ_CONNECTED_ACCOUNTS,
+            tollgate::SCOPE_DELETE_CONNECTED_ACCOUNTS
+        );
+        let token = self
+            .access_token(self.ctx.auth.my_account_token(&scope))
+            .await?;
+        let removed = self
+            .ctx
+            .auth
+            .disconnect_connection_with_token(&token, connection)
+            .await?;
+        if let (Some(loaded), Some(session)) = (self.ctx.loaded(), self.session())
+            && let Some(updated) = self.ctx.auth.forget_connection_tokens(&session, connection)
+        {
+            match self
+                .ctx
+                .auth
+                .save_session(&self.ctx.jar, &loaded, &updated)
+                .await
+            {
+                Ok((saved, lines)) => self.ctx.saved(saved, lines),
+                // The link is gone; the cached token expires by itself.
+                Err(e) => tracing::warn!(error = %e, "could not drop the cached connection token"),
+            }
+        }
+        Ok(removed)
     }
 
     /// Forwards a browser request to the My Account or My Organization API (what the `/me/*`

@@ -113,6 +113,14 @@ async fn decide(
         .await
 }
 
+/// `/auth/connect?{query}`, the consent page and Allow; returns the redirect to the callback.
+async fn link_until_callback(b: &mut Browser, app: &common::TestApp, query: &str) -> common::Resp {
+    let ticket = connect_until_consent(b, app, query).await;
+    let back = decide(b, app, &ticket, "allow").await;
+    assert_eq!(back.status, 302, "{back:?}");
+    back
+}
+
 #[tokio::test]
 async fn a_user_links_an_account_and_on_callback_sees_it() {
     let (app, seen) = start_recording().await;
@@ -124,14 +132,12 @@ async fn a_user_links_an_account_and_on_callback_sees_it() {
     let before = b.get(&app.url("/api/calendar")).await;
     assert_eq!(before.status, 502, "{before:?}");
 
-    let ticket = connect_until_consent(
+    let back = link_until_callback(
         &mut b,
         &app,
         "connection=google-oauth2&scopes=openid&scopes=calendar.readonly&prompt=consent&returnTo=%2Fprofile",
     )
     .await;
-    let back = decide(&mut b, &app, &ticket, "allow").await;
-    assert_eq!(back.status, 302, "{back:?}");
     assert!(
         back.location()
             .as_str()
@@ -260,4 +266,35 @@ async fn the_apis_refusal_of_a_connection_is_passed_on() {
         "{body}"
     );
     assert!(b.txn_cookies().is_empty());
+}
+
+#[tokio::test]
+async fn disconnecting_a_connection_unlinks_it_and_drops_its_cached_token() {
+    let (app, _) = start_recording().await;
+    let mut b = Browser::default();
+    b.login(&app, "").await;
+    let back = link_until_callback(&mut b, &app, "connection=google-oauth2").await;
+    assert_eq!(b.get(back.location().as_str()).await.status, 302);
+    // Token Vault's token is now cached in the session.
+    let cached = b.get(&app.url("/api/calendar")).await;
+    assert_eq!(cached.status, 200, "{cached:?}");
+
+    let gone = b
+        .request("POST", &app.url("/api/disconnect-google"), &[], None)
+        .await;
+    assert_eq!(gone.status, 200, "{gone:?}");
+    assert_eq!(json(&gone.body)["removed"], 1);
+    assert!(
+        gone.set_cookies.iter().any(|c| c.starts_with("__session")),
+        "the session without the cached token is saved: {:?}",
+        gone.set_cookies
+    );
+    // No cached token is served any more, and Token Vault has nothing either.
+    let after = b.get(&app.url("/api/calendar")).await;
+    assert_eq!(after.status, 502, "{after:?}");
+    // Disconnecting again removes nothing and is not an error.
+    let again = b
+        .request("POST", &app.url("/api/disconnect-google"), &[], None)
+        .await;
+    assert_eq!(json(&again.body)["removed"], 0, "{again:?}");
 }

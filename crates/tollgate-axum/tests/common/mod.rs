@@ -59,6 +59,14 @@ async fn calendar(auth: Auth) -> axum::response::Response {
     }
 }
 
+/// Unlinks the user's Google accounts (`Auth::disconnect_connection`).
+async fn disconnect_google(auth: Auth) -> axum::response::Response {
+    match auth.disconnect_connection("google-oauth2").await {
+        Ok(removed) => axum::Json(serde_json::json!({"removed": removed.len()})).into_response(),
+        Err(e) => e.into_response().into_response(),
+    }
+}
+
 use tollgate_tenant::{ApiConfig, ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
 use url::Url;
 
@@ -214,6 +222,10 @@ pub fn serve(listener: tokio::net::TcpListener, auth: Tollgate) {
         .route_layer(RequireMfa::new())
         .route("/api/payments", get(payments))
         .route("/api/calendar", get(calendar))
+        .route(
+            "/api/disconnect-google",
+            axum::routing::post(disconnect_google),
+        )
         .route(
             "/",
             get(|s: Option<Session>| async move {

@@ -116,6 +116,35 @@ pub(crate) fn cached(session: &SessionData) -> Vec<ConnectionToken> {
 }
 
 impl Tollgate {
+    /// Drops the connection tokens cached in `session` for `connection` (after unlinking it, say).
+    /// `Some` with the session to save when there were any.
+    ///
+    /// ```
+    /// # fn f(auth: tollgate::Tollgate, session: tollgate::SessionData) {
+    /// if let Some(updated) = auth.forget_connection_tokens(&session, "google-oauth2") {
+    ///     // save `updated`
+    /// #   let _ = updated;
+    /// }
+    /// # }
+    /// ```
+    pub fn forget_connection_tokens(
+        &self,
+        session: &SessionData,
+        connection: &str,
+    ) -> Option<SessionData> {
+        let mut tokens = cached(session);
+        let before = tokens.len();
+        tokens.retain(|t| t.connection != connection);
+        (tokens.len() != before).then(|| {
+            let mut updated = session.clone();
+            updated.extra.insert(
+                SESSION_MEMBER.to_owned(),
+                serde_json::to_value(&tokens).unwrap_or(Value::Null),
+            );
+            updated
+        })
+    }
+
     /// The user's access token at a federated connection: the cached one while it is valid
     /// (with the refresh buffer), else a new one from the provider's Token Vault, exchanged for
     /// the session's refresh token. When the second element is `Some`, the session changed (the
@@ -155,14 +184,17 @@ impl Tollgate {
         if let Some(t) = fresh.filter(|_| !opts.force_refresh) {
             return Ok((t.clone(), None));
         }
+        // The newest successor of the session's refresh token: a concurrent refresh may have
+        // rotated it a moment ago.
         let refresh_token = session
             .token_set
             .refresh_token
             .as_deref()
+            .map(|rt| self.inner().refreshes.current(rt))
             .ok_or(ConnectionTokenError::MissingRefreshToken)?;
         let mut form = vec![
             ("grant_type", TOKEN_EXCHANGE_GRANT_FEDERATED),
-            ("subject_token", refresh_token),
+            ("subject_token", refresh_token.as_str()),
             (
                 "subject_token_type",
                 "urn:ietf:params:oauth:token-type:refresh_token",

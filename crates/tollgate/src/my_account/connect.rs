@@ -556,6 +556,44 @@ impl Tollgate {
             .map_err(|e| ConnectAccountError::InvalidResponse(format!("the accounts list: {e}")))
     }
 
+    /// Unlinks every account of the user at `connection` (the reference SDK's
+    /// `disconnectAccount`): lists them all, then deletes each, with a token from
+    /// [`my_account_token`](Self::my_account_token)`("read:me:connected_accounts
+    /// delete:me:connected_accounts")`. Returns the accounts removed (none is not an error).
+    /// Drop the session's cached tokens for the connection with
+    /// [`forget_connection_tokens`](Self::forget_connection_tokens); `tollgate_axum::Auth` does both.
+    ///
+    /// # Errors
+    /// [`ConnectAccountError`]: the API's refusal or no answer.
+    pub async fn disconnect_connection_with_token(
+        &self,
+        token: &AccessToken,
+        connection: &str,
+    ) -> Result<Vec<ConnectedAccount>, ConnectAccountError> {
+        let mut matching = Vec::new();
+        let mut next: Option<String> = None;
+        // The API pages by 20; a hundred pages is more accounts than any user has.
+        for _ in 0..100 {
+            let page = self
+                .list_connected_accounts_with_token(token, next.as_deref())
+                .await?;
+            matching.extend(
+                page.accounts
+                    .into_iter()
+                    .filter(|a| a.connection == connection),
+            );
+            match page.next {
+                Some(n) => next = Some(n),
+                None => break,
+            }
+        }
+        for account in &matching {
+            self.disconnect_account_with_token(token, &account.id)
+                .await?;
+        }
+        Ok(matching)
+    }
+
     /// Unlinks the connected account `id`, with a token from
     /// [`my_account_token`](Self::my_account_token)`(SCOPE_DELETE_CONNECTED_ACCOUNTS)`. The session's cached
     /// connection tokens are not touched: drop them with the session if you keep any.
