@@ -116,7 +116,9 @@ const MAX_PROXY_BODY: usize = 1024 * 1024;
 async fn proxy(auth: Auth, api: MyApi, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_PROXY_BODY).await else {
-        let e = ProxyError::InvalidRequest("the body is larger than 1 MiB".into());
+        let e = ProxyError::BodyTooLarge {
+            limit: MAX_PROXY_BODY,
+        };
         return e.into_response().map(Body::from);
     };
     let request = http::Request::from_parts(parts, body.to_vec());

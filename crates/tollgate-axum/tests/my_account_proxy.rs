@@ -147,6 +147,25 @@ async fn paths_that_climb_out_of_the_api_are_refused() {
 }
 
 #[tokio::test]
+async fn bodies_over_one_mebibyte_are_refused_with_413() {
+    let app = common::start().await;
+    let mut b = Browser::default();
+    b.login(&app, "").await;
+    let huge = "x".repeat(1024 * 1024 + 1);
+    let r = b
+        .request(
+            "PATCH",
+            &app.url("/my-org/details"),
+            &[("scope", "update:my_org:details")],
+            Some(&huge),
+        )
+        .await;
+    assert_eq!(r.status, 413, "{}", r.status);
+    assert_eq!(json(&r.body)["error"]["code"], "request_too_large");
+    assert_eq!(refreshes(&app), 0, "refused before any token was fetched");
+}
+
+#[tokio::test]
 async fn the_proxies_can_be_switched_off() {
     let app = common::start_with(|c| c.api_proxies(false)).await;
     let mut b = Browser::default();

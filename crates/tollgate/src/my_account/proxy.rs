@@ -112,6 +112,12 @@ pub enum ProxyError {
     /// malformed `scope` header).
     #[error("the request cannot be forwarded: {0}")]
     InvalidRequest(String),
+    /// The request body is larger than the proxy forwards.
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// A state-changing request came from another origin.
     #[error("cross-origin {method} requests to the proxy are refused (Origin {origin:?})")]
     CrossOrigin {
@@ -148,6 +154,7 @@ impl ProxyError {
         match self {
             Self::NotProxied => 404,
             Self::InvalidRequest(_) => 400,
+            Self::BodyTooLarge { .. } => 413,
             Self::CrossOrigin { .. } => 403,
             Self::AccessToken(e) => e.status(),
             Self::DpopNotConfigured => 500,
@@ -160,6 +167,7 @@ impl ProxyError {
         match self {
             Self::NotProxied => "not_found",
             Self::InvalidRequest(_) => "invalid_request",
+            Self::BodyTooLarge { .. } => "request_too_large",
             Self::CrossOrigin { .. } => "cross_origin_request",
             Self::AccessToken(e) => e.code(),
             Self::DpopNotConfigured => "dpop_not_configured",
