@@ -411,3 +411,64 @@ async fn parallel_calls_for_different_scopes_share_the_rotating_refresh_token() 
         assert_eq!(next.response.status(), 200, "{:?}", body(&next.response));
     }
 }
+
+#[tokio::test]
+async fn a_connect_uri_off_the_providers_origin_is_never_followed() {
+    use axum::routing::post;
+    // A My Account API that answers a ticket whose connect_uri is on another origin.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/me/v1/connected-accounts/connect",
+        post(|| async {
+            (
+                http::StatusCode::CREATED,
+                axum::Json(serde_json::json!({
+                    "connect_uri": "https://evil.example.com/connect",
+                    "auth_session": "s",
+                    "connect_params": {"ticket": "t"},
+                    "expires_in": 300,
+                })),
+            )
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let auth = Tollgate::new(
+        Config::builder()
+            .domain(&issuer)
+            .insecure_allow_http_loopback_issuer()
+            .client_id(CLIENT_ID)
+            .client_secret(CLIENT_SECRET)
+            .secret(SECRET)
+            .app_base_url(APP)
+            .build()
+            .unwrap(),
+    );
+    // A session that already holds a My Account token, so no grant is needed.
+    let scope = "openid profile email offline_access create:me:connected_accounts";
+    let session: SessionData = serde_json::from_value(serde_json::json!({
+        "user": {"sub": "auth0|alice"},
+        "tokenSet": {"accessToken": "at", "expiresAt": 4_000_000_000_u64},
+        "accessTokens": [{
+            "accessToken": "my-account-token",
+            "audience": format!("{issuer}me/"),
+            "expiresAt": 4_000_000_000_u64,
+            "scope": scope,
+            "requestedScope": scope,
+        }],
+        "internal": {"sid": "s", "createdAt": 1},
+    }))
+    .unwrap();
+    let err = auth
+        .connect_account(
+            &session,
+            &tollgate::ConnectAccountOptions::new("google-oauth2"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, tollgate::ConnectAccountError::InvalidResponse(_)),
+        "{err:?}"
+    );
+    assert_eq!(err.status(), 502);
+}

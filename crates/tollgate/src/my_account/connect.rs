@@ -472,11 +472,14 @@ impl Tollgate {
         let ticket: ConnectTicket = serde_json::from_slice(&answer).map_err(|e| {
             ConnectAccountError::InvalidResponse(format!("the connect answer: {e}"))
         })?;
+        // The browser is sent there: only to the provider's own origin.
         let mut location = url::Url::parse(&ticket.connect_uri)
             .ok()
-            .filter(|u| matches!(u.scheme(), "https" | "http"))
+            .filter(|u| u.origin() == config.issuer.origin())
             .ok_or_else(|| {
-                ConnectAccountError::InvalidResponse("connect_uri is not an http(s) URL".into())
+                ConnectAccountError::InvalidResponse(
+                    "connect_uri is not on the provider's origin".into(),
+                )
             })?;
         location
             .query_pairs_mut()
