@@ -22,6 +22,9 @@ use super::{Browser, Resp, SECRET};
 /// because a test machine may be busy (each test starts its own provider).
 const DEADLINE: Duration = Duration::from_secs(120);
 
+/// How long one start of the provider may stay silent before it is killed and started again.
+const START_DEADLINE: Duration = Duration::from_secs(40);
+
 /// The password typed into the provider's login form (it accepts any).
 pub const PASSWORD: &str = "any-password";
 
@@ -101,33 +104,45 @@ impl Provider {
     /// Like [`start`](Self::start); `nonce_everywhere` demands DPoP nonces at `/userinfo` too.
     pub async fn start_with(rp_base: &Url, nonce_everywhere: bool) -> Option<Self> {
         let dir = interop_dir()?;
-        let mut child = Command::new("node")
-            .arg("provider.mjs")
-            .current_dir(&dir)
-            .env("RP_BASE", rp_base.as_str())
-            .env(
-                "DPOP_REQUIRE_NONCE",
-                if nonce_everywhere { "1" } else { "0" },
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("`node` runs (install Node.js 20 or newer, or run scripts/test.sh)");
-        let stdin = child.stdin.take().expect("stdin is piped");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-        // The provider's log goes to the test's captured output (shown when a test fails).
-        let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = stderr.next_line().await {
-                eprintln!("[oidc-provider] {line}");
+        // A Node start that prints nothing for a long time (seen once in CI: the process stayed
+        // silent after its runtime warning) is killed and tried again, three times at most.
+        let mut attempts = 0;
+        let (ready, stdout, stdin, child) = loop {
+            attempts += 1;
+            let mut child = Command::new("node")
+                .arg("provider.mjs")
+                .current_dir(&dir)
+                .env("RP_BASE", rp_base.as_str())
+                .env(
+                    "DPOP_REQUIRE_NONCE",
+                    if nonce_everywhere { "1" } else { "0" },
+                )
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("`node` runs (install Node.js 20 or newer, or run scripts/test.sh)");
+            let stdin = child.stdin.take().expect("stdin is piped");
+            let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+            // The provider's log goes to the test's captured output (shown when a test fails).
+            let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = stderr.next_line().await {
+                    eprintln!("[oidc-provider] {line}");
+                }
+            });
+            match tokio::time::timeout(START_DEADLINE, next_json(&mut stdout)).await {
+                Ok(ready) => {
+                    let ready = ready.expect("oidc-provider printed its ready line before exiting");
+                    break (ready, stdout, stdin, child);
+                }
+                Err(_) if attempts < 3 => {
+                    eprintln!("[oidc-provider] silent for {START_DEADLINE:?}: starting it again");
+                }
+                Err(_) => panic!("oidc-provider did not print its ready line in {attempts} tries"),
             }
-        });
-        let ready = tokio::time::timeout(DEADLINE, next_json(&mut stdout))
-            .await
-            .expect("oidc-provider printed its ready line in time")
-            .expect("oidc-provider printed its ready line before exiting");
+        };
         let issuer = ready["issuer"]
             .as_str()
             .expect("the ready line has the issuer")
