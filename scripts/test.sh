@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Tollgate's tests need on a Debian machine, then runs the checks CI runs:
 #
+#   cargo fetch --locked                                    (every crate of Cargo.lock, all platforms)
 #   cargo fmt --all --check
 #   cargo clippy --workspace --all-targets --all-features -- -D warnings
 #   cargo deny check                                        (advisories, licences, bans, sources)
@@ -135,6 +136,14 @@ rustc --version
 if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
     /usr/bin/chromedriver --version
 fi
+
+# ---------------------------------------------------------------------------------------------
+section "cargo fetch --locked: every crate in Cargo.lock, for every platform"
+# cargo deny (below) reads the metadata of every package in the lock file, including those only
+# other platforms build (wasm-bindgen's bumpalo, tracing's valuable, ...), and runs --offline.
+# Builds download only what this platform compiles, so on a machine with an empty ~/.cargo those
+# would be missing: fetch them all first.
+cargo fetch --locked
 
 # ---------------------------------------------------------------------------------------------
 section "cargo fmt --all --check"
