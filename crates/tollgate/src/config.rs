@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::base_url::{AllowedBaseUrl, RequestOrigin};
-use crate::cookies::{CookieAttributes, SameSite};
-use crate::dpop::{DpopKey, DpopOptions};
 use crate::error::{BaseUrlError, ConfigError};
-use crate::secret::{MIN_SECRET_LEN, Secret};
+use crate::oidc::dpop::{DpopKey, DpopOptions};
+use crate::session::base_url::{AllowedBaseUrl, RequestOrigin};
+use crate::session::cookies::{CookieAttributes, SameSite};
+use crate::session::secret::{MIN_SECRET_LEN, Secret};
 
 mod env;
 
@@ -26,7 +26,7 @@ pub enum ClientAuth {
     /// A JWT signed with the client's key (`private_key_jwt`), for the provider's `audience`.
     PrivateKeyJwt {
         /// The signing key.
-        key: crate::client_assertion::ClientAssertionKey,
+        key: crate::oidc::client_assertion::ClientAssertionKey,
         /// The assertion's `aud`: the issuer.
         audience: String,
     },
@@ -281,7 +281,7 @@ impl Config {
             return Ok(self.app_base_url.clone());
         }
         let origin = origin.ok_or(BaseUrlError::RequestContextRequired)?;
-        crate::base_url::resolve(&self.allowed_base_urls, origin)
+        crate::session::base_url::resolve(&self.allowed_base_urls, origin)
     }
 
     /// The route paths.
@@ -319,7 +319,7 @@ impl Config {
     pub(crate) fn client_secret(&self) -> &Secret {
         match &self.client_auth {
             ClientAuth::SecretPost(s) | ClientAuth::SecretBasic(s) => s,
-            ClientAuth::PrivateKeyJwt { .. } => &crate::secret::NO_SECRET,
+            ClientAuth::PrivateKeyJwt { .. } => &crate::session::secret::NO_SECRET,
         }
     }
 }
@@ -373,7 +373,7 @@ pub struct ConfigBuilder {
     use_dpop: bool,
     dpop_options: DpopOptions,
     pushed_authorization_requests: bool,
-    client_assertion_key: Option<crate::client_assertion::ClientAssertionKey>,
+    client_assertion_key: Option<crate::oidc::client_assertion::ClientAssertionKey>,
     connect_account_endpoint: bool,
     no_api_proxies: bool,
 }
@@ -671,7 +671,7 @@ impl ConfigBuilder {
     /// a client secret (which is then not needed).
     pub fn client_assertion_key(
         mut self,
-        key: crate::client_assertion::ClientAssertionKey,
+        key: crate::oidc::client_assertion::ClientAssertionKey,
     ) -> Self {
         self.client_assertion_key = Some(key);
         self
@@ -775,7 +775,7 @@ impl ConfigBuilder {
             scope = format!("openid {scope}");
         }
         for (name, _) in &self.authorization_params {
-            if crate::authorize::is_protected_param(name) {
+            if crate::oidc::authorize::is_protected_param(name) {
                 return Err(ConfigError::InvalidValue {
                     name: "authorization_param",
                     value: name.clone(),
@@ -814,7 +814,7 @@ impl ConfigBuilder {
         if self
             .dpop_options
             .clock_tolerance
-            .is_some_and(|t| t > crate::dpop::MAX_DPOP_CLOCK_TOLERANCE)
+            .is_some_and(|t| t > crate::oidc::dpop::MAX_DPOP_CLOCK_TOLERANCE)
         {
             return Err(ConfigError::InvalidValue {
                 name: "AUTH0_DPOP_CLOCK_TOLERANCE",

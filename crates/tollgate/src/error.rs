@@ -57,7 +57,7 @@ pub enum ConfigError {
     },
     /// The DPoP key pair (`AUTH0_DPOP_PRIVATE_KEY` / `AUTH0_DPOP_PUBLIC_KEY`) cannot be used.
     #[error("AUTH0_DPOP_PRIVATE_KEY / AUTH0_DPOP_PUBLIC_KEY: {0}.")]
-    DpopKey(#[source] crate::dpop::DpopKeyError),
+    DpopKey(#[source] crate::oidc::dpop::DpopKeyError),
 }
 
 /// A call to the provider failed.
@@ -278,7 +278,7 @@ pub enum Error {
     BaseUrl(#[from] BaseUrlError),
     /// The session store failed.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] crate::session::store::StoreError),
     /// A Connected Accounts flow failed at the callback.
     #[error("connecting the account failed: {0}")]
     ConnectAccount(#[from] crate::my_account::ConnectAccountError),
@@ -299,7 +299,7 @@ impl Error {
             Self::Config(_) | Self::BaseUrl(BaseUrlError::RequestContextRequired) => 500,
             Self::BaseUrl(_) => 400,
             Self::Provider(_) => 502,
-            Self::Store(crate::store::StoreError::Conflict) => 409,
+            Self::Store(crate::session::store::StoreError::Conflict) => 409,
             Self::Store(_) => 503,
             Self::Callback(CallbackError::TokenExchange(ProviderError::OAuth { .. })) => 400,
             Self::Callback(CallbackError::TokenExchange(_)) => 502,

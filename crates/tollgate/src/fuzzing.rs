@@ -11,16 +11,16 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::backchannel::check_logout_claims;
-use crate::client::Tollgate;
 use crate::config::Config;
-use crate::cookies::CookieJar;
-use crate::id_token::{self, Expectations};
-use crate::mfa::MfaContext;
-use crate::provider::jwks::{VerificationKey, parse_key_set};
-use crate::secret::{KeyPurpose, Keyring, Secret};
+use crate::oidc::backchannel::check_logout_claims;
+use crate::oidc::id_token::{self, Expectations};
+use crate::oidc::provider::jwks::{VerificationKey, parse_key_set};
 use crate::session::SessionData;
-use crate::session_cookie::CookieSessionCodec;
+use crate::session::codec::CookieSessionCodec;
+use crate::session::cookies::CookieJar;
+use crate::session::secret::{KeyPurpose, Keyring, Secret};
+use crate::step_up::mfa::MfaContext;
+use crate::web::Tollgate;
 
 /// The secret the fuzz harness seals and unseals with (the nextjs-auth0 interop vectors' secret).
 pub const SECRET: &str = "5f2b8c3e9a7d4e1f0b6c2a8d7e3f9a1b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f";
@@ -178,7 +178,7 @@ pub fn logout_token(token: &str) {
 /// The `returnTo` sanitiser: anything it lets through is a path on the application's origin.
 pub fn return_to(value: &str) {
     let f = fixture();
-    if let Some(path) = crate::return_to::sanitize_return_to(value, &f.base) {
+    if let Some(path) = crate::session::return_to::sanitize_return_to(value, &f.base) {
         assert!(path.starts_with('/') && !path.starts_with("//"), "{path:?}");
         assert!(!path.contains('\\'), "{path:?}");
         assert!(!path.chars().any(char::is_control), "{path:?}");
@@ -247,9 +247,9 @@ fn dpop_key() -> &'static crate::DpopKey {
 /// A resource server's check of a `DPoP` proof (RFC 9449 §7) for a token bound to the fixture
 /// key: a proof it accepts is signed by that key and names this request and token.
 pub fn api_dpop_proof(proof: &str) {
-    static REPLAY: OnceLock<crate::api::dpop::ReplayCache> = OnceLock::new();
+    static REPLAY: OnceLock<crate::resource_server::dpop::ReplayCache> = OnceLock::new();
     let replay = REPLAY.get_or_init(Default::default);
-    let expected = crate::api::dpop::Expected {
+    let expected = crate::resource_server::dpop::Expected {
         htm: "GET",
         htu: DPOP_HTU,
         access_token: DPOP_ACCESS_TOKEN,
@@ -257,9 +257,9 @@ pub fn api_dpop_proof(proof: &str) {
         now: NOW,
         window: 60,
     };
-    if crate::api::dpop::check_proof(proof, &expected, replay).is_ok() {
+    if crate::resource_server::dpop::check_proof(proof, &expected, replay).is_ok() {
         // Accepted proofs are never accepted twice.
-        assert!(crate::api::dpop::check_proof(proof, &expected, replay).is_err());
+        assert!(crate::resource_server::dpop::check_proof(proof, &expected, replay).is_err());
     }
 }
 
@@ -412,8 +412,8 @@ mod tests {
 
     #[test]
     fn the_dpop_seed_is_accepted_once_and_a_fresh_proof_too() {
-        let replay = crate::api::dpop::ReplayCache::default();
-        let expected = |jkt| crate::api::dpop::Expected {
+        let replay = crate::resource_server::dpop::ReplayCache::default();
+        let expected = |jkt| crate::resource_server::dpop::Expected {
             htm: "GET",
             htu: DPOP_HTU,
             access_token: DPOP_ACCESS_TOKEN,
@@ -424,16 +424,18 @@ mod tests {
         let fresh = valid_api_dpop_proof();
         let jkt = dpop_key().thumbprint();
         assert_eq!(
-            crate::api::dpop::check_proof(&fresh, &expected(jkt), &replay),
+            crate::resource_server::dpop::check_proof(&fresh, &expected(jkt), &replay),
             Ok(())
         );
-        assert!(crate::api::dpop::check_proof(&fresh, &expected(jkt), &replay).is_err());
+        assert!(
+            crate::resource_server::dpop::check_proof(&fresh, &expected(jkt), &replay).is_err()
+        );
         let (_, seed) = seeds("api_dpop_proof")
             .into_iter()
             .find(|(p, _)| p.ends_with("valid"))
             .unwrap();
         assert_eq!(
-            crate::api::dpop::check_proof(seed.trim(), &expected(jkt), &replay),
+            crate::resource_server::dpop::check_proof(seed.trim(), &expected(jkt), &replay),
             Ok(()),
             "fuzz/seeds/api_dpop_proof/valid no longer passes: replace it with {}",
             valid_api_dpop_proof()

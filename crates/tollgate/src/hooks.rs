@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::client::CallbackSuccess;
 use crate::error::Error;
-use crate::response::AuthResponse;
 use crate::session::SessionData;
-use crate::store::BoxFuture;
+use crate::session::store::BoxFuture;
+use crate::web::CallbackSuccess;
+use crate::web::response::AuthResponse;
 
 type BeforeSaved = dyn Fn(SessionData, Option<Map<String, Value>>) -> BoxFuture<'static, SessionData>
     + Send
@@ -90,7 +90,7 @@ impl Hooks {
     }
 }
 
-impl crate::client::Tollgate {
+impl crate::web::Tollgate {
     /// Runs `before_session_saved`, keeping the SDK's own members.
     pub(crate) async fn run_before_saved(
         &self,

@@ -33,6 +33,21 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Where things are
+//!
+//! The crate's root re-exports every public type; the source is grouped by what it does:
+//!
+//! | folder | what it holds |
+//! |---|---|
+//! | `session/` | the session data, the cookie format (`codec.rs`: nextjs-auth0 v4's JWE, `jwe.rs`; keys per purpose, `secret.rs`; chunking, `cookies.rs`), the login transaction, `returnTo` sanitising, base URLs, and the stores (`store/`: cookie, memory, Redis) |
+//! | `tokens/` | access tokens: the public types, the cache in the session (`cache.rs`), getting and refreshing them (`refresh.rs`), single-flight refresh (`single_flight.rs`), token exchange and Token Vault (`exchange/`), `fetch_with_auth` (`fetcher.rs`) |
+//! | `step_up/` | step-up MFA, both paths explained in its module doc: [`StepUp`] for pages (`acr_values`), and for APIs the `mfa_required` error, the sealed `mfa_token` and the MFA API client (`mfa/`) |
+//! | `oidc/` | the wire: provider metadata, JWKS and the token endpoint (`provider/`), ID-token validation, DPoP, client assertions, the authorization request, back-channel logout, CIBA, UserInfo |
+//! | `web/` | [`Tollgate`] and its handlers: login, callback, logout, session load and save, the browser module |
+//! | `resource_server/` | validating the access tokens an API receives ([`resource_server`]) |
+//! | `my_account/` | Connected Accounts and the My Account / My Organization API proxy |
+//! | `config.rs`, `error.rs`, `hooks.rs` | [`Config`], the error types, [`Hooks`] |
+//!
 //! ## Sessions
 //!
 //! By default the whole session lives in the `__session` cookie, sealed as a compact JWE
@@ -73,90 +88,73 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod api;
-mod authorize;
-mod backchannel;
-mod base_url;
-mod browser;
-mod ciba;
-mod client;
-mod client_assertion;
 mod config;
-mod cookies;
-mod dpop;
 mod error;
-mod exchange;
-mod fetcher;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod hooks;
-mod id_token;
-mod jwe;
-mod mfa;
 mod my_account;
-mod provider;
+mod oidc;
 mod random;
-mod refresh;
-mod response;
-mod return_to;
-mod secret;
+pub mod resource_server;
 mod session;
-mod session_cookie;
 mod step_up;
-pub mod store;
 pub mod testing;
 mod time;
 mod tokens;
-mod transaction;
-mod userinfo;
+mod web;
 
-pub use authorize::LoginOptions;
-pub use backchannel::{
-    BACKCHANNEL_LOGOUT_EVENT, LogoutTokenError, MemoryRevocations, RevocationList,
-};
-pub use base_url::{AllowedBaseUrl, RequestOrigin};
-pub use browser::browser_module;
-pub use ciba::{
-    BackchannelAuthError, BackchannelAuthOptions, BackchannelPoll, BackchannelRequest, CIBA_GRANT,
-};
-pub use client::{
-    CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS, LoadedSession, LoginRedirect, Tollgate,
-};
-pub use client_assertion::{ClientAssertionKey, JWT_BEARER_ASSERTION};
+/// The former name of [`resource_server`], kept so existing imports keep compiling.
+pub use resource_server as api;
+pub use session::store;
+
 pub use config::{
     ClientAuth, Config, ConfigBuilder, DEFAULT_SCOPE, LogoutStrategy, Routes, SessionConfig,
     TransactionConfig,
 };
-pub use cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite};
-pub use dpop::{DpopKey, DpopKeyError, DpopOptions, MAX_DPOP_CLOCK_TOLERANCE};
 pub use error::{BaseUrlError, CallbackError, ConfigError, Error, IdTokenError, ProviderError};
-pub use exchange::{
-    ConnectionToken, ConnectionTokenError, ConnectionTokenOptions, ExchangedTokens,
-    TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_GRANT_FEDERATED, TokenExchangeError, TokenExchangeOptions,
-};
-pub use fetcher::{FetchError, FetchOutcome};
 pub use hooks::Hooks;
-pub use mfa::{
-    Authenticator, ChallengeRequest, ChallengeResponse, EnrollRequest, FactorRequirement, Mfa,
-    MfaError, MfaRequiredError, MfaRequirements, VerifyOutcome, VerifyRequest,
-};
 pub use my_account::{
     CONNECT_AUTHORIZATION_PARAMS, ConnectAccountError, ConnectAccountOptions, ConnectRedirect,
     ConnectedAccount, ConnectedAccountsPage, MyAccountApiError, MyApi, PreparedProxy, ProxyError,
     ProxyOutcome, SCOPE_CREATE_CONNECTED_ACCOUNTS, SCOPE_DELETE_CONNECTED_ACCOUNTS,
     SCOPE_READ_CONNECTED_ACCOUNTS, ValidationError,
 };
-pub use provider::ProviderMetadata;
-pub use response::{AuthResponse, escape as escape_html};
-pub use return_to::{MAX_RETURN_TO_LEN, sanitize_return_to};
-pub use secret::{KeyPurpose, Keyring, MIN_SECRET_LEN, Secret};
+pub use oidc::authorize::LoginOptions;
+pub use oidc::backchannel::{
+    BACKCHANNEL_LOGOUT_EVENT, LogoutTokenError, MemoryRevocations, RevocationList,
+};
+pub use oidc::ciba::{
+    BackchannelAuthError, BackchannelAuthOptions, BackchannelPoll, BackchannelRequest, CIBA_GRANT,
+};
+pub use oidc::client_assertion::{ClientAssertionKey, JWT_BEARER_ASSERTION};
+pub use oidc::dpop::{DpopKey, DpopKeyError, DpopOptions, MAX_DPOP_CLOCK_TOLERANCE};
+pub use oidc::provider::ProviderMetadata;
+pub use session::base_url::{AllowedBaseUrl, RequestOrigin};
+pub use session::codec::{CookieSessionCodec, ROLLING_GRANULARITY};
+pub use session::cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite};
+pub use session::return_to::{MAX_RETURN_TO_LEN, sanitize_return_to};
+pub use session::secret::{KeyPurpose, Keyring, MIN_SECRET_LEN, Secret};
 pub use session::{
     ACR_MULTI_FACTOR, AccessTokenEntry, Authentication, Internal, SessionData, TokenSet, User,
 };
-pub use session_cookie::{CookieSessionCodec, ROLLING_GRANULARITY};
 pub use step_up::StepUp;
+pub use step_up::mfa::{
+    Authenticator, ChallengeRequest, ChallengeResponse, EnrollRequest, FactorRequirement, Mfa,
+    MfaError, MfaRequiredError, MfaRequirements, VerifyOutcome, VerifyRequest,
+};
+pub use tokens::exchange::{
+    ConnectionToken, ConnectionTokenError, ConnectionTokenOptions, ExchangedTokens,
+    TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_GRANT_FEDERATED, TokenExchangeError, TokenExchangeOptions,
+};
+pub use tokens::fetcher::{FetchError, FetchOutcome};
 pub use tokens::{AccessToken, AccessTokenError, AccessTokenOptions, AccessTokenOutcome};
+pub use web::browser::browser_module;
+pub use web::response::{AuthResponse, escape as escape_html};
+pub use web::{
+    CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS, LoadedSession, LoginRedirect, Tollgate,
+};
 
 /// Re-exported so applications name the same `http` types.
 pub use http;

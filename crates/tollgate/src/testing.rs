@@ -29,12 +29,12 @@
 
 use serde_json::{Value, json};
 
-use crate::client::Tollgate;
 use crate::config::Config;
-use crate::cookies::CookieJar;
 use crate::error::{ConfigError, Error};
+use crate::session::codec::CookieSessionCodec;
+use crate::session::cookies::CookieJar;
 use crate::session::{ACR_MULTI_FACTOR, Authentication, SessionData};
-use crate::session_cookie::CookieSessionCodec;
+use crate::web::Tollgate;
 
 /// A session under construction; turn it into [`SessionData`] with [`build`](Self::build) or pass
 /// it to [`cookie_header`] / [`generate_session_cookie`] directly.

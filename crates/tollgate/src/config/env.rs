@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::ConfigBuilder;
-use crate::cookies::SameSite;
 use crate::error::ConfigError;
+use crate::session::cookies::SameSite;
 
 impl ConfigBuilder {
     /// A builder pre-filled from the environment, so code can override single values.
@@ -195,8 +195,8 @@ fn dpop_vars(
 ) -> Result<ConfigBuilder, ConfigError> {
     match (get("AUTH0_DPOP_PRIVATE_KEY"), get("AUTH0_DPOP_PUBLIC_KEY")) {
         (Some(private), Some(public)) => {
-            let key =
-                crate::dpop::DpopKey::from_pem(&private, &public).map_err(ConfigError::DpopKey)?;
+            let key = crate::oidc::dpop::DpopKey::from_pem(&private, &public)
+                .map_err(ConfigError::DpopKey)?;
             b = b.dpop(key);
         }
         (None, None) => {}

@@ -1,5 +1,5 @@
 use super::*;
-use crate::base_url::RequestOrigin;
+use crate::session::base_url::RequestOrigin;
 
 fn vars(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
     ConfigBuilder::from_vars(|n| {

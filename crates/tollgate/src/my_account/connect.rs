@@ -13,14 +13,14 @@ use serde_json::{Map, Value, json};
 use thiserror::Error;
 
 use super::{MyAccountApiError, MyApi, SCOPE_CREATE_CONNECTED_ACCOUNTS};
-use crate::base_url::RequestOrigin;
-use crate::client::Tollgate;
 use crate::error::BaseUrlError;
-use crate::fetcher::FetchError;
-use crate::response::{self, AuthResponse};
 use crate::session::SessionData;
+use crate::session::base_url::RequestOrigin;
+use crate::session::transaction::{self, Transaction};
+use crate::tokens::fetcher::FetchError;
 use crate::tokens::{AccessToken, AccessTokenError, AccessTokenOptions};
-use crate::transaction::{self, Transaction};
+use crate::web::Tollgate;
+use crate::web::response::{self, AuthResponse};
 
 /// The authorization parameters the My Account API accepts in a connect request.
 pub const CONNECT_AUTHORIZATION_PARAMS: &[&str] = &[
@@ -453,7 +453,7 @@ impl Tollgate {
             "connection": opts.connection,
             "redirect_uri": redirect_uri,
             "state": state,
-            "code_challenge": crate::authorize::pkce_challenge(&verifier),
+            "code_challenge": crate::oidc::authorize::pkce_challenge(&verifier),
             "code_challenge_method": "S256",
         });
         if !opts.scopes.is_empty() {

@@ -7,12 +7,12 @@ use http::{HeaderMap, HeaderName, Method, Response, StatusCode};
 use serde_json::{Value, json};
 use thiserror::Error;
 
-use crate::base_url::RequestOrigin;
-use crate::client::Tollgate;
 use crate::config::Routes;
-use crate::fetcher::FetchError;
 use crate::session::SessionData;
+use crate::session::base_url::RequestOrigin;
+use crate::tokens::fetcher::FetchError;
 use crate::tokens::{AccessToken, AccessTokenError, AccessTokenOptions};
+use crate::web::Tollgate;
 
 /// Request headers forwarded upstream; every other header (cookies, authorization, …) stays
 /// with the application.

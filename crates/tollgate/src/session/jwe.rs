@@ -1,0 +1,190 @@
+//! Compact JWE with `alg: dir` and `enc: A256GCM`: the sealing format of every Tollgate artifact.
+//!
+//! The layout is `BASE64URL(header) . "" . BASE64URL(iv) . BASE64URL(ciphertext) . BASE64URL(tag)`,
+//! with the encoded protected header as additional authenticated data (RFC 7516 §5.1). The header is
+//! fixed to `{"enc":"A256GCM","alg":"dir"}`, byte for byte what nextjs-auth0 v4 writes.
+
+use aes_gcm::aead::AeadInOut;
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+use crate::session::secret::Keyring;
+
+/// `BASE64URL({"enc":"A256GCM","alg":"dir"})`.
+const HEADER_B64: &str = "eyJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiZGlyIn0";
+
+/// Why a sealed value could not be opened. Deliberately coarse: callers treat every case as "no value".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpenError {
+    /// Not five dot-separated base64url parts, or an unexpected header.
+    Malformed,
+    /// No configured key authenticates it (tampered, or sealed with another secret).
+    Unauthentic,
+}
+
+/// Seals `plaintext` with the current key of `keys`.
+pub(crate) fn seal(keys: &Keyring, plaintext: &[u8]) -> String {
+    seal_with(keys.current_cipher(), plaintext)
+}
+
+fn seal_with(cipher: &Aes256Gcm, plaintext: &[u8]) -> String {
+    let mut iv = [0u8; 12];
+    crate::random::fill(&mut iv);
+    let mut buf = plaintext.to_vec();
+    let tag = cipher
+        .encrypt_inout_detached(
+            &Nonce::from(iv),
+            HEADER_B64.as_bytes(),
+            buf.as_mut_slice().into(),
+        )
+        .expect("invariant: AES-GCM accepts any plaintext shorter than 64 GiB");
+    let mut out = String::with_capacity(HEADER_B64.len() + 4 + 16 + buf.len() * 4 / 3 + 26);
+    out.push_str(HEADER_B64);
+    out.push_str("..");
+    B64.encode_string(iv, &mut out);
+    out.push('.');
+    out.push_str(&base64_simd::URL_SAFE_NO_PAD.encode_to_string(&buf));
+    out.push('.');
+    B64.encode_string(tag, &mut out);
+    out
+}
+
+/// Opens a value sealed by [`seal`] (or by nextjs-auth0) with any key of `keys`.
+pub(crate) fn open(keys: &Keyring, compact: &str) -> Result<Vec<u8>, OpenError> {
+    let mut parts = compact.split('.');
+    let (Some(header), Some(cek), Some(iv), Some(ct), Some(tag), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(OpenError::Malformed);
+    };
+    if !cek.is_empty() || !header_is_dir_a256gcm(header) {
+        return Err(OpenError::Malformed);
+    }
+    let iv: [u8; 12] = decode_exact(iv)?;
+    let tag: [u8; 16] = decode_exact(tag)?;
+    let ct = base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(ct)
+        .map_err(|_| OpenError::Malformed)?;
+    let all = keys.ciphers();
+    let mut owned = Some(ct);
+    for (i, cipher) in all.iter().enumerate() {
+        // Only copy the ciphertext when another key may still need it.
+        let mut buf = if i + 1 == all.len() {
+            owned.take().unwrap_or_default()
+        } else {
+            owned.clone().unwrap_or_default()
+        };
+        if cipher
+            .decrypt_inout_detached(
+                &Nonce::from(iv),
+                header.as_bytes(),
+                buf.as_mut_slice().into(),
+                &Tag::from(tag),
+            )
+            .is_ok()
+        {
+            return Ok(buf);
+        }
+    }
+    Err(OpenError::Unauthentic)
+}
+
+fn decode_exact<const N: usize>(part: &str) -> Result<[u8; N], OpenError> {
+    let mut out = [0u8; N];
+    match B64.decode_slice(part, &mut out) {
+        Ok(n) if n == N => Ok(out),
+        _ => Err(OpenError::Malformed),
+    }
+}
+
+/// Accepts the canonical header fast, and any other encoding of the same two members.
+fn header_is_dir_a256gcm(header_b64: &str) -> bool {
+    if header_b64 == HEADER_B64 {
+        return true;
+    }
+    let Ok(raw) = B64.decode(header_b64) else {
+        return false;
+    };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&raw)
+    else {
+        return false;
+    };
+    map.len() == 2
+        && map.get("alg").and_then(|v| v.as_str()) == Some("dir")
+        && map.get("enc").and_then(|v| v.as_str()) == Some("A256GCM")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::secret::{KeyPurpose, Secret};
+
+    fn ring(secrets: &[&str], purpose: KeyPurpose) -> Keyring {
+        let s: Vec<Secret> = secrets.iter().map(|s| Secret::new(*s)).collect();
+        Keyring::derive(&s, purpose).unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_header() {
+        let k = ring(&["0123456789abcdef0123456789abcdef"], KeyPurpose::Session);
+        let sealed = seal(&k, b"{\"a\":1}");
+        assert!(sealed.starts_with("eyJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiZGlyIn0.."));
+        assert_eq!(open(&k, &sealed).unwrap(), b"{\"a\":1}");
+    }
+
+    #[test]
+    fn purposes_do_not_open_each_other() {
+        let s = "0123456789abcdef0123456789abcdef";
+        let session = ring(&[s], KeyPurpose::Session);
+        let txn = ring(&[s], KeyPurpose::Transaction);
+        let sealed = seal(&txn, b"x");
+        assert_eq!(open(&session, &sealed), Err(OpenError::Unauthentic));
+    }
+
+    #[test]
+    fn rotation_opens_with_old_secret() {
+        let old = ring(&["old-secret-old-secret-old-secret-1"], KeyPurpose::Session);
+        let both = ring(
+            &[
+                "new-secret-new-secret-new-secret-2",
+                "old-secret-old-secret-old-secret-1",
+            ],
+            KeyPurpose::Session,
+        );
+        let sealed = seal(&old, b"v");
+        assert_eq!(open(&both, &sealed).unwrap(), b"v");
+        let resealed = seal(&both, b"v");
+        assert_eq!(open(&old, &resealed), Err(OpenError::Unauthentic));
+    }
+
+    #[test]
+    fn malformed_inputs_are_rejected() {
+        let k = ring(&["0123456789abcdef0123456789abcdef"], KeyPurpose::Session);
+        for bad in [
+            "",
+            "a.b.c.d.e",
+            "....",
+            "a..b.c.d.e.f",
+            &format!("{HEADER_B64}..!!.a.b"),
+        ] {
+            assert_eq!(open(&k, bad), Err(OpenError::Malformed), "{bad}");
+        }
+        // Flip one character of the ciphertext: authentication fails.
+        let sealed = seal(&k, b"a payload long enough");
+        let ct_start = sealed.match_indices('.').nth(2).unwrap().0 + 1;
+        let mut bytes = sealed.into_bytes();
+        bytes[ct_start + 2] = if bytes[ct_start + 2] == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert_eq!(open(&k, &tampered), Err(OpenError::Unauthentic));
+    }
+}

@@ -1,0 +1,607 @@
+//! Finishing a login at the callback route.
+
+use serde_json::{Map, Value};
+
+use super::Tollgate;
+use crate::error::{CallbackError, Error, IdTokenError};
+use crate::oidc::id_token::{self, Expectations, VerifyError};
+use crate::session::base_url::RequestOrigin;
+use crate::session::cookies::CookieJar;
+use crate::session::transaction;
+use crate::session::{Authentication, Internal, SessionData, TokenSet, User};
+use crate::web::response::{self, AuthResponse};
+
+/// Profile claims kept in the session by default (nextjs-auth0's `DEFAULT_ID_TOKEN_CLAIMS`).
+pub const DEFAULT_USER_CLAIMS: &[&str] = &[
+    "sub",
+    "name",
+    "nickname",
+    "given_name",
+    "family_name",
+    "picture",
+    "email",
+    "email_verified",
+    "org_id",
+];
+
+/// A completed login.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CallbackSuccess {
+    /// The new session (already sealed into `set_cookies` of the outcome).
+    pub session: SessionData,
+    /// The sanitised path to return to.
+    pub return_to: String,
+    /// All claims of the validated ID token (empty after a connect flow, which has none).
+    pub id_token_claims: Map<String, Value>,
+    /// After a Connected Accounts flow (`connect_code` callback): the account that was linked.
+    /// The session is the user's existing one, unchanged but for a refreshed token.
+    pub connected_account: Option<crate::my_account::ConnectedAccount>,
+}
+
+/// The result of the callback route, plus the cookies to set whatever happened (the transaction
+/// cookie is always deleted: it is single use).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CallbackOutcome {
+    /// The session, or why there is none.
+    pub result: Result<CallbackSuccess, Error>,
+    /// `Set-Cookie` lines: the session on success, and the deletion of the transaction cookie.
+    pub set_cookies: Vec<String>,
+    /// When the failed login was a step-up: the login URL that tries it again (same `returnTo`,
+    /// same `acr_values` and `max_age`).
+    pub retry_step_up: Option<String>,
+    /// When the login runs in a popup: the application's origin, the only one the result is
+    /// posted to.
+    pub popup_origin: Option<String>,
+    /// When a silent login (`prompt=none`) found that the provider needs the user
+    /// (`login_required`, `consent_required`, `interaction_required`,
+    /// `account_selection_required`): the sanitised path to return to, without a session.
+    pub silent_return_to: Option<String>,
+}
+
+/// The errors with which a provider answers `prompt=none` when it needs the user.
+const INTERACTION_NEEDED: [&str; 4] = [
+    "login_required",
+    "consent_required",
+    "interaction_required",
+    "account_selection_required",
+];
+
+impl CallbackOutcome {
+    /// The default answer: `302` to `returnTo` on success; on failure a 400/502 HTML page that says
+    /// what happened, with a link to start again. A silent login that needs the user also goes
+    /// back to `returnTo`, signed out, with no error page.
+    pub fn into_response(self, login_path: &str) -> AuthResponse {
+        if let Some(origin) = &self.popup_origin {
+            return popup_page(origin, &self.result, &self.set_cookies);
+        }
+        if let Some(to) = &self.silent_return_to {
+            return response::redirect(to, &self.set_cookies);
+        }
+        match self.result {
+            Ok(ok) => response::redirect(&ok.return_to, &self.set_cookies),
+            Err(e) if self.retry_step_up.is_some() => response::html_page(
+                403,
+                "Verification needed",
+                &format!(
+                    "This page needs an extra verification step, and it was not completed. Nothing was unlocked. ({e})"
+                ),
+                self.retry_step_up.as_deref().map(|u| (u, "Try again")),
+                &self.set_cookies,
+            ),
+            Err(e) => response::html_page(
+                e.status(),
+                "Sign-in failed",
+                &e.to_string(),
+                Some((login_path, "Sign in again")),
+                &self.set_cookies,
+            ),
+        }
+    }
+}
+
+/// The page a popup login ends on: it posts `{type: "auth_complete", success, user | error}` to the
+/// opener — only to the application's own origin — and closes itself.
+fn popup_page(
+    origin: &str,
+    result: &Result<CallbackSuccess, Error>,
+    cookies: &[String],
+) -> AuthResponse {
+    let message = match result {
+        Ok(ok) => {
+            serde_json::json!({"type": "auth_complete", "success": true, "user": ok.session.user})
+        }
+        Err(e) => serde_json::json!({
+            "type": "auth_complete",
+            "success": false,
+            "error": {"code": e.code(), "message": e.to_string()},
+        }),
+    };
+    // JSON inside a <script>: escape '<' so no "</script>" can end it early.
+    let message = message.to_string().replace('<', "\\u003c");
+    let origin_js = serde_json::Value::String(origin.to_owned())
+        .to_string()
+        .replace('<', "\\u003c");
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signing in</title></head>\n<body><main><p>You can close this window.</p></main>\n<script>(function(){{var m={message};if(window.opener){{window.opener.postMessage(m,{origin_js});}}window.close();}})();</script></body></html>\n"
+    );
+    let mut resp = http::Response::new(body);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    for c in cookies {
+        if let Ok(v) = http::HeaderValue::from_str(c) {
+            resp.headers_mut().append(http::header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+#[derive(Default)]
+struct CallbackParams {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    iss: Option<String>,
+    connect_code: Option<String>,
+}
+
+fn parse_params(query: &str) -> CallbackParams {
+    let mut p = CallbackParams::default();
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        let slot = match k.as_ref() {
+            "state" => &mut p.state,
+            "code" => &mut p.code,
+            "error" => &mut p.error,
+            "error_description" => &mut p.error_description,
+            "iss" => &mut p.iss,
+            "connect_code" => &mut p.connect_code,
+            _ => continue,
+        };
+        // A repeated parameter is ambiguous: keep the first, as most servers do.
+        if slot.is_none() {
+            *slot = Some(v.into_owned());
+        }
+    }
+    p
+}
+
+impl Tollgate {
+    /// Handles the provider's redirect back: checks the transaction, exchanges the code, validates
+    /// the ID token, and builds the session. Nothing is stored when any step fails.
+    ///
+    /// With an allow-list of base URLs use [`handle_callback_at`](Self::handle_callback_at).
+    pub async fn handle_callback(&self, query: &str, jar: &CookieJar) -> CallbackOutcome {
+        self.callback_at(None, query, jar).await
+    }
+
+    /// [`handle_callback`](Self::handle_callback) for the request from `origin`. With an
+    /// allow-list of base URLs, the request's host must be allowed and be the one the login
+    /// started at ([`CallbackError::BaseUrlMismatch`] otherwise); the code is exchanged with that
+    /// login's exact `redirect_uri`.
+    ///
+    /// ```no_run
+    /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap, query: &str) {
+    /// let origin = tollgate::RequestOrigin::from_headers(&headers);
+    /// let jar = tollgate::CookieJar::from_headers(&headers);
+    /// let outcome = auth.handle_callback_at(&origin, query, &jar).await;
+    /// let resp = auth.callback_response(outcome);
+    /// # }
+    /// ```
+    pub async fn handle_callback_at(
+        &self,
+        origin: &RequestOrigin,
+        query: &str,
+        jar: &CookieJar,
+    ) -> CallbackOutcome {
+        self.callback_at(Some(origin), query, jar).await
+    }
+
+    async fn callback_at(
+        &self,
+        origin: Option<&RequestOrigin>,
+        query: &str,
+        jar: &CookieJar,
+    ) -> CallbackOutcome {
+        let app_base = match self.config().base_url_for(origin) {
+            Ok(b) => b,
+            Err(e) => return CallbackOutcome::refused(e.into()),
+        };
+        let p = parse_params(query);
+        let mut set_cookies = Vec::new();
+        if let Some(clear) = p
+            .state
+            .as_deref()
+            .and_then(|s| transaction::clear(self.config(), s))
+        {
+            set_cookies.push(clear);
+        }
+        let txn = p.state.as_deref().and_then(|s| {
+            transaction::load(
+                self.config(),
+                &self.inner.transaction_keys,
+                jar,
+                s,
+                crate::time::now(),
+            )
+        });
+        let mismatch = super::base_url::callback_mismatch(self.config(), &app_base, txn.as_ref());
+        let txn = txn.filter(|_| mismatch.is_none());
+        let retry_step_up = txn
+            .as_ref()
+            .filter(|t| t.acr_values.is_some())
+            .map(|t| self.retry_url(t));
+        let popup_origin = txn
+            .as_ref()
+            .filter(|t| t.popup)
+            .map(|_| app_base.origin().ascii_serialization());
+        let silent_return_to = txn
+            .as_ref()
+            .filter(|t| t.silent)
+            .filter(|_| {
+                p.error
+                    .as_deref()
+                    .is_some_and(|e| INTERACTION_NEEDED.contains(&e))
+            })
+            .map(|t| t.return_to.clone());
+        if let Some(t) = txn.as_ref().filter(|t| t.connect.is_some()) {
+            let (result, mut lines) = self.finish_connect(&p, t, jar).await;
+            if let Err(e) = &result {
+                tracing::info!(error = %e, "connect account callback failed");
+            }
+            lines.append(&mut set_cookies);
+            return CallbackOutcome {
+                result,
+                set_cookies: lines,
+                retry_step_up: None,
+                popup_origin: None,
+                silent_return_to: None,
+            };
+        }
+        let mut result = match mismatch {
+            Some(e) => Err(e),
+            None => self.finish_login(&p, txn).await,
+        };
+        if let Ok(ok) = &mut result {
+            // A new login of the same user (a step-up) keeps the tokens the session already had
+            // for other APIs.
+            if let Ok(Some(previous)) = self.load_session(jar).await
+                && previous.data.user.sub() == ok.session.user.sub()
+            {
+                let new_audience = ok.session.token_set.audience.clone();
+                ok.session.access_tokens.extend(
+                    previous
+                        .data
+                        .access_tokens
+                        .into_iter()
+                        .filter(|e| Some(&e.audience) != new_audience.as_ref()),
+                );
+            }
+        }
+        if let Ok(ok) = &result {
+            match self.create_session(jar, &ok.session).await {
+                Ok(mut lines) => {
+                    lines.append(&mut set_cookies);
+                    set_cookies = lines;
+                }
+                Err(e) => result = Err(e),
+            }
+        }
+        if let Err(e) = &result {
+            tracing::info!(error = %e, "login callback failed");
+        }
+        CallbackOutcome {
+            result,
+            set_cookies,
+            retry_step_up,
+            popup_origin,
+            silent_return_to,
+        }
+    }
+
+    /// The callback route's answer: the `on_callback` hook's, or the default one; with the session
+    /// and transaction cookies either way.
+    pub fn callback_response(&self, outcome: CallbackOutcome) -> AuthResponse {
+        let login = self.config().routes.login.clone();
+        let custom = self
+            .hooks()
+            .on_callback
+            .as_ref()
+            .and_then(|hook| hook(outcome.result.as_ref()));
+        match custom {
+            Some(mut resp) => {
+                for c in &outcome.set_cookies {
+                    if let Ok(v) = http::HeaderValue::from_str(c) {
+                        resp.headers_mut().append(http::header::SET_COOKIE, v);
+                    }
+                }
+                resp
+            }
+            None => outcome.into_response(&login),
+        }
+    }
+
+    /// The login URL that repeats a step-up transaction.
+    fn retry_url(&self, t: &transaction::Transaction) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("returnTo", &t.return_to);
+        if let Some(a) = &t.acr_values {
+            q.append_pair("acr_values", a);
+        }
+        if let Some(m) = t.max_age {
+            q.append_pair("max_age", &m.to_string());
+        }
+        format!("{}?{}", self.config().routes.login, q.finish())
+    }
+
+    /// The callback of a Connected Accounts flow: the user's session (still the same user), a
+    /// My Account token, and the `complete` call. Returns the `Set-Cookie` lines of a session
+    /// that a token refresh changed.
+    async fn finish_connect(
+        &self,
+        p: &CallbackParams,
+        txn: &transaction::Transaction,
+        jar: &CookieJar,
+    ) -> (Result<CallbackSuccess, Error>, Vec<String>) {
+        let Some(connect) = txn.connect.as_ref() else {
+            return (Err(CallbackError::MissingTransaction.into()), Vec::new());
+        };
+        if let Some(error) = &p.error {
+            let e = CallbackError::Authorization {
+                error: error.clone(),
+                description: p.error_description.clone(),
+            };
+            return (Err(e.into()), Vec::new());
+        }
+        let loaded = match self.load_session(jar).await {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                let e = crate::my_account::ConnectAccountError::AccessToken(
+                    crate::AccessTokenError::MissingSession,
+                );
+                return (Err(e.into()), Vec::new());
+            }
+            Err(e) => return (Err(e), Vec::new()),
+        };
+        let opts = self.my_account_token(crate::my_account::SCOPE_CREATE_CONNECTED_ACCOUNTS);
+        let (token, saved) = match self.access_token_for(jar, &loaded, &opts).await {
+            Ok(t) => t,
+            Err(e) => {
+                return (
+                    Err(crate::my_account::ConnectAccountError::from(e).into()),
+                    Vec::new(),
+                );
+            }
+        };
+        let (session, lines) = match saved {
+            Some((l, lines)) => (l.data, lines),
+            None => (loaded.data, Vec::new()),
+        };
+        let result = self
+            .complete_connect_account(&token, txn, connect, p.connect_code.as_deref())
+            .await
+            .map(|account| CallbackSuccess {
+                session,
+                return_to: txn.return_to.clone(),
+                id_token_claims: Map::new(),
+                connected_account: Some(account),
+            })
+            .map_err(Error::from);
+        (result, lines)
+    }
+
+    async fn finish_login(
+        &self,
+        p: &CallbackParams,
+        txn: Option<transaction::Transaction>,
+    ) -> Result<CallbackSuccess, Error> {
+        let config = self.config();
+        let now = crate::time::now();
+        if p.state.is_none() {
+            if let Some(error) = &p.error {
+                return Err(CallbackError::Authorization {
+                    error: error.clone(),
+                    description: p.error_description.clone(),
+                }
+                .into());
+            }
+            return Err(CallbackError::MissingState.into());
+        }
+        let txn = txn.ok_or(CallbackError::MissingTransaction)?;
+        let meta = self.inner.provider.metadata().await?;
+        if p.iss.as_ref().is_some_and(|iss| iss != &meta.issuer) {
+            return Err(CallbackError::IssuerMismatch.into());
+        }
+        if let Some(error) = &p.error {
+            return Err(CallbackError::Authorization {
+                error: error.clone(),
+                description: p.error_description.clone(),
+            }
+            .into());
+        }
+        let code = p
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or(CallbackError::MissingCode)?;
+        let tokens = self
+            .inner
+            .provider
+            .exchange_code(
+                &config.client_id,
+                &config.client_auth,
+                code,
+                &txn.redirect_uri,
+                &txn.code_verifier,
+            )
+            .await
+            .map_err(CallbackError::TokenExchange)?;
+        let raw_id_token =
+            tokens
+                .id_token
+                .as_deref()
+                .ok_or(CallbackError::IdToken(IdTokenError::Malformed(
+                    "the token response has no id_token",
+                )))?;
+        let client_secret = config.client_secret();
+        let claims = id_token::validate(
+            &self.inner.provider,
+            raw_id_token,
+            &Expectations {
+                issuer: &meta.issuer,
+                client_id: &config.client_id,
+                nonce: Some(&txn.nonce),
+                max_age: txn.max_age,
+                now,
+                tolerance: config.clock_tolerance.as_secs(),
+                algorithms: &config.id_token_algorithms,
+                client_secret,
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            VerifyError::Token(t) => Error::Callback(CallbackError::IdToken(t)),
+            VerifyError::Provider(p) => Error::Provider(p),
+        })?;
+        check_step_up(&claims, txn.acr_values.as_deref())?;
+        let session = build_session(&claims, tokens, &txn, now);
+        let session = self.run_before_saved(session, Some(claims.clone())).await;
+        Ok(CallbackSuccess {
+            session,
+            return_to: txn.return_to,
+            id_token_claims: claims,
+            connected_account: None,
+        })
+    }
+}
+
+/// When `acr_values` were requested, the signed ID token must show one of them was satisfied: its
+/// `acr` is one of them, or the multi-factor policy was requested and `amr` contains `mfa`.
+fn check_step_up(
+    claims: &Map<String, Value>,
+    requested: Option<&str>,
+) -> Result<(), CallbackError> {
+    let Some(requested) = requested.filter(|r| !r.trim().is_empty()) else {
+        return Ok(());
+    };
+    let acr = claims.get("acr").and_then(Value::as_str);
+    let amr: Vec<String> = match claims.get("amr") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let wanted: Vec<&str> = requested.split_whitespace().collect();
+    let acr_ok = acr.is_some_and(|a| wanted.contains(&a));
+    let mfa_ok =
+        wanted.contains(&crate::session::ACR_MULTI_FACTOR) && amr.iter().any(|m| m == "mfa");
+    if acr_ok || mfa_ok {
+        Ok(())
+    } else {
+        Err(CallbackError::StepUpNotSatisfied {
+            requested: requested.to_owned(),
+            acr: acr.map(str::to_owned),
+            amr,
+        })
+    }
+}
+
+fn build_session(
+    claims: &Map<String, Value>,
+    tokens: crate::oidc::provider::token::TokenResponse,
+    txn: &transaction::Transaction,
+    now: u64,
+) -> SessionData {
+    let user: Map<String, Value> = claims
+        .iter()
+        .filter(|(k, _)| DEFAULT_USER_CLAIMS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let amr = match claims.get("amr") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let authentication = Authentication {
+        amr,
+        acr: claims.get("acr").and_then(Value::as_str).map(str::to_owned),
+        auth_time: id_token::numeric_date(claims, "auth_time").ok().flatten(),
+    };
+    let sid = claims
+        .get("sid")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| crate::random::token(24));
+    SessionData {
+        user: User(user),
+        token_set: TokenSet {
+            access_token: tokens.access_token,
+            id_token: tokens.id_token,
+            scope: tokens.scope.or_else(|| Some(txn.scope.clone())),
+            requested_scope: Some(txn.scope.clone()),
+            refresh_token: tokens.refresh_token,
+            expires_at: now.saturating_add(tokens.expires_in.unwrap_or(0)),
+            audience: txn.audience.clone(),
+            token_type: Some(tokens.token_type),
+        },
+        access_tokens: Vec::new(),
+        internal: Internal {
+            sid,
+            created_at: now,
+            other: Map::new(),
+        },
+        authentication: Some(authentication),
+        extra: Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::ACR_MULTI_FACTOR;
+
+    fn claims(v: serde_json::Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn step_up_is_checked_from_acr_or_amr() {
+        let ok = |c: serde_json::Value, req: &str| check_step_up(&claims(c), Some(req)).is_ok();
+        assert!(ok(
+            serde_json::json!({"amr": ["pwd", "mfa"]}),
+            ACR_MULTI_FACTOR
+        ));
+        assert!(ok(
+            serde_json::json!({"acr": ACR_MULTI_FACTOR}),
+            ACR_MULTI_FACTOR
+        ));
+        assert!(ok(serde_json::json!({"acr": "urn:b"}), "urn:a urn:b"));
+        assert!(!ok(
+            serde_json::json!({"amr": ["pwd"], "acr": "urn:weak"}),
+            ACR_MULTI_FACTOR
+        ));
+        assert!(!ok(serde_json::json!({}), ACR_MULTI_FACTOR));
+        assert!(
+            !ok(serde_json::json!({"amr": "mfa"}), ACR_MULTI_FACTOR),
+            "amr must be an array"
+        );
+        assert!(
+            !ok(serde_json::json!({"amr": ["mfa"]}), "urn:a"),
+            "mfa satisfies only the MFA policy"
+        );
+        assert!(
+            check_step_up(&claims(serde_json::json!({})), None).is_ok(),
+            "nothing asked, nothing checked"
+        );
+    }
+}

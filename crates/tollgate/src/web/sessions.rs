@@ -1,0 +1,201 @@
+//! Reading and writing sessions through the [`SessionStore`]: the stateless cookie store by
+//! default (the cookie carries the sealed session), or a server-side store (the cookie carries a
+//! sealed id).
+
+use std::sync::Arc;
+
+use super::Tollgate;
+use crate::error::Error;
+use crate::session::SessionData;
+use crate::session::cookies::CookieJar;
+use crate::session::store::{SessionStore, StoreError, UpdateOutcome};
+
+/// A session read from a request, with what is needed to write it back safely.
+#[derive(Debug, Clone)]
+pub struct LoadedSession {
+    /// The session.
+    pub data: SessionData,
+    /// The store key, version and expiry it was read at.
+    pub(crate) key: String,
+    pub(crate) version: u64,
+    pub(crate) exp: u64,
+    /// Whether the key is a server-side id (not the sealed session itself).
+    pub(crate) server_side: bool,
+}
+
+impl LoadedSession {
+    /// The server-side session id, when a server-side store is used.
+    pub fn store_id(&self) -> Option<&str> {
+        self.server_side.then_some(self.key.as_str())
+    }
+}
+
+impl Tollgate {
+    fn session_store(&self) -> &Arc<dyn SessionStore> {
+        &self.inner().backend
+    }
+
+    /// The server-side store, when one is used (not the stateless cookie store).
+    pub(crate) fn store(&self) -> Option<&Arc<dyn SessionStore>> {
+        let s = self.session_store();
+        (!s.key_is_cookie()).then_some(s)
+    }
+
+    /// The store key the request's cookie carries.
+    fn key_in(&self, jar: &CookieJar, now: u64) -> Option<String> {
+        let codec = &self.inner().sessions;
+        if self.session_store().key_is_cookie() {
+            codec.raw_value(jar).map(|v| v.into_owned())
+        } else {
+            codec.read_id(jar, now).map(|(id, _)| id)
+        }
+    }
+
+    /// `Set-Cookie` lines that carry `key` until `exp`.
+    fn cookie_for(&self, jar: &CookieJar, key: &str, exp: u64, now: u64) -> Vec<String> {
+        let codec = &self.inner().sessions;
+        if self.session_store().key_is_cookie() {
+            codec.write_value(jar, key, exp, now)
+        } else {
+            codec.write_id(jar, key, exp, now)
+        }
+    }
+
+    /// The session carried by a request, if any and valid.
+    pub async fn session(&self, jar: &CookieJar) -> Result<Option<SessionData>, Error> {
+        Ok(self.load_session(jar).await?.map(|l| l.data))
+    }
+
+    /// The session of a request with its write-back handle. A store outage is an error (503),
+    /// never "logged out".
+    pub async fn load_session(&self, jar: &CookieJar) -> Result<Option<LoadedSession>, Error> {
+        let now = crate::time::now();
+        let Some(key) = self.key_in(jar, now) else {
+            return Ok(None);
+        };
+        let server_side = !self.session_store().key_is_cookie();
+        Ok(self
+            .session_store()
+            .get(&key, now)
+            .await?
+            .map(|s| LoadedSession {
+                data: s.session,
+                key,
+                version: s.version,
+                exp: s.expires_at,
+                server_side,
+            }))
+    }
+
+    /// Writes `data` over `loaded` (versioned) and returns the new handle and cookie lines.
+    async fn write_over(
+        &self,
+        jar: &CookieJar,
+        loaded: &LoadedSession,
+        data: &SessionData,
+        exp: u64,
+        now: u64,
+    ) -> Result<Result<(LoadedSession, Vec<String>), UpdateOutcome>, Error> {
+        let store = self.session_store();
+        match store.update(&loaded.key, loaded.version, data, exp).await? {
+            UpdateOutcome::Updated(version) => {
+                let key = if store.key_is_cookie() {
+                    store.new_key(data, exp)
+                } else {
+                    loaded.key.clone()
+                };
+                let lines = self.cookie_for(jar, &key, exp, now);
+                let saved = LoadedSession {
+                    data: data.clone(),
+                    key,
+                    version,
+                    exp,
+                    server_side: loaded.server_side,
+                };
+                Ok(Ok((saved, lines)))
+            }
+            other => Ok(Err(other)),
+        }
+    }
+
+    /// Reads the session and performs a rolling touch when one is due: returns the `Set-Cookie`
+    /// lines (empty when nothing changes). The touch is a versioned update that never resurrects a
+    /// session ended meanwhile.
+    pub async fn session_with_touch(
+        &self,
+        jar: &CookieJar,
+    ) -> Result<Option<(LoadedSession, Vec<String>)>, Error> {
+        let Some(loaded) = self.load_session(jar).await? else {
+            return Ok(None);
+        };
+        if let Some(hook) = &self.hooks().before_session_rolled
+            && !hook(&loaded.data)
+        {
+            return Ok(Some((loaded, Vec::new())));
+        }
+        let now = crate::time::now();
+        let Some(new_exp) = self
+            .inner()
+            .sessions
+            .rolled_exp(&loaded.data, loaded.exp, now)
+        else {
+            return Ok(Some((loaded, Vec::new())));
+        };
+        let data = loaded.data.clone();
+        match self.write_over(jar, &loaded, &data, new_exp, now).await? {
+            Ok((saved, lines)) => Ok(Some((saved, lines))),
+            Err(UpdateOutcome::Missing) => Ok(None),
+            Err(_) => Ok(Some((loaded, Vec::new()))),
+        }
+    }
+
+    /// Saves a changed session. With a server-side store the write is versioned: when another
+    /// request wrote first, nothing is overwritten and [`StoreError::Conflict`] is returned.
+    pub async fn save_session(
+        &self,
+        jar: &CookieJar,
+        loaded: &LoadedSession,
+        data: &SessionData,
+    ) -> Result<(LoadedSession, Vec<String>), Error> {
+        let now = crate::time::now();
+        let exp = now + self.inner().sessions.remaining(data, now);
+        match self.write_over(jar, loaded, data, exp, now).await? {
+            Ok(saved) => Ok(saved),
+            Err(UpdateOutcome::Conflict) => Err(StoreError::Conflict.into()),
+            Err(_) => Err(StoreError::Unavailable("the session no longer exists".into()).into()),
+        }
+    }
+
+    /// Stores a new session at login under a new key. With a server-side store the session the
+    /// request carried before is deleted (fixation defence).
+    pub(crate) async fn create_session(
+        &self,
+        jar: &CookieJar,
+        data: &SessionData,
+    ) -> Result<Vec<String>, Error> {
+        let now = crate::time::now();
+        let store = self.session_store();
+        let exp = now + self.inner().sessions.remaining(data, now);
+        if exp <= now {
+            return Ok(self.inner().sessions.clear(jar));
+        }
+        if !store.key_is_cookie()
+            && let Some(old) = self.key_in(jar, now)
+        {
+            store.delete(&old).await?;
+        }
+        let key = store.new_key(data, exp);
+        store.set(&key, data, exp).await?;
+        Ok(self.cookie_for(jar, &key, exp, now))
+    }
+
+    /// Ends the request's session: deletes it from the store and returns the cookie deletions.
+    pub(crate) async fn end_session(&self, jar: &CookieJar) -> Vec<String> {
+        if let Some(key) = self.key_in(jar, crate::time::now())
+            && let Err(e) = self.session_store().delete(&key).await
+        {
+            tracing::warn!(error = %e, "could not end the session in the store");
+        }
+        self.inner().sessions.clear(jar)
+    }
+}
