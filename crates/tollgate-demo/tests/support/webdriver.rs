@@ -1,5 +1,18 @@
 //! A small W3C WebDriver client over `reqwest`: just the commands the browser tests use.
 //! <https://www.w3.org/TR/webdriver2/>
+//!
+//! Why not a WebDriver crate (both tried in this workspace, December 2026):
+//! - `fantoccini` 0.22.1 needs Mozilla's `webdriver` 0.53, which is MPL-2.0 (`deny.toml` allows
+//!   permissive licences only) and brings 14 second versions that `multiple-versions = "deny"`
+//!   refuses: http 0.2, cookie 0.16, thiserror 1, and ICU 1.x (`icu_segmenter`) beside url's
+//!   ICU 2.x.
+//! - `thirtyfour` (0.38.1, also 0.36 and 0.37) turns on serde_json's `preserve_order`. Cargo
+//!   unifies features over a build, so every test build of the workspace would compile the SDK
+//!   and the tenant with an `IndexMap`-backed `serde_json::Map` (JSON key order not the one
+//!   that ships), and `cargo clippy --all-targets -D warnings` then fails in the tenant: its
+//!   `OAuthError` grows past `result_large_err`'s limit (20 errors).
+//!
+//! This client needs only reqwest, serde_json and base64, which the tree has anyway.
 
 use std::fmt;
 use std::path::Path;
