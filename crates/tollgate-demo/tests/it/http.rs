@@ -2,14 +2,12 @@
 //! tenant's form, logout, step-up MFA for Billing and the payments API, and the start-up
 //! settings.
 
-mod support;
-
+use crate::support::totp;
 use reqwest::StatusCode;
 use reqwest::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, HeaderMap, LOCATION, SET_COOKIE,
 };
 use serde_json::{Value, json};
-use support::totp;
 use tollgate_demo::{ALICE, BOB, DemoError, DemoLogin, DemoOptions, RunningDemo};
 use url::Url;
 

@@ -5,9 +5,7 @@
 //! without them unless `TOLLGATE_SKIP_BROWSER=1`. On failure a screenshot and the page source
 //! are saved in `target/browser-artifacts/`.
 
-mod support;
-
-use support::{Browser, Step, artifacts_dir};
+use crate::support::{Browser, Step, artifacts_dir};
 use tollgate_demo::{ALICE, DemoOptions, RunningDemo};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::webdriver::WebDriver;
 
 /// Set to `1` to skip the browser tests (they then pass, saying so).
-pub const SKIP_VAR: &str = "TOLLGATE_SKIP_BROWSER";
+pub(crate) const SKIP_VAR: &str = "TOLLGATE_SKIP_BROWSER";
 
 /// Debian's Chromium (package `chromium`); `TOLLGATE_CHROMIUM` overrides it.
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -37,20 +37,26 @@ const CHROMIUM_ARGS: &[&str] = &[
 /// How long chromedriver may take to answer `/status`.
 const DRIVER_START: Duration = Duration::from_secs(20);
 
+/// One Chromium at a time in this test binary: the machine may have two cores, and each story is
+/// timed by 30-second TOTP steps, not by a race with the others. Held by every [`Browser`], so a
+/// test must not launch a second one while it holds the first.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Where failure screenshots, page sources and the driver log go: `target/browser-artifacts/`.
-pub fn artifacts_dir() -> PathBuf {
+pub(crate) fn artifacts_dir() -> PathBuf {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     tmp.parent().unwrap_or(tmp).join("browser-artifacts")
 }
 
 /// Chromium under WebDriver control. Dereferences to the [`WebDriver`] session.
 #[derive(Debug)]
-pub struct Browser {
+pub(crate) struct Browser {
     // Dropped in this order, after `Drop::drop` has ended the session.
     driver: WebDriver,
     quit: bool,
     chromedriver: DriverProcess,
     _profile: ProfileDir,
+    _one: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Deref for Browser {
@@ -66,7 +72,7 @@ impl Browser {
     /// # Panics
     /// When Chromium or chromedriver is missing (the message says to run `scripts/test.sh`), or
     /// when they do not start.
-    pub async fn launch(test: &str) -> Option<Self> {
+    pub(crate) async fn launch(test: &str) -> Option<Self> {
         if std::env::var(SKIP_VAR).is_ok_and(|v| v.trim() == "1") {
             // Written to the real stderr: the test harness would swallow `eprintln!`.
             let _ = writeln!(
@@ -89,13 +95,19 @@ impl Browser {
              the browser tests.",
             missing.join(" and "),
         );
-        match Self::start(test, &chromium, &chromedriver).await {
+        let one = ONE_BROWSER.lock().await;
+        match Self::start(test, &chromium, &chromedriver, one).await {
             Ok(browser) => Some(browser),
             Err(e) => panic!("{test}: could not start headless Chromium: {e}"),
         }
     }
 
-    async fn start(test: &str, chromium: &Path, chromedriver: &Path) -> Result<Self, String> {
+    async fn start(
+        test: &str,
+        chromium: &Path,
+        chromedriver: &Path,
+        one: tokio::sync::MutexGuard<'static, ()>,
+    ) -> Result<Self, String> {
         let artifacts = artifacts_dir();
         std::fs::create_dir_all(&artifacts)
             .map_err(|e| format!("cannot create {}: {e}", artifacts.display()))?;
@@ -118,11 +130,12 @@ impl Browser {
             quit: false,
             chromedriver: driver_process,
             _profile: profile,
+            _one: one,
         })
     }
 
     /// Closes the browser and stops the driver.
-    pub async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if let Err(e) = self.driver.quit().await {
             eprintln!("closing the browser: {e}");
         }

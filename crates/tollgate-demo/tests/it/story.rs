@@ -16,20 +16,13 @@
 //! without them unless `TOLLGATE_SKIP_BROWSER=1`. On failure a screenshot and the page source
 //! are saved in `target/browser-artifacts/`.
 
-mod support;
-
-use support::totp::{self, FreshCodes};
-use support::{Browser, Step, artifacts_dir};
+use crate::support::totp::{self, FreshCodes};
+use crate::support::{Browser, Step, artifacts_dir};
 use tollgate_demo::{ALICE, BOB, DemoLogin, DemoOptions, RunningDemo};
-
-/// One Chromium at a time: the machine may have two cores, and each scenario is timed by
-/// 30-second TOTP steps, not by a race with the others.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Starts a browser and the demo, runs `scenario`, and on failure saves a screenshot and the
 /// page source before panicking.
 async fn run(test: &str, scenario: impl AsyncFnOnce(&Browser, &RunningDemo) -> Step) {
-    let _one = ONE_BROWSER.lock().await;
     let Some(browser) = Browser::launch(test).await else {
         return;
     };

@@ -8,10 +8,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
 /// The length of a TOTP step, in seconds.
-pub const STEP: u64 = 30;
+pub(crate) const STEP: u64 = 30;
 
 /// Seconds since the Unix epoch.
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("the clock is after 1970")
@@ -19,7 +19,7 @@ pub fn now() -> u64 {
 }
 
 /// RFC 4648 Base32 (upper or lower case, padding and spaces ignored), or `None`.
-pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn base32_decode(text: &str) -> Option<Vec<u8>> {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut bits = 0u64;
     let mut count = 0u32;
@@ -41,7 +41,7 @@ pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
 ///
 /// # Panics
 /// When `secret` is not Base32.
-pub fn code_at(secret: &str, unix_seconds: u64) -> String {
+pub(crate) fn code_at(secret: &str, unix_seconds: u64) -> String {
     let key = base32_decode(secret).unwrap_or_else(|| panic!("{secret:?} is not Base32"));
     let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(&key).expect("HMAC takes any key");
     mac.update(&(unix_seconds / STEP).to_be_bytes());
@@ -58,7 +58,7 @@ pub fn code_at(secret: &str, unix_seconds: u64) -> String {
 
 /// A 6-digit code that is none of the codes `code_at` gives for the previous, current and next
 /// step (the ones the tenant accepts), so it is refused for sure.
-pub fn wrong_code(code_at: impl Fn(u64) -> String) -> String {
+pub(crate) fn wrong_code(code_at: impl Fn(u64) -> String) -> String {
     let t = now();
     let valid: Vec<String> = [t.saturating_sub(STEP), t, t + STEP]
         .into_iter()
@@ -74,7 +74,7 @@ pub fn wrong_code(code_at: impl Fn(u64) -> String) -> String {
 /// Hands out accepted codes without reusing a step: the tenant takes each step's code once per
 /// user, and accepts one step of drift, so the second code within a step is the next step's.
 #[derive(Debug, Default)]
-pub struct FreshCodes {
+pub(crate) struct FreshCodes {
     used: HashSet<u64>,
 }
 
@@ -84,7 +84,7 @@ impl FreshCodes {
     ///
     /// # Panics
     /// When both were handed out (more than two codes in one 30-second step).
-    pub fn next(&mut self, code_at: impl Fn(u64) -> String) -> String {
+    pub(crate) fn next(&mut self, code_at: impl Fn(u64) -> String) -> String {
         let current = now() / STEP;
         let step = (current..=current + 1)
             .find(|s| !self.used.contains(s))

@@ -1,5 +1,18 @@
 //! A small W3C WebDriver client over `reqwest`: just the commands the browser tests use.
 //! <https://www.w3.org/TR/webdriver2/>
+//!
+//! Why not a WebDriver crate (both tried in this workspace, December 2026):
+//! - `fantoccini` 0.22.1 needs Mozilla's `webdriver` 0.53, which is MPL-2.0 (`deny.toml` allows
+//!   permissive licences only) and brings 14 second versions that `multiple-versions = "deny"`
+//!   refuses: http 0.2, cookie 0.16, thiserror 1, and ICU 1.x (`icu_segmenter`) beside url's
+//!   ICU 2.x.
+//! - `thirtyfour` (0.38.1, also 0.36 and 0.37) turns on serde_json's `preserve_order`. Cargo
+//!   unifies features over a build, so every test build of the workspace would compile the SDK
+//!   and the tenant with an `IndexMap`-backed `serde_json::Map` (JSON key order not the one
+//!   that ships), and `cargo clippy --all-targets -D warnings` then fails in the tenant: its
+//!   `OAuthError` grows past `result_large_err`'s limit (20 errors).
+//!
+//! This client needs only reqwest, serde_json and base64, which the tree has anyway.
 
 use std::fmt;
 use std::path::Path;
@@ -13,11 +26,11 @@ use serde_json::{Value, json};
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// How long [`WebDriver::wait_until`] polls before giving up.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
 /// A WebDriver command that failed.
 #[derive(Debug)]
-pub enum WebDriverError {
+pub(crate) enum WebDriverError {
     /// The driver could not be reached or did not answer.
     Http {
         /// The command, e.g. `POST /session/…/url`.
@@ -64,11 +77,11 @@ impl std::error::Error for WebDriverError {}
 
 /// A reference to an element of the current page.
 #[derive(Debug, Clone)]
-pub struct Element(String);
+pub(crate) struct Element(String);
 
 /// One WebDriver session.
 #[derive(Debug)]
-pub struct WebDriver {
+pub(crate) struct WebDriver {
     http: reqwest::Client,
     /// `http://127.0.0.1:PORT/session/ID`.
     session_url: String,
@@ -77,7 +90,7 @@ pub struct WebDriver {
 impl WebDriver {
     /// Starts a browser session at the driver listening on `driver_url` with `capabilities`
     /// (the `alwaysMatch` object).
-    pub async fn new_session(
+    pub(crate) async fn new_session(
         driver_url: &str,
         capabilities: Value,
     ) -> Result<Self, WebDriverError> {
@@ -110,7 +123,7 @@ impl WebDriver {
     }
 
     /// The session's URL at the driver (`…/session/ID`), for ending it without async.
-    pub fn session_url(&self) -> &str {
+    pub(crate) fn session_url(&self) -> &str {
         &self.session_url
     }
 
@@ -125,20 +138,20 @@ impl WebDriver {
     }
 
     /// Opens `url` and waits for the page to load.
-    pub async fn goto(&self, url: &str) -> Result<(), WebDriverError> {
+    pub(crate) async fn goto(&self, url: &str) -> Result<(), WebDriverError> {
         self.command(Method::POST, "/url", Some(json!({ "url": url })))
             .await
             .map(drop)
     }
 
     /// The URL of the current page.
-    pub async fn current_url(&self) -> Result<String, WebDriverError> {
+    pub(crate) async fn current_url(&self) -> Result<String, WebDriverError> {
         let value = self.command(Method::GET, "/url", None).await?;
         string(value, "GET /url")
     }
 
     /// The first element matching the CSS `selector`.
-    pub async fn find(&self, selector: &str) -> Result<Element, WebDriverError> {
+    pub(crate) async fn find(&self, selector: &str) -> Result<Element, WebDriverError> {
         let body = json!({ "using": "css selector", "value": selector });
         let value = self.command(Method::POST, "/element", Some(body)).await?;
         value
@@ -152,7 +165,11 @@ impl WebDriver {
     }
 
     /// Types `text` into `element`.
-    pub async fn send_keys(&self, element: &Element, text: &str) -> Result<(), WebDriverError> {
+    pub(crate) async fn send_keys(
+        &self,
+        element: &Element,
+        text: &str,
+    ) -> Result<(), WebDriverError> {
         let path = format!("/element/{}/value", element.0);
         self.command(Method::POST, &path, Some(json!({ "text": text })))
             .await
@@ -160,7 +177,7 @@ impl WebDriver {
     }
 
     /// Clicks `element`.
-    pub async fn click(&self, element: &Element) -> Result<(), WebDriverError> {
+    pub(crate) async fn click(&self, element: &Element) -> Result<(), WebDriverError> {
         let path = format!("/element/{}/click", element.0);
         self.command(Method::POST, &path, Some(json!({})))
             .await
@@ -168,14 +185,14 @@ impl WebDriver {
     }
 
     /// The rendered text of `element`.
-    pub async fn text(&self, element: &Element) -> Result<String, WebDriverError> {
+    pub(crate) async fn text(&self, element: &Element) -> Result<String, WebDriverError> {
         let path = format!("/element/{}/text", element.0);
         let value = self.command(Method::GET, &path, None).await?;
         string(value, "GET element text")
     }
 
     /// The value of `element`'s attribute `name`, or `None` without one.
-    pub async fn attribute(
+    pub(crate) async fn attribute(
         &self,
         element: &Element,
         name: &str,
@@ -192,19 +209,19 @@ impl WebDriver {
     }
 
     /// The rendered text of the page's `<body>`.
-    pub async fn body_text(&self) -> Result<String, WebDriverError> {
+    pub(crate) async fn body_text(&self) -> Result<String, WebDriverError> {
         let body = self.find("body").await?;
         self.text(&body).await
     }
 
     /// The current page's source.
-    pub async fn source(&self) -> Result<String, WebDriverError> {
+    pub(crate) async fn source(&self) -> Result<String, WebDriverError> {
         let value = self.command(Method::GET, "/source", None).await?;
         string(value, "GET /source")
     }
 
     /// A PNG screenshot of the viewport.
-    pub async fn screenshot(&self) -> Result<Vec<u8>, WebDriverError> {
+    pub(crate) async fn screenshot(&self) -> Result<Vec<u8>, WebDriverError> {
         let value = self.command(Method::GET, "/screenshot", None).await?;
         let encoded = string(value, "GET /screenshot")?;
         base64::engine::general_purpose::STANDARD
@@ -217,7 +234,7 @@ impl WebDriver {
 
     /// Polls the current URL and body text until `ready` accepts them, for up to [`WAIT`].
     /// The error says what was awaited and what the page showed last.
-    pub async fn wait_until(
+    pub(crate) async fn wait_until(
         &self,
         what: &str,
         ready: impl Fn(&str, &str) -> bool,
@@ -245,7 +262,7 @@ impl WebDriver {
 
     /// Saves a screenshot and the page source as `dir/name.png` and `dir/name.html`; returns a
     /// sentence saying where they are (or why they are not).
-    pub async fn save_artifacts(&self, dir: &Path, name: &str) -> String {
+    pub(crate) async fn save_artifacts(&self, dir: &Path, name: &str) -> String {
         if let Err(e) = std::fs::create_dir_all(dir) {
             return format!("could not create {}: {e}", dir.display());
         }
@@ -274,7 +291,7 @@ impl WebDriver {
     }
 
     /// Ends the session, which closes the browser.
-    pub async fn quit(&self) -> Result<(), WebDriverError> {
+    pub(crate) async fn quit(&self) -> Result<(), WebDriverError> {
         self.command(Method::DELETE, "", None).await.map(drop)
     }
 }

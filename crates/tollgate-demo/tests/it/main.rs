@@ -1,0 +1,14 @@
+//! The demo's integration tests, in one test binary (one link instead of four):
+//!
+//! - `binary`: the built `tollgate-demo` executable, its flags and start-up message;
+//! - `http`: the demo over plain HTTP;
+//! - `browser` and `story`: the demo in real headless Chromium (`support::browser`), one
+//!   Chromium at a time.
+
+#[macro_use]
+mod support;
+
+mod binary;
+mod browser;
+mod http;
+mod story;
