@@ -12,7 +12,7 @@
 # line of each (CI reads them); the exit status is still non-zero.
 #
 # What it installs, each only when missing (installing needs root, or sudo):
-#   chromium, chromium-driver   headless browser tests (crates/tollgate-demo/tests/browser.rs)
+#   chromium, chromium-driver   headless browser tests (crates/tollgate-demo/tests/it/browser.rs)
 #   redis-server, procps        Redis store tests (procps provides `kill`)
 #   nodejs, npm                 live interop with @auth0/nextjs-auth0 and oidc-provider (Node.js 20 or newer)
 #   gcc, libc6-dev              the linker rustc uses, on machines without one
