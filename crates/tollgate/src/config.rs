@@ -262,7 +262,7 @@ impl Config {
     /// ));
     /// ```
     pub fn resolve_app_base_url(&self, origin: &RequestOrigin) -> Result<Url, BaseUrlError> {
-        self.base_url_for(Some(origin))
+        self.base_url_for(origin)
     }
 
     /// The redirect URI for a request: [`resolve_app_base_url`](Self::resolve_app_base_url)
@@ -274,13 +274,12 @@ impl Config {
         ))
     }
 
-    /// The base URL for a request, or the static one without a request; an error when the base
-    /// URL depends on a request that is not given.
-    pub(crate) fn base_url_for(&self, origin: Option<&RequestOrigin>) -> Result<Url, BaseUrlError> {
+    /// The base URL for a request: the static one (the origin is ignored), or the allow-list's
+    /// entry that names the request's origin.
+    pub(crate) fn base_url_for(&self, origin: &RequestOrigin) -> Result<Url, BaseUrlError> {
         if self.allowed_base_urls.is_empty() {
             return Ok(self.app_base_url.clone());
         }
-        let origin = origin.ok_or(BaseUrlError::RequestContextRequired)?;
         crate::session::base_url::resolve(&self.allowed_base_urls, origin)
     }
 

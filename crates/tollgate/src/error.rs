@@ -228,7 +228,7 @@ pub enum CallbackError {
 pub enum BaseUrlError {
     /// The request names no host (no `X-Forwarded-Host`, `Host` or URI authority).
     #[error(
-        "the request has no Host header, so the application base URL cannot be chosen from the allow-list in APP_BASE_URL."
+        "the request names no host (no Host header, or no RequestOrigin was given), so the application base URL cannot be chosen from the allow-list in APP_BASE_URL."
     )]
     MissingHost,
     /// The host is not a plain host name or IP address with an optional port.
@@ -253,11 +253,6 @@ pub enum BaseUrlError {
         /// The origin the request named (at most 64 characters).
         origin: String,
     },
-    /// A method without request context was called while the base URL depends on the request.
-    #[error(
-        "APP_BASE_URL is an allow-list, so the base URL depends on the request: call the request-aware method (e.g. Tollgate::handle_login_at) with a RequestOrigin."
-    )]
-    RequestContextRequired,
 }
 
 /// Any Tollgate error.
@@ -294,16 +289,18 @@ pub enum Error {
 
 impl Error {
     /// The HTTP status an application should answer with.
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> http::StatusCode {
         match self {
-            Self::Config(_) | Self::BaseUrl(BaseUrlError::RequestContextRequired) => 500,
-            Self::BaseUrl(_) => 400,
-            Self::Provider(_) => 502,
-            Self::Store(crate::session::store::StoreError::Conflict) => 409,
-            Self::Store(_) => 503,
-            Self::Callback(CallbackError::TokenExchange(ProviderError::OAuth { .. })) => 400,
-            Self::Callback(CallbackError::TokenExchange(_)) => 502,
-            Self::Callback(_) | Self::InvalidParameter { .. } => 400,
+            Self::Config(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::BaseUrl(_) => http::StatusCode::BAD_REQUEST,
+            Self::Provider(_) => http::StatusCode::BAD_GATEWAY,
+            Self::Store(crate::session::store::StoreError::Conflict) => http::StatusCode::CONFLICT,
+            Self::Store(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            Self::Callback(CallbackError::TokenExchange(ProviderError::OAuth { .. })) => {
+                http::StatusCode::BAD_REQUEST
+            }
+            Self::Callback(CallbackError::TokenExchange(_)) => http::StatusCode::BAD_GATEWAY,
+            Self::Callback(_) | Self::InvalidParameter { .. } => http::StatusCode::BAD_REQUEST,
             Self::ConnectAccount(e) => e.status(),
         }
     }
@@ -325,7 +322,6 @@ impl Error {
                 CallbackError::StepUpNotSatisfied { .. } => "step_up_not_satisfied",
                 CallbackError::BaseUrlMismatch { .. } => "base_url_mismatch",
             },
-            Self::BaseUrl(BaseUrlError::RequestContextRequired) => "configuration_error",
             Self::BaseUrl(_) => "invalid_host",
             Self::InvalidParameter { .. } => "invalid_request",
             Self::ConnectAccount(e) => e.code(),

@@ -203,18 +203,21 @@ pub fn callback(query: &str, cookie_header: &str) {
             .expect("invariant: a current-thread runtime builds");
         (Tollgate::new(config()), rt)
     });
-    let outcome = rt.block_on(auth.handle_callback(query, &CookieJar::parse(cookie_header)));
+    let outcome = rt.block_on(
+        auth.handle_callback(
+            &crate::AuthRequest::new()
+                .with_query(query)
+                .with_cookies(CookieJar::parse(cookie_header)),
+        ),
+    );
     assert!(
         outcome.result.is_err(),
         "a forged callback created a session"
     );
     assert!(
-        !outcome
-            .set_cookies
-            .iter()
-            .any(|c| c.starts_with("__session=")),
+        !outcome.cookies.names().any(|name| name == "__session"),
         "{:?}",
-        outcome.set_cookies
+        outcome.cookies
     );
 }
 
@@ -312,7 +315,7 @@ pub fn proxy_request(input: &str) {
     };
     let origin = request.headers().get(http::header::ORIGIN).cloned();
     let unsafe_method = !matches!(method, "GET" | "HEAD" | "OPTIONS");
-    let Ok(prepared) = auth.prepare_proxy(api, request) else {
+    let Ok(prepared) = auth.my_account().prepare_proxy(api, request) else {
         return;
     };
     let issuer = auth.config().issuer();

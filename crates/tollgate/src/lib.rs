@@ -60,9 +60,10 @@
 //!
 //! `APP_BASE_URL=https://app.example.com,https://*.preview.example.com` (or
 //! [`ConfigBuilder::app_base_urls`]) serves each request on its own origin when the allow-list
-//! names it, and refuses any other host with [`BaseUrlError`]. The request-aware methods
-//! ([`Tollgate::handle_login_at`], [`Tollgate::handle_callback_at`], [`Tollgate::handle_logout_at`],
-//! [`Tollgate::start_login_at`]) take a [`RequestOrigin`] read from the request's headers.
+//! names it, and refuses any other host with [`BaseUrlError`]. The route handlers
+//! ([`Tollgate::handle_login`], [`Tollgate::handle_callback`], [`Tollgate::handle_logout`]) read
+//! the origin from their [`AuthRequest`], and [`Tollgate::start_login`] takes a
+//! [`RequestOrigin`] read from the request's headers.
 //!
 //! ## DPoP
 //!
@@ -117,23 +118,25 @@ pub use error::{BaseUrlError, CallbackError, ConfigError, Error, IdTokenError, P
 pub use hooks::Hooks;
 pub use my_account::{
     CONNECT_AUTHORIZATION_PARAMS, ConnectAccountError, ConnectAccountOptions, ConnectRedirect,
-    ConnectedAccount, ConnectedAccountsPage, MyAccountApiError, MyApi, PreparedProxy, ProxyError,
-    ProxyOutcome, SCOPE_CREATE_CONNECTED_ACCOUNTS, SCOPE_DELETE_CONNECTED_ACCOUNTS,
+    ConnectedAccount, ConnectedAccountsPage, MyAccount, MyAccountApiError, MyApi, PreparedProxy,
+    ProxyError, ProxyOutcome, SCOPE_CREATE_CONNECTED_ACCOUNTS, SCOPE_DELETE_CONNECTED_ACCOUNTS,
     SCOPE_READ_CONNECTED_ACCOUNTS, ValidationError,
 };
 pub use oidc::authorize::LoginOptions;
 pub use oidc::backchannel::{
-    BACKCHANNEL_LOGOUT_EVENT, LogoutTokenError, MemoryRevocations, RevocationList,
+    BACKCHANNEL_LOGOUT_EVENT, BackchannelLogout, LogoutTokenError, MemoryRevocations,
+    RevocationList,
 };
 pub use oidc::ciba::{
     BackchannelAuthError, BackchannelAuthOptions, BackchannelPoll, BackchannelRequest, CIBA_GRANT,
+    Ciba,
 };
 pub use oidc::client_assertion::{ClientAssertionKey, JWT_BEARER_ASSERTION};
 pub use oidc::dpop::{DpopKey, DpopKeyError, DpopOptions, MAX_DPOP_CLOCK_TOLERANCE};
 pub use oidc::provider::ProviderMetadata;
 pub use session::base_url::{AllowedBaseUrl, RequestOrigin};
 pub use session::codec::{CookieSessionCodec, ROLLING_GRANULARITY};
-pub use session::cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite};
+pub use session::cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite, SetCookies};
 pub use session::return_to::{MAX_RETURN_TO_LEN, sanitize_return_to};
 pub use session::secret::{KeyPurpose, Keyring, MIN_SECRET_LEN, Secret};
 pub use session::{
@@ -149,11 +152,14 @@ pub use tokens::exchange::{
     TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_GRANT_FEDERATED, TokenExchangeError, TokenExchangeOptions,
 };
 pub use tokens::fetcher::{FetchError, FetchOutcome};
-pub use tokens::{AccessToken, AccessTokenError, AccessTokenOptions, AccessTokenOutcome};
+pub use tokens::{
+    AccessToken, AccessTokenError, AccessTokenOptions, AccessTokenOutcome, TokenFetch,
+};
 pub use web::browser::browser_module;
 pub use web::response::{AuthResponse, escape as escape_html};
 pub use web::{
-    CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS, LoadedSession, LoginRedirect, Tollgate,
+    AuthRequest, CallbackMode, CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS,
+    LoadedSession, LoginRedirect, SavedSession, Tollgate, TollgateBuilder,
 };
 
 /// Re-exported so applications name the same `http` types.

@@ -118,7 +118,7 @@ pub async fn cookie_header(
         .create_session(&CookieJar::default(), session.as_ref())
         .await?;
     Ok(lines
-        .iter()
+        .lines()
         .filter(|l| !l.contains("Max-Age=0"))
         .filter_map(|l| l.split(';').next())
         .collect::<Vec<_>>()

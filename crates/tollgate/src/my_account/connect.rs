@@ -12,14 +12,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use thiserror::Error;
 
+use super::MyAccount;
 use super::{MyAccountApiError, MyApi, SCOPE_CREATE_CONNECTED_ACCOUNTS};
 use crate::error::BaseUrlError;
 use crate::session::SessionData;
 use crate::session::base_url::RequestOrigin;
+use crate::session::cookies::SetCookies;
 use crate::session::transaction::{self, Transaction};
 use crate::tokens::fetcher::FetchError;
 use crate::tokens::{AccessToken, AccessTokenError, AccessTokenOptions};
-use crate::web::Tollgate;
 use crate::web::response::{self, AuthResponse};
 
 /// The authorization parameters the My Account API accepts in a connect request.
@@ -54,7 +55,7 @@ pub struct ConnectAccountOptions {
     scopes: Vec<String>,
     authorization_params: Vec<(String, String)>,
     return_to: Option<String>,
-    origin: Option<RequestOrigin>,
+    origin: RequestOrigin,
 }
 
 impl ConnectAccountOptions {
@@ -65,7 +66,7 @@ impl ConnectAccountOptions {
             scopes: Vec::new(),
             authorization_params: Vec::new(),
             return_to: None,
-            origin: None,
+            origin: RequestOrigin::default(),
         }
     }
 
@@ -73,7 +74,7 @@ impl ConnectAccountOptions {
     /// ([`ConfigBuilder::app_base_urls`](crate::ConfigBuilder::app_base_urls)) the callback and
     /// `returnTo` are on its origin, which must be allowed. Not needed with a static base URL.
     pub fn at(mut self, origin: RequestOrigin) -> Self {
-        self.origin = Some(origin);
+        self.origin = origin;
         self
     }
 
@@ -226,8 +227,8 @@ pub struct ConnectedAccountsPage {
 pub struct ConnectRedirect {
     /// `connect_uri?ticket=…`.
     pub location: String,
-    /// The transaction cookie (PKCE verifier, state, `auth_session`, where to return).
-    pub set_cookie: String,
+    /// The sealed connect transaction's cookie.
+    pub cookies: SetCookies,
     /// `Some` when getting the My Account token refreshed the session: save it.
     pub session: Option<SessionData>,
 }
@@ -235,7 +236,7 @@ pub struct ConnectRedirect {
 impl ConnectRedirect {
     /// A `302` to the provider, setting the transaction cookie.
     pub fn into_response(self) -> AuthResponse {
-        response::redirect(&self.location, &[self.set_cookie])
+        response::redirect(&self.location, &self.cookies)
     }
 }
 
@@ -284,14 +285,17 @@ impl From<FetchError> for ConnectAccountError {
 impl ConnectAccountError {
     /// The HTTP status to answer with: the API's own 4xx, 502 when it failed or could not be
     /// reached.
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> http::StatusCode {
         match self {
-            Self::InvalidRequest(_) | Self::MissingConnectCode => 400,
-            Self::BaseUrl(BaseUrlError::RequestContextRequired) => 500,
-            Self::BaseUrl(_) => 400,
+            Self::InvalidRequest(_) | Self::MissingConnectCode => http::StatusCode::BAD_REQUEST,
+            Self::BaseUrl(_) => http::StatusCode::BAD_REQUEST,
             Self::AccessToken(e) => e.status(),
-            Self::Api { error, .. } if (400..500).contains(&error.status) => error.status,
-            Self::Api { .. } | Self::Unreachable(_) | Self::InvalidResponse(_) => 502,
+            Self::Api { error, .. } if (400..500).contains(&error.status) => {
+                http::StatusCode::from_u16(error.status).unwrap_or(http::StatusCode::BAD_GATEWAY)
+            }
+            Self::Api { .. } | Self::Unreachable(_) | Self::InvalidResponse(_) => {
+                http::StatusCode::BAD_GATEWAY
+            }
         }
     }
 
@@ -308,7 +312,6 @@ impl ConnectAccountError {
             } => "failed_to_complete",
             Self::Api { .. } => "my_account_api_error",
             Self::MissingConnectCode => "missing_connect_code",
-            Self::BaseUrl(BaseUrlError::RequestContextRequired) => "configuration_error",
             Self::BaseUrl(_) => "invalid_host",
             Self::Unreachable(_) => "upstream_unreachable",
             Self::InvalidResponse(_) => "invalid_response",
@@ -332,7 +335,7 @@ impl ConnectAccountError {
 
     /// The answer of the connect route.
     pub fn into_response(self) -> AuthResponse {
-        response::json(self.status(), &self.to_json(), &[])
+        response::json(self.status(), &self.to_json(), &SetCookies::new())
     }
 }
 
@@ -354,7 +357,7 @@ struct ConnectParams {
     ticket: String,
 }
 
-impl Tollgate {
+impl MyAccount<'_> {
     /// The token options for the My Account API (audience `{issuer}me/`) with `scope`.
     ///
     /// ```
@@ -363,9 +366,9 @@ impl Tollgate {
     /// assert_eq!(opts.audience_value(), Some(format!("{}me/", auth.config().issuer()).as_str()));
     /// # }
     /// ```
-    pub fn my_account_token(&self, scope: &str) -> AccessTokenOptions {
+    pub fn token_options(&self, scope: &str) -> AccessTokenOptions {
         AccessTokenOptions::new()
-            .audience(MyApi::Account.audience(&self.config().issuer))
+            .audience(MyApi::Account.audience(&self.auth.config().issuer))
             .scope(scope)
     }
 
@@ -377,7 +380,10 @@ impl Tollgate {
         (method, path, stage): (Method, &str, &'static str),
         body: Option<&Value>,
     ) -> Result<Vec<u8>, ConnectAccountError> {
-        let url = format!("{}{path}", MyApi::Account.base_url(&self.config().issuer));
+        let url = format!(
+            "{}{path}",
+            MyApi::Account.base_url(&self.auth.config().issuer)
+        );
         let mut request = http::Request::builder()
             .method(method)
             .uri(url)
@@ -388,7 +394,7 @@ impl Tollgate {
         let request = request
             .body(body.map(|b| b.to_string().into_bytes()).unwrap_or_default())
             .map_err(|e| ConnectAccountError::InvalidRequest(e.to_string()))?;
-        let resp = self.fetch_with_token(token, request).await?;
+        let resp = self.auth.fetch_with_token(token, request).await?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             return Err(ConnectAccountError::Api {
@@ -415,36 +421,39 @@ impl Tollgate {
     /// // save `redirect.session` if it is Some, then answer with redirect.into_response()
     /// # Ok(()) }
     /// ```
-    pub async fn connect_account(
+    pub async fn connect(
         &self,
         session: &SessionData,
         opts: &ConnectAccountOptions,
     ) -> Result<ConnectRedirect, ConnectAccountError> {
         opts.validate()?;
         let token = self
+            .auth
             .access_token(
                 session,
-                &self.my_account_token(SCOPE_CREATE_CONNECTED_ACCOUNTS),
+                &self.token_options(SCOPE_CREATE_CONNECTED_ACCOUNTS),
             )
             .await?;
-        let mut redirect = self.connect_account_with_token(&token.token, opts).await?;
+        let mut redirect = self.connect_with_token(&token.token, opts).await?;
         redirect.session = token.session;
         Ok(redirect)
     }
 
-    /// [`connect_account`](Self::connect_account) with a My Account token already in hand.
+    /// [`connect`](Self::connect) with a My Account token already in hand.
     ///
     /// # Errors
-    /// As [`connect_account`](Self::connect_account).
-    pub async fn connect_account_with_token(
+    /// As [`connect`](Self::connect).
+    pub async fn connect_with_token(
         &self,
         token: &AccessToken,
         opts: &ConnectAccountOptions,
     ) -> Result<ConnectRedirect, ConnectAccountError> {
         opts.validate()?;
-        let config = self.config();
-        let app_base = config.base_url_for(opts.origin.as_ref())?;
-        let return_to = self.safe_return_to(&app_base, opts.return_to.as_deref());
+        let config = self.auth.config();
+        let app_base = config.base_url_for(&opts.origin)?;
+        let return_to = self
+            .auth
+            .safe_return_to(&app_base, opts.return_to.as_deref());
         let state = crate::random::token(32);
         let verifier = crate::random::token(48);
         let redirect_uri =
@@ -503,14 +512,18 @@ impl Tollgate {
         };
         Ok(ConnectRedirect {
             location: location.into(),
-            set_cookie: transaction::store(config, &self.inner().transaction_keys, &txn),
+            cookies: SetCookies::from(vec![transaction::store(
+                config,
+                &self.auth.inner().transaction_keys,
+                &txn,
+            )]),
             session: None,
         })
     }
 
     /// Completes a connect flow at the callback: a fresh My Account token and the `complete`
     /// call with the transaction's `auth_session`, `redirect_uri` and PKCE verifier.
-    pub(crate) async fn complete_connect_account(
+    pub(crate) async fn complete(
         &self,
         token: &AccessToken,
         txn: &Transaction,
@@ -538,11 +551,11 @@ impl Tollgate {
     }
 
     /// One page of the user's connected accounts (`next`: the cursor of a previous page), with a
-    /// token from [`my_account_token`](Self::my_account_token)`(SCOPE_READ_CONNECTED_ACCOUNTS)`.
+    /// token from [`token_options`](Self::token_options)`(SCOPE_READ_CONNECTED_ACCOUNTS)`.
     ///
     /// # Errors
     /// [`ConnectAccountError`]: the API's refusal or no answer.
-    pub async fn list_connected_accounts_with_token(
+    pub async fn list_with_token(
         &self,
         token: &AccessToken,
         next: Option<&str>,
@@ -561,10 +574,10 @@ impl Tollgate {
 
     /// Unlinks every account of the user at `connection` (the reference SDK's
     /// `disconnectAccount`): lists them all, then deletes each, with a token from
-    /// [`my_account_token`](Self::my_account_token)`("read:me:connected_accounts
+    /// [`token_options`](Self::token_options)`("read:me:connected_accounts
     /// delete:me:connected_accounts")`. Returns the accounts removed (none is not an error).
     /// Drop the session's cached tokens for the connection with
-    /// [`forget_connection_tokens`](Self::forget_connection_tokens); `tollgate_axum::Auth` does both.
+    /// [`forget_connection_tokens`](crate::Tollgate::forget_connection_tokens); `tollgate_axum::Auth` does both.
     ///
     /// # Errors
     /// [`ConnectAccountError`]: the API's refusal or no answer.
@@ -577,9 +590,7 @@ impl Tollgate {
         let mut next: Option<String> = None;
         // The API pages by 20; a hundred pages is more accounts than any user has.
         for _ in 0..100 {
-            let page = self
-                .list_connected_accounts_with_token(token, next.as_deref())
-                .await?;
+            let page = self.list_with_token(token, next.as_deref()).await?;
             matching.extend(
                 page.accounts
                     .into_iter()
@@ -591,19 +602,18 @@ impl Tollgate {
             }
         }
         for account in &matching {
-            self.disconnect_account_with_token(token, &account.id)
-                .await?;
+            self.disconnect_with_token(token, &account.id).await?;
         }
         Ok(matching)
     }
 
     /// Unlinks the connected account `id`, with a token from
-    /// [`my_account_token`](Self::my_account_token)`(SCOPE_DELETE_CONNECTED_ACCOUNTS)`. The session's cached
+    /// [`token_options`](Self::token_options)`(SCOPE_DELETE_CONNECTED_ACCOUNTS)`. The session's cached
     /// connection tokens are not touched: drop them with the session if you keep any.
     ///
     /// # Errors
     /// [`ConnectAccountError`]: the API's refusal (404 for an unknown id) or no answer.
-    pub async fn disconnect_account_with_token(
+    pub async fn disconnect_with_token(
         &self,
         token: &AccessToken,
         id: &str,

@@ -106,3 +106,24 @@ impl std::fmt::Display for MyAccountApiError {
         Ok(())
     }
 }
+
+impl crate::Tollgate {
+    /// The My Account API for the signed-in user: Connected Accounts (link, list, unlink) and
+    /// the `/me` and `/my-org` proxy.
+    ///
+    /// ```
+    /// # fn f(auth: tollgate::Tollgate) {
+    /// let opts = auth.my_account().token_options(tollgate::SCOPE_READ_CONNECTED_ACCOUNTS);
+    /// assert_eq!(opts.audience_value(), Some(format!("{}me/", auth.config().issuer()).as_str()));
+    /// # }
+    /// ```
+    pub fn my_account(&self) -> MyAccount<'_> {
+        MyAccount { auth: self }
+    }
+}
+
+/// The My Account and My Organization APIs, from [`Tollgate::my_account`](crate::Tollgate::my_account).
+#[derive(Debug, Clone, Copy)]
+pub struct MyAccount<'a> {
+    auth: &'a crate::Tollgate,
+}

@@ -3,16 +3,16 @@
 //! server gets a token for the API's audience and scope (refreshing it when needed), attaches it
 //! as `Bearer` or `DPoP` with a proof, and forwards the request with an allow-list of headers.
 
-use http::{HeaderMap, HeaderName, Method, Response, StatusCode};
+use http::{HeaderMap, HeaderName, Method, Response};
 use serde_json::{Value, json};
 use thiserror::Error;
 
+use super::MyAccount;
 use crate::config::Routes;
 use crate::session::SessionData;
 use crate::session::base_url::RequestOrigin;
 use crate::tokens::fetcher::FetchError;
 use crate::tokens::{AccessToken, AccessTokenError, AccessTokenOptions};
-use crate::web::Tollgate;
 
 /// Request headers forwarded upstream; every other header (cookies, authorization, …) stays
 /// with the application.
@@ -150,15 +150,15 @@ impl From<FetchError> for ProxyError {
 
 impl ProxyError {
     /// The HTTP status the proxy answers with.
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> http::StatusCode {
         match self {
-            Self::NotProxied => 404,
-            Self::InvalidRequest(_) => 400,
-            Self::BodyTooLarge { .. } => 413,
-            Self::CrossOrigin { .. } => 403,
+            Self::NotProxied => http::StatusCode::NOT_FOUND,
+            Self::InvalidRequest(_) => http::StatusCode::BAD_REQUEST,
+            Self::BodyTooLarge { .. } => http::StatusCode::PAYLOAD_TOO_LARGE,
+            Self::CrossOrigin { .. } => http::StatusCode::FORBIDDEN,
             Self::AccessToken(e) => e.status(),
-            Self::DpopNotConfigured => 500,
-            Self::Unreachable(_) => 502,
+            Self::DpopNotConfigured => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unreachable(_) => http::StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -187,8 +187,7 @@ impl ProxyError {
     /// The answer to send the browser.
     pub fn into_response(self) -> Response<Vec<u8>> {
         let mut resp = Response::new(self.to_json().to_string().into_bytes());
-        *resp.status_mut() =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        *resp.status_mut() = self.status();
         let h = resp.headers_mut();
         h.insert(
             http::header::CONTENT_TYPE,
@@ -313,7 +312,7 @@ fn clean_response(mut resp: Response<Vec<u8>>) -> Response<Vec<u8>> {
     resp
 }
 
-impl Tollgate {
+impl MyAccount<'_> {
     /// Checks and rewrites a browser request to the `api` proxy: the path after the prefix is
     /// appended to the API's base URL (no `.`/`..` or encoded-slash segments), the query is kept,
     /// only an allow-list of headers is forwarded, and the `scope` header becomes the token's scope.
@@ -341,7 +340,7 @@ impl Tollgate {
         api: MyApi,
         request: http::Request<Vec<u8>>,
     ) -> Result<PreparedProxy, ProxyError> {
-        let config = self.config();
+        let config = self.auth.config();
         let (parts, body) = request.into_parts();
         let mount = api.mount(&config.routes).trim_end_matches('/');
         let path = parts.uri.path();
@@ -358,7 +357,7 @@ impl Tollgate {
             // The application's origin for this request (with an allow-list of base URLs, the
             // request's own allowed origin; a host outside the list has none).
             let own = config
-                .base_url_for(Some(&RequestOrigin::from_parts(&parts.headers, &parts.uri)))
+                .base_url_for(&RequestOrigin::from_parts(&parts.headers, &parts.uri))
                 .map(|b| b.origin().ascii_serialization())
                 .unwrap_or_default();
             if own.is_empty() || origin.as_bytes() != own.as_bytes() {
@@ -401,6 +400,7 @@ impl Tollgate {
             headers.append(name.clone(), value.clone());
         }
         let resp = self
+            .auth
             .inner()
             .provider
             .http
@@ -425,7 +425,7 @@ impl Tollgate {
         prepared: PreparedProxy,
         token: &AccessToken,
     ) -> Result<Response<Vec<u8>>, ProxyError> {
-        let resp = self.fetch_with_token(token, prepared.request).await?;
+        let resp = self.auth.fetch_with_token(token, prepared.request).await?;
         Ok(clean_response(resp))
     }
 
@@ -450,7 +450,10 @@ impl Tollgate {
             });
         }
         let session = session.ok_or(AccessTokenError::MissingSession)?;
-        let token = self.access_token(session, &prepared.token_options).await?;
+        let token = self
+            .auth
+            .access_token(session, &prepared.token_options)
+            .await?;
         let response = self.proxy_with_token(prepared, &token.token).await?;
         Ok(ProxyOutcome {
             response,

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{IdTokenError, ProviderError};
 use crate::oidc::id_token::{self, VerifyError};
+use crate::session::cookies::SetCookies;
 use crate::session::store::{LockAttempt, LogoutTarget};
 use crate::web::Tollgate;
 use crate::web::response::{self, AuthResponse};
@@ -157,14 +158,28 @@ impl SeenJtis {
 }
 
 impl Tollgate {
+    /// Back-channel logout: verifying the provider's logout tokens and ending the sessions they
+    /// name (the route is `tollgate-axum`'s `/auth/backchannel-logout`).
+    pub fn backchannel_logout(&self) -> BackchannelLogout<'_> {
+        BackchannelLogout { auth: self }
+    }
+}
+
+/// OpenID Connect Back-Channel Logout 1.0, from [`Tollgate::backchannel_logout`].
+#[derive(Debug, Clone, Copy)]
+pub struct BackchannelLogout<'a> {
+    auth: &'a Tollgate,
+}
+
+impl BackchannelLogout<'_> {
     /// Verifies a logout token and returns the sessions it ends. Does not end them.
-    pub async fn verify_logout_token(&self, token: &str) -> Result<LogoutTarget, LogoutTokenError> {
-        let config = self.config();
+    pub async fn verify(&self, token: &str) -> Result<LogoutTarget, LogoutTokenError> {
+        let config = self.auth.config();
         let now = crate::time::now();
         let tolerance = config.clock_tolerance.as_secs();
         let jws = id_token::parse_jws(token)?;
         let claims = id_token::verify_signature(
-            &self.inner().provider,
+            &self.auth.inner().provider,
             &jws,
             &config.id_token_algorithms,
             config.client_secret(),
@@ -175,6 +190,7 @@ impl Tollgate {
             VerifyError::Provider(p) => LogoutTokenError::Unavailable(p.to_string()),
         })?;
         let meta = self
+            .auth
             .inner()
             .provider
             .metadata()
@@ -194,7 +210,7 @@ impl Tollgate {
 
     /// Records a `jti`, in the store when it can (so every process sees it), else in this process.
     async fn remember_jti(&self, jti: &str, now: u64, until: u64) -> Result<(), LogoutTokenError> {
-        if let Some(store) = self.store() {
+        if let Some(store) = self.auth.store() {
             let ttl = std::time::Duration::from_secs(until.saturating_sub(now).max(1));
             match store.try_lock(&format!("jti:{jti}"), ttl).await {
                 Ok(LockAttempt::Acquired(_)) => return Ok(()),
@@ -203,7 +219,7 @@ impl Tollgate {
                 Err(e) => return Err(LogoutTokenError::Unavailable(e.to_string())),
             }
         }
-        if self.inner().seen_jtis.first_use(jti, now, until) {
+        if self.auth.inner().seen_jtis.first_use(jti, now, until) {
             Ok(())
         } else {
             Err(LogoutTokenError::Replayed)
@@ -216,25 +232,25 @@ impl Tollgate {
         &self,
         target: &LogoutTarget,
     ) -> Result<usize, crate::session::store::StoreError> {
-        self.inner().backend.delete_by_logout(target).await
+        self.auth.inner().backend.delete_by_logout(target).await
     }
 
     /// The back-channel logout route: `POST` with a form body `logout_token=…`. Answers 200 when
     /// the sessions are ended, 400 with `{error, error_description}` otherwise, always `no-store`.
-    pub async fn handle_backchannel_logout(&self, form_body: &[u8]) -> AuthResponse {
+    pub async fn handle(&self, form_body: &[u8]) -> AuthResponse {
         let token = url::form_urlencoded::parse(form_body)
             .find(|(k, _)| k == "logout_token")
             .map(|(_, v)| v.into_owned());
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             return bad("the request has no logout_token");
         };
-        let target = match self.verify_logout_token(&token).await {
+        let target = match self.verify(&token).await {
             Ok(t) => t,
             Err(LogoutTokenError::Unavailable(e)) => {
                 return response::json(
-                    503,
+                    http::StatusCode::SERVICE_UNAVAILABLE,
                     &serde_json::json!({"error": "temporarily_unavailable", "error_description": e}),
-                    &[],
+                    &SetCookies::new(),
                 );
             }
             Err(e) => {
@@ -245,12 +261,12 @@ impl Tollgate {
         match self.end_sessions(&target).await {
             Ok(n) => {
                 tracing::info!(sessions = n, "back-channel logout");
-                response::empty(200, &[])
+                response::empty(http::StatusCode::OK, &SetCookies::new())
             }
             Err(e) => response::json(
-                503,
+                http::StatusCode::SERVICE_UNAVAILABLE,
                 &serde_json::json!({"error": "temporarily_unavailable", "error_description": e.to_string()}),
-                &[],
+                &SetCookies::new(),
             ),
         }
     }
@@ -332,9 +348,9 @@ pub(crate) fn check_logout_claims(
 
 fn bad(description: &str) -> AuthResponse {
     response::json(
-        400,
+        http::StatusCode::BAD_REQUEST,
         &serde_json::json!({"error": "invalid_request", "error_description": description}),
-        &[],
+        &SetCookies::new(),
     )
 }
 

@@ -94,7 +94,7 @@ impl BackchannelAuthOptions {
     }
 }
 
-/// A started back-channel login, to poll with [`Tollgate::poll_backchannel_auth`].
+/// A started back-channel login, to poll with [`Ciba::poll`].
 #[derive(Clone, Deserialize)]
 #[non_exhaustive]
 pub struct BackchannelRequest {
@@ -158,18 +158,40 @@ pub enum BackchannelAuthError {
 }
 
 impl Tollgate {
+    /// Back-channel (CIBA) logins: the user approves on their own device.
+    ///
+    /// ```no_run
+    /// # async fn run(auth: tollgate::Tollgate) -> Result<(), tollgate::BackchannelAuthError> {
+    /// let opts = tollgate::BackchannelAuthOptions::new("auth0|64f0c0ffee", "Approve transfer 4471");
+    /// let tokens = auth.ciba().run(&opts).await?;
+    /// println!("approved: {:?}", tokens.id_token_claims);
+    /// # Ok(()) }
+    /// ```
+    pub fn ciba(&self) -> Ciba<'_> {
+        Ciba { auth: self }
+    }
+}
+
+/// Client-Initiated Backchannel Authentication (OpenID CIBA) against the provider, from
+/// [`Tollgate::ciba`].
+#[derive(Debug, Clone, Copy)]
+pub struct Ciba<'a> {
+    auth: &'a Tollgate,
+}
+
+impl Ciba<'_> {
     /// Starts a back-channel login at the provider's `/bc-authorize`: the user is asked on their
     /// own device (a push notification, at Auth0) to approve `binding_message`.
     ///
     /// # Errors
     /// [`BackchannelAuthError::InvalidRequest`] before any call,
     /// [`BackchannelAuthError::Unsupported`], [`BackchannelAuthError::StartFailed`].
-    pub async fn start_backchannel_auth(
+    pub async fn start(
         &self,
         opts: &BackchannelAuthOptions,
     ) -> Result<BackchannelRequest, BackchannelAuthError> {
         opts.check()?;
-        let provider = &self.inner().provider;
+        let provider = &self.auth.inner().provider;
         let meta = provider
             .metadata()
             .await
@@ -192,7 +214,7 @@ impl Tollgate {
         if let Some(e) = expiry.as_deref() {
             form.push(("requested_expiry", e));
         }
-        let config = self.config();
+        let config = self.auth.config();
         provider
             .http
             .post_form::<BackchannelRequest>(
@@ -216,16 +238,17 @@ impl Tollgate {
     /// # Errors
     /// [`BackchannelAuthError::Denied`] when the user said no or the request expired,
     /// [`BackchannelAuthError::PollFailed`], [`BackchannelAuthError::InvalidIdToken`].
-    pub async fn poll_backchannel_auth(
+    pub async fn poll(
         &self,
         request: &BackchannelRequest,
     ) -> Result<BackchannelPoll, BackchannelAuthError> {
-        let config = self.config();
+        let config = self.auth.config();
         let form = [
             ("grant_type", CIBA_GRANT),
             ("auth_req_id", request.auth_req_id.as_str()),
         ];
         let result = self
+            .auth
             .inner()
             .provider
             .grant(&config.client_id, &config.client_auth, &form)
@@ -261,6 +284,7 @@ impl Tollgate {
             }
         };
         let id_token_claims = self
+            .auth
             .validate_issued_id_token(resp.id_token.as_deref())
             .await
             .map_err(|e| match e {
@@ -276,8 +300,8 @@ impl Tollgate {
     /// the provider's `interval` and `slow_down` (nextjs-auth0's `getTokenByBackchannelAuth`).
     ///
     /// # Errors
-    /// As [`start_backchannel_auth`](Self::start_backchannel_auth) and
-    /// [`poll_backchannel_auth`](Self::poll_backchannel_auth); [`BackchannelAuthError::Denied`]
+    /// As [`start`](Self::start) and
+    /// [`poll`](Self::poll); [`BackchannelAuthError::Denied`]
     /// when it expires unanswered.
     ///
     /// ```no_run
@@ -288,11 +312,11 @@ impl Tollgate {
     /// println!("approved: {:?}", tokens.id_token_claims);
     /// # Ok(()) }
     /// ```
-    pub async fn backchannel_auth(
+    pub async fn run(
         &self,
         opts: &BackchannelAuthOptions,
     ) -> Result<ExchangedTokens, BackchannelAuthError> {
-        let request = self.start_backchannel_auth(opts).await?;
+        let request = self.start(opts).await?;
         // The provider's numbers are bounded before any clock arithmetic: three days at most
         // (Auth0's longest expiry), and a wait of at most the whole expiry.
         let expiry = Duration::from_secs(request.expires_in.min(MAX_EXPIRY));
@@ -309,7 +333,7 @@ impl Tollgate {
                 interval,
                 ..request.clone()
             };
-            match self.poll_backchannel_auth(&current).await? {
+            match self.poll(&current).await? {
                 BackchannelPoll::Approved(tokens) => return Ok(*tokens),
                 BackchannelPoll::Pending { interval: i } => interval = i.max(1),
             }

@@ -46,13 +46,15 @@ pub enum ApiTokenError {
 
 impl ApiTokenError {
     /// The HTTP status to answer with: 401, 400, 403, 503 or 500.
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> http::StatusCode {
         match self {
-            Self::Missing | Self::Invalid(_) | Self::DpopRequired => 401,
-            Self::InvalidRequest(_) | Self::InvalidDpopProof(_) => 400,
-            Self::InsufficientScope { .. } | Self::ClaimRequired { .. } => 403,
-            Self::Unavailable(_) => 503,
-            Self::Config(_) => 500,
+            Self::Missing | Self::Invalid(_) | Self::DpopRequired => http::StatusCode::UNAUTHORIZED,
+            Self::InvalidRequest(_) | Self::InvalidDpopProof(_) => http::StatusCode::BAD_REQUEST,
+            Self::InsufficientScope { .. } | Self::ClaimRequired { .. } => {
+                http::StatusCode::FORBIDDEN
+            }
+            Self::Unavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            Self::Config(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

@@ -356,3 +356,110 @@ mod tests {
         );
     }
 }
+
+/// The `Set-Cookie` header values an answer must carry, each checked once as a header value.
+///
+/// Every SDK call that changes cookies returns one; [`apply`](Self::apply) adds them to a
+/// response's headers. `Debug` shows only the cookie names, never their (sealed) values.
+///
+/// ```
+/// let mut cookies = tollgate::SetCookies::new();
+/// cookies.push("__session=abc; Path=/; HttpOnly");
+/// let mut headers = tollgate::http::HeaderMap::new();
+/// cookies.apply(&mut headers);
+/// assert_eq!(headers.get_all("set-cookie").iter().count(), 1);
+/// assert_eq!(cookies.names().collect::<Vec<_>>(), ["__session"]);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SetCookies(Vec<http::HeaderValue>);
+
+impl SetCookies {
+    /// No cookies.
+    pub const fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Adds one `Set-Cookie` line. The SDK's own lines are always valid header values; a line that
+    /// is not (a control character in an application's cookie) is dropped and logged, never sent
+    /// half-formed.
+    pub fn push(&mut self, line: impl AsRef<str>) {
+        match http::HeaderValue::from_str(line.as_ref()) {
+            Ok(v) => self.0.push(v),
+            Err(_) => tracing::error!("dropped a Set-Cookie line that is not a valid header value"),
+        }
+    }
+
+    /// Adds the cookies of `other` after these.
+    pub fn append(&mut self, other: SetCookies) {
+        self.0.extend(other.0);
+    }
+
+    /// Whether there is no cookie to set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many `Set-Cookie` lines there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The header values, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, http::HeaderValue> {
+        self.0.iter()
+    }
+
+    /// The lines as text, in order (for tests and logs of names; the values are sealed).
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|v| v.to_str().ok())
+    }
+
+    /// The cookie names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.lines()
+            .map(|l| l.split_once('=').map_or(l, |(name, _)| name).trim())
+    }
+
+    /// Appends every cookie to `headers` as a `Set-Cookie` header.
+    pub fn apply(&self, headers: &mut http::HeaderMap) {
+        for v in &self.0 {
+            headers.append(http::header::SET_COOKIE, v.clone());
+        }
+    }
+}
+
+impl std::fmt::Debug for SetCookies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SetCookies")
+            .field(&self.names().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl From<Vec<String>> for SetCookies {
+    fn from(lines: Vec<String>) -> Self {
+        let mut out = Self(Vec::with_capacity(lines.len()));
+        for l in lines {
+            out.push(l);
+        }
+        out
+    }
+}
+
+impl IntoIterator for SetCookies {
+    type Item = http::HeaderValue;
+    type IntoIter = std::vec::IntoIter<http::HeaderValue>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a SetCookies {
+    type Item = &'a http::HeaderValue;
+    type IntoIter = std::slice::Iter<'a, http::HeaderValue>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}

@@ -128,6 +128,23 @@ pub struct AccessTokenOutcome {
     pub session: Option<SessionData>,
 }
 
+/// An access token from [`Tollgate::access_token_for`](crate::Tollgate::access_token_for), and the
+/// session as saved when getting it changed the session (a refresh, a rotated refresh token).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TokenFetch {
+    /// The token.
+    pub token: AccessToken,
+    /// The session written back and its cookies, when it changed; the response must carry them.
+    pub saved: Option<crate::SavedSession>,
+}
+
+impl TokenFetch {
+    pub(crate) fn cached(token: AccessToken) -> Self {
+        Self { token, saved: None }
+    }
+}
+
 /// Why no access token could be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -169,12 +186,12 @@ impl AccessTokenError {
     }
 
     /// The HTTP status of the access-token route.
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> http::StatusCode {
         match self {
-            Self::MfaRequired(_) => 403,
-            Self::RefreshFailed(ProviderError::Unreachable { .. }) => 502,
-            Self::StoreUnavailable(_) => 503,
-            _ => 401,
+            Self::MfaRequired(_) => http::StatusCode::FORBIDDEN,
+            Self::RefreshFailed(ProviderError::Unreachable { .. }) => http::StatusCode::BAD_GATEWAY,
+            Self::StoreUnavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            _ => http::StatusCode::UNAUTHORIZED,
         }
     }
 

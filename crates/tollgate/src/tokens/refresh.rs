@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{AccessToken, AccessTokenError, AccessTokenOptions, AccessTokenOutcome};
+use super::{AccessTokenError, AccessTokenOptions, AccessTokenOutcome, TokenFetch};
 use crate::oidc::provider::token::GrantError;
 use crate::session::SessionData;
 use crate::step_up::mfa::{MfaContext, MfaRequiredError, MfaRequirements};
@@ -129,24 +129,27 @@ impl Tollgate {
         jar: &crate::CookieJar,
         loaded: &crate::LoadedSession,
         opts: &AccessTokenOptions,
-    ) -> Result<(AccessToken, Option<(crate::LoadedSession, Vec<String>)>), AccessTokenError> {
+    ) -> Result<TokenFetch, AccessTokenError> {
         let store_failed = |e: crate::Error| AccessTokenError::StoreUnavailable(e.to_string());
         let (Some(store), Some(id)) = (self.store(), loaded.store_id()) else {
             let outcome = self.access_token(&loaded.data, opts).await?;
             return match outcome.session {
-                None => Ok((outcome.token, None)),
+                None => Ok(TokenFetch::cached(outcome.token)),
                 Some(updated) => {
                     let saved = self
                         .save_session(jar, loaded, &updated)
                         .await
                         .map_err(store_failed)?;
-                    Ok((outcome.token, Some(saved)))
+                    Ok(TokenFetch {
+                        token: outcome.token,
+                        saved: Some(saved),
+                    })
                 }
             };
         };
         // Fast path: a valid token needs no lock.
         if let Some(t) = self.cached_token(&loaded.data, opts) {
-            return Ok((t, None));
+            return Ok(TokenFetch::cached(t));
         }
         let lock_name = {
             // One lock per session, whatever the audience and scope: every grant redeems the
@@ -167,6 +170,10 @@ impl Tollgate {
                 {
                     tokio::time::sleep(std::time::Duration::from_millis(25)).await;
                 }
+                // Still busy after 10 s (the holder died, or the store is very slow): refresh
+                // without the lock rather than fail the request. Liveness over strictness, and
+                // bounded: the in-process single-flight still applies, and the provider's
+                // 60 s reuse grace covers one overlapping grant from another process.
                 Ok(crate::session::store::LockAttempt::Busy) => break None,
                 Err(e) => return Err(store_failed(e.into())),
             }
@@ -187,7 +194,7 @@ impl Tollgate {
         jar: &crate::CookieJar,
         loaded: &crate::LoadedSession,
         opts: &AccessTokenOptions,
-    ) -> Result<(AccessToken, Option<(crate::LoadedSession, Vec<String>)>), AccessTokenError> {
+    ) -> Result<TokenFetch, AccessTokenError> {
         let store_failed = |e: crate::Error| AccessTokenError::StoreUnavailable(e.to_string());
         let current = self
             .load_session(jar)
@@ -196,17 +203,26 @@ impl Tollgate {
             .ok_or(AccessTokenError::MissingSession)?;
         if let Some(t) = self.cached_token(&current.data, opts) {
             let changed = current.data != loaded.data;
-            return Ok((t, changed.then(|| (current, Vec::new()))));
+            return Ok(TokenFetch {
+                token: t,
+                saved: changed.then(|| crate::SavedSession {
+                    session: current,
+                    cookies: crate::SetCookies::new(),
+                }),
+            });
         }
         let outcome = self.access_token(&current.data, opts).await?;
         match outcome.session {
-            None => Ok((outcome.token, None)),
+            None => Ok(TokenFetch::cached(outcome.token)),
             Some(updated) => {
                 let saved = self
                     .save_session(jar, &current, &updated)
                     .await
                     .map_err(store_failed)?;
-                Ok((outcome.token, Some(saved)))
+                Ok(TokenFetch {
+                    token: outcome.token,
+                    saved: Some(saved),
+                })
             }
         }
     }

@@ -13,10 +13,8 @@ impl CallbackOutcome {
         tracing::info!(error = %error, "login callback refused: host not allowed");
         Self {
             result: Err(error),
-            set_cookies: Vec::new(),
-            retry_step_up: None,
-            popup_origin: None,
-            silent_return_to: None,
+            cookies: crate::session::cookies::SetCookies::new(),
+            mode: super::callback::CallbackMode::Redirect,
         }
     }
 }

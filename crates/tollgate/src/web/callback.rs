@@ -2,11 +2,10 @@
 
 use serde_json::{Map, Value};
 
-use super::Tollgate;
+use super::{AuthRequest, Tollgate};
 use crate::error::{CallbackError, Error, IdTokenError};
 use crate::oidc::id_token::{self, Expectations, VerifyError};
-use crate::session::base_url::RequestOrigin;
-use crate::session::cookies::CookieJar;
+use crate::session::cookies::{CookieJar, SetCookies};
 use crate::session::transaction;
 use crate::session::{Authentication, Internal, SessionData, TokenSet, User};
 use crate::web::response::{self, AuthResponse};
@@ -28,7 +27,7 @@ pub const DEFAULT_USER_CLAIMS: &[&str] = &[
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CallbackSuccess {
-    /// The new session (already sealed into `set_cookies` of the outcome).
+    /// The new session (already sealed into the outcome's `cookies`).
     pub session: SessionData,
     /// The sanitised path to return to.
     pub return_to: String,
@@ -46,18 +45,39 @@ pub struct CallbackSuccess {
 pub struct CallbackOutcome {
     /// The session, or why there is none.
     pub result: Result<CallbackSuccess, Error>,
-    /// `Set-Cookie` lines: the session on success, and the deletion of the transaction cookie.
-    pub set_cookies: Vec<String>,
-    /// When the failed login was a step-up: the login URL that tries it again (same `returnTo`,
-    /// same `acr_values` and `max_age`).
-    pub retry_step_up: Option<String>,
-    /// When the login runs in a popup: the application's origin, the only one the result is
-    /// posted to.
-    pub popup_origin: Option<String>,
-    /// When a silent login (`prompt=none`) found that the provider needs the user
+    /// The session on success, and the deletion of the transaction cookie.
+    pub cookies: SetCookies,
+    /// What kind of login this callback finishes, which decides the answer.
+    pub mode: CallbackMode,
+}
+
+/// What kind of login a callback finishes; [`CallbackOutcome::into_response`] answers each its
+/// own way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallbackMode {
+    /// An ordinary login: `302` to `returnTo`, or the error page with "Sign in again".
+    Redirect,
+    /// A step-up login (`acr_values` was asked for): on failure a "Verification needed" page
+    /// whose link tries it again.
+    StepUp {
+        /// The login URL that repeats the step-up (same `returnTo`, `acr_values`, `max_age`).
+        retry_url: String,
+    },
+    /// The login ran in a popup: a page posts the result to the opener and closes itself.
+    Popup {
+        /// The application's origin, the only one the result is posted to.
+        origin: String,
+    },
+    /// A silent login (`prompt=none`) found that the provider needs the user
     /// (`login_required`, `consent_required`, `interaction_required`,
-    /// `account_selection_required`): the sanitised path to return to, without a session.
-    pub silent_return_to: Option<String>,
+    /// `account_selection_required`): back to `returnTo`, signed out, with no error page.
+    Silent {
+        /// The sanitised path to return to.
+        return_to: String,
+    },
+    /// A Connected Accounts flow (`connect_code`): the session is the user's existing one.
+    Connect,
 }
 
 /// The errors with which a provider answers `prompt=none` when it needs the user.
@@ -73,29 +93,27 @@ impl CallbackOutcome {
     /// what happened, with a link to start again. A silent login that needs the user also goes
     /// back to `returnTo`, signed out, with no error page.
     pub fn into_response(self, login_path: &str) -> AuthResponse {
-        if let Some(origin) = &self.popup_origin {
-            return popup_page(origin, &self.result, &self.set_cookies);
-        }
-        if let Some(to) = &self.silent_return_to {
-            return response::redirect(to, &self.set_cookies);
-        }
-        match self.result {
-            Ok(ok) => response::redirect(&ok.return_to, &self.set_cookies),
-            Err(e) if self.retry_step_up.is_some() => response::html_page(
-                403,
+        match (self.mode, self.result) {
+            (CallbackMode::Popup { origin }, result) => popup_page(&origin, &result, &self.cookies),
+            (CallbackMode::Silent { return_to }, _) => {
+                response::redirect(&return_to, &self.cookies)
+            }
+            (_, Ok(ok)) => response::redirect(&ok.return_to, &self.cookies),
+            (CallbackMode::StepUp { retry_url }, Err(e)) => response::html_page(
+                http::StatusCode::FORBIDDEN,
                 "Verification needed",
                 &format!(
                     "This page needs an extra verification step, and it was not completed. Nothing was unlocked. ({e})"
                 ),
-                self.retry_step_up.as_deref().map(|u| (u, "Try again")),
-                &self.set_cookies,
+                Some((&retry_url, "Try again")),
+                &self.cookies,
             ),
-            Err(e) => response::html_page(
+            (_, Err(e)) => response::html_page(
                 e.status(),
                 "Sign-in failed",
                 &e.to_string(),
                 Some((login_path, "Sign in again")),
-                &self.set_cookies,
+                &self.cookies,
             ),
         }
     }
@@ -106,7 +124,7 @@ impl CallbackOutcome {
 fn popup_page(
     origin: &str,
     result: &Result<CallbackSuccess, Error>,
-    cookies: &[String],
+    cookies: &SetCookies,
 ) -> AuthResponse {
     let message = match result {
         Ok(ok) => {
@@ -135,11 +153,7 @@ fn popup_page(
         http::header::CACHE_CONTROL,
         http::HeaderValue::from_static("no-store"),
     );
-    for c in cookies {
-        if let Ok(v) = http::HeaderValue::from_str(c) {
-            resp.headers_mut().append(http::header::SET_COOKIE, v);
-        }
-    }
+    cookies.apply(resp.headers_mut());
     resp
 }
 
@@ -175,53 +189,31 @@ fn parse_params(query: &str) -> CallbackParams {
 
 impl Tollgate {
     /// Handles the provider's redirect back: checks the transaction, exchanges the code, validates
-    /// the ID token, and builds the session. Nothing is stored when any step fails.
-    ///
-    /// With an allow-list of base URLs use [`handle_callback_at`](Self::handle_callback_at).
-    pub async fn handle_callback(&self, query: &str, jar: &CookieJar) -> CallbackOutcome {
-        self.callback_at(None, query, jar).await
-    }
-
-    /// [`handle_callback`](Self::handle_callback) for the request from `origin`. With an
+    /// the ID token, and builds the session. Nothing is stored when any step fails. With an
     /// allow-list of base URLs, the request's host must be allowed and be the one the login
     /// started at ([`CallbackError::BaseUrlMismatch`] otherwise); the code is exchanged with that
     /// login's exact `redirect_uri`.
     ///
     /// ```no_run
-    /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap, query: &str) {
-    /// let origin = tollgate::RequestOrigin::from_headers(&headers);
-    /// let jar = tollgate::CookieJar::from_headers(&headers);
-    /// let outcome = auth.handle_callback_at(&origin, query, &jar).await;
+    /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap, uri: tollgate::http::Uri) {
+    /// let outcome = auth.handle_callback(&tollgate::AuthRequest::from_parts(&headers, &uri)).await;
     /// let resp = auth.callback_response(outcome);
     /// # }
     /// ```
-    pub async fn handle_callback_at(
-        &self,
-        origin: &RequestOrigin,
-        query: &str,
-        jar: &CookieJar,
-    ) -> CallbackOutcome {
-        self.callback_at(Some(origin), query, jar).await
-    }
-
-    async fn callback_at(
-        &self,
-        origin: Option<&RequestOrigin>,
-        query: &str,
-        jar: &CookieJar,
-    ) -> CallbackOutcome {
-        let app_base = match self.config().base_url_for(origin) {
+    pub async fn handle_callback(&self, req: &AuthRequest) -> CallbackOutcome {
+        let (query, jar) = (req.query(), req.cookies());
+        let app_base = match self.config().base_url_for(req.origin()) {
             Ok(b) => b,
             Err(e) => return CallbackOutcome::refused(e.into()),
         };
         let p = parse_params(query);
-        let mut set_cookies = Vec::new();
+        let mut cookies = SetCookies::new();
         if let Some(clear) = p
             .state
             .as_deref()
             .and_then(|s| transaction::clear(self.config(), s))
         {
-            set_cookies.push(clear);
+            cookies.push(clear);
         }
         let txn = p.state.as_deref().and_then(|s| {
             transaction::load(
@@ -234,35 +226,36 @@ impl Tollgate {
         });
         let mismatch = super::base_url::callback_mismatch(self.config(), &app_base, txn.as_ref());
         let txn = txn.filter(|_| mismatch.is_none());
-        let retry_step_up = txn
-            .as_ref()
-            .filter(|t| t.acr_values.is_some())
-            .map(|t| self.retry_url(t));
-        let popup_origin = txn
-            .as_ref()
-            .filter(|t| t.popup)
-            .map(|_| app_base.origin().ascii_serialization());
-        let silent_return_to = txn
-            .as_ref()
-            .filter(|t| t.silent)
-            .filter(|_| {
-                p.error
-                    .as_deref()
-                    .is_some_and(|e| INTERACTION_NEEDED.contains(&e))
-            })
-            .map(|t| t.return_to.clone());
+        // Which kind of login this is; a popup wins over the others.
+        let mode = match txn.as_ref() {
+            Some(t) if t.popup => CallbackMode::Popup {
+                origin: app_base.origin().ascii_serialization(),
+            },
+            Some(t)
+                if t.silent
+                    && p.error
+                        .as_deref()
+                        .is_some_and(|e| INTERACTION_NEEDED.contains(&e)) =>
+            {
+                CallbackMode::Silent {
+                    return_to: t.return_to.clone(),
+                }
+            }
+            Some(t) if t.acr_values.is_some() => CallbackMode::StepUp {
+                retry_url: self.retry_url(t),
+            },
+            _ => CallbackMode::Redirect,
+        };
         if let Some(t) = txn.as_ref().filter(|t| t.connect.is_some()) {
             let (result, mut lines) = self.finish_connect(&p, t, jar).await;
             if let Err(e) = &result {
                 tracing::info!(error = %e, "connect account callback failed");
             }
-            lines.append(&mut set_cookies);
+            lines.append(cookies);
             return CallbackOutcome {
                 result,
-                set_cookies: lines,
-                retry_step_up: None,
-                popup_origin: None,
-                silent_return_to: None,
+                cookies: lines,
+                mode: CallbackMode::Connect,
             };
         }
         let mut result = match mismatch {
@@ -288,8 +281,8 @@ impl Tollgate {
         if let Ok(ok) = &result {
             match self.create_session(jar, &ok.session).await {
                 Ok(mut lines) => {
-                    lines.append(&mut set_cookies);
-                    set_cookies = lines;
+                    lines.append(cookies);
+                    cookies = lines;
                 }
                 Err(e) => result = Err(e),
             }
@@ -299,10 +292,8 @@ impl Tollgate {
         }
         CallbackOutcome {
             result,
-            set_cookies,
-            retry_step_up,
-            popup_origin,
-            silent_return_to,
+            cookies,
+            mode,
         }
     }
 
@@ -317,11 +308,7 @@ impl Tollgate {
             .and_then(|hook| hook(outcome.result.as_ref()));
         match custom {
             Some(mut resp) => {
-                for c in &outcome.set_cookies {
-                    if let Ok(v) = http::HeaderValue::from_str(c) {
-                        resp.headers_mut().append(http::header::SET_COOKIE, v);
-                    }
-                }
+                outcome.cookies.apply(resp.headers_mut());
                 resp
             }
             None => outcome.into_response(&login),
@@ -349,16 +336,19 @@ impl Tollgate {
         p: &CallbackParams,
         txn: &transaction::Transaction,
         jar: &CookieJar,
-    ) -> (Result<CallbackSuccess, Error>, Vec<String>) {
+    ) -> (Result<CallbackSuccess, Error>, SetCookies) {
         let Some(connect) = txn.connect.as_ref() else {
-            return (Err(CallbackError::MissingTransaction.into()), Vec::new());
+            return (
+                Err(CallbackError::MissingTransaction.into()),
+                SetCookies::new(),
+            );
         };
         if let Some(error) = &p.error {
             let e = CallbackError::Authorization {
                 error: error.clone(),
                 description: p.error_description.clone(),
             };
-            return (Err(e.into()), Vec::new());
+            return (Err(e.into()), SetCookies::new());
         }
         let loaded = match self.load_session(jar).await {
             Ok(Some(l)) => l,
@@ -366,26 +356,30 @@ impl Tollgate {
                 let e = crate::my_account::ConnectAccountError::AccessToken(
                     crate::AccessTokenError::MissingSession,
                 );
-                return (Err(e.into()), Vec::new());
+                return (Err(e.into()), SetCookies::new());
             }
-            Err(e) => return (Err(e), Vec::new()),
+            Err(e) => return (Err(e), SetCookies::new()),
         };
-        let opts = self.my_account_token(crate::my_account::SCOPE_CREATE_CONNECTED_ACCOUNTS);
-        let (token, saved) = match self.access_token_for(jar, &loaded, &opts).await {
-            Ok(t) => t,
-            Err(e) => {
-                return (
-                    Err(crate::my_account::ConnectAccountError::from(e).into()),
-                    Vec::new(),
-                );
-            }
-        };
+        let opts = self
+            .my_account()
+            .token_options(crate::my_account::SCOPE_CREATE_CONNECTED_ACCOUNTS);
+        let crate::TokenFetch { token, saved, .. } =
+            match self.access_token_for(jar, &loaded, &opts).await {
+                Ok(t) => t,
+                Err(e) => {
+                    return (
+                        Err(crate::my_account::ConnectAccountError::from(e).into()),
+                        SetCookies::new(),
+                    );
+                }
+            };
         let (session, lines) = match saved {
-            Some((l, lines)) => (l.data, lines),
-            None => (loaded.data, Vec::new()),
+            Some(saved) => (saved.session.data, saved.cookies),
+            None => (loaded.data, SetCookies::new()),
         };
         let result = self
-            .complete_connect_account(&token, txn, connect, p.connect_code.as_deref())
+            .my_account()
+            .complete(&token, txn, connect, p.connect_code.as_deref())
             .await
             .map(|account| CallbackSuccess {
                 session,

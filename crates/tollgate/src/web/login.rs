@@ -1,10 +1,11 @@
 //! Starting a login.
 
-use super::Tollgate;
+use super::{AuthRequest, Tollgate};
 use crate::config::app_url_at;
 use crate::error::{Error, ProviderError};
 use crate::oidc::authorize::{AuthorizeRequest, LoginOptions, pkce_challenge};
 use crate::session::base_url::RequestOrigin;
+use crate::session::cookies::SetCookies;
 use crate::session::return_to::sanitize_return_to;
 use crate::session::transaction::{self, Transaction};
 use crate::web::response::{self, AuthResponse};
@@ -15,50 +16,42 @@ use crate::web::response::{self, AuthResponse};
 pub struct LoginRedirect {
     /// The provider's `/authorize` URL with every parameter.
     pub url: url::Url,
-    /// `Set-Cookie` value of the sealed login transaction.
-    pub set_cookie: String,
+    /// The sealed login transaction's cookie.
+    pub cookies: SetCookies,
 }
 
 impl LoginRedirect {
     /// As an HTTP answer: `302` to the provider with the cookie.
     pub fn into_response(self) -> AuthResponse {
-        response::redirect(self.url.as_str(), &[self.set_cookie])
+        response::redirect(self.url.as_str(), &self.cookies)
     }
 }
 
 impl Tollgate {
-    /// Prepares a login: a fresh state, nonce and PKCE verifier sealed in a transaction cookie, and
-    /// the `/authorize` URL. `returnTo` is sanitised; an unsafe one is replaced by the default page.
-    ///
-    /// With an allow-list of base URLs this needs the request: use
-    /// [`start_login_at`](Self::start_login_at) (here it fails with
-    /// [`BaseUrlError::RequestContextRequired`](crate::BaseUrlError::RequestContextRequired)).
-    pub async fn start_login(&self, opts: LoginOptions) -> Result<LoginRedirect, Error> {
-        self.login_at(None, opts).await
-    }
-
-    /// [`start_login`](Self::start_login) for the request from `origin`: with an allow-list of
-    /// base URLs, the redirect URI and `returnTo` are on the request's origin, which must be
-    /// allowed; with a static base URL the origin is ignored.
+    /// Prepares a login for the request from `origin`: a fresh state, nonce and PKCE verifier
+    /// sealed in a transaction cookie, and the `/authorize` URL. `returnTo` is sanitised; an
+    /// unsafe one is replaced by the default page. With an allow-list of base URLs the redirect
+    /// URI and `returnTo` are on the request's origin, which must be allowed; with a static base
+    /// URL the origin is ignored (pass `&RequestOrigin::default()`).
     ///
     /// ```no_run
     /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap) -> Result<(), tollgate::Error> {
     /// let origin = tollgate::RequestOrigin::from_headers(&headers);
-    /// let login = auth.start_login_at(&origin, tollgate::LoginOptions::new()).await?;
+    /// let login = auth.start_login(&origin, tollgate::LoginOptions::new()).await?;
     /// println!("redirect to {}", login.url);
     /// # Ok(()) }
     /// ```
-    pub async fn start_login_at(
+    pub async fn start_login(
         &self,
         origin: &RequestOrigin,
         opts: LoginOptions,
     ) -> Result<LoginRedirect, Error> {
-        self.login_at(Some(origin), opts).await
+        self.login_at(origin, opts).await
     }
 
     async fn login_at(
         &self,
-        origin: Option<&RequestOrigin>,
+        origin: &RequestOrigin,
         opts: LoginOptions,
     ) -> Result<LoginRedirect, Error> {
         let config = self.config();
@@ -129,8 +122,13 @@ impl Tollgate {
             max_age,
             exp: crate::time::now() + config.transaction.max_age.as_secs(),
         };
-        let set_cookie = transaction::store(config, &self.inner.transaction_keys, &txn);
-        Ok(LoginRedirect { url, set_cookie })
+        let mut cookies = SetCookies::new();
+        cookies.push(transaction::store(
+            config,
+            &self.inner.transaction_keys,
+            &txn,
+        ));
+        Ok(LoginRedirect { url, cookies })
     }
 
     /// Where to return after a login or a connect flow on `app_base`: `requested` when it is a
@@ -155,29 +153,18 @@ impl Tollgate {
             .unwrap_or_else(|| format!("{}/", app_base.path().trim_end_matches('/')))
     }
 
-    /// The login route: reads options from the query string and redirects to the provider.
-    /// A bad parameter answers 400; an unreachable provider answers 502. With an allow-list of
-    /// base URLs use [`handle_login_at`](Self::handle_login_at).
-    pub async fn handle_login(&self, query: &str) -> AuthResponse {
-        self.login_route(None, query).await
-    }
-
-    /// The login route for the request from `origin`. A host the allow-list does not name
-    /// answers 400, with no redirect.
+    /// The login route. Query: `returnTo` and authorization parameters to pass to the provider
+    /// (the protected ones, such as `state` or `redirect_uri`, are refused). A bad parameter answers 400; an unreachable provider answers 502; with an
+    /// allow-list of base URLs, a host it does not name answers 400, with no redirect.
     ///
     /// ```no_run
-    /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap) {
-    /// let origin = tollgate::RequestOrigin::from_headers(&headers);
-    /// let resp = auth.handle_login_at(&origin, "returnTo=%2Fbilling").await;
+    /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap, uri: tollgate::http::Uri) {
+    /// let resp = auth.handle_login(&tollgate::AuthRequest::from_parts(&headers, &uri)).await;
     /// # }
     /// ```
-    pub async fn handle_login_at(&self, origin: &RequestOrigin, query: &str) -> AuthResponse {
-        self.login_route(Some(origin), query).await
-    }
-
-    async fn login_route(&self, origin: Option<&RequestOrigin>, query: &str) -> AuthResponse {
-        let result = match LoginOptions::from_query(query) {
-            Ok(opts) => self.login_at(origin, opts).await,
+    pub async fn handle_login(&self, req: &AuthRequest) -> AuthResponse {
+        let result = match LoginOptions::from_query(req.query()) {
+            Ok(opts) => self.login_at(req.origin(), opts).await,
             Err(e) => Err(e),
         };
         match result {
@@ -189,7 +176,13 @@ impl Tollgate {
 
 /// The HTML page for an error met in a browser flow.
 pub(crate) fn error_page(e: &Error) -> AuthResponse {
-    response::html_page(e.status(), "Sign-in problem", &e.to_string(), None, &[])
+    response::html_page(
+        e.status(),
+        "Sign-in problem",
+        &e.to_string(),
+        None,
+        &SetCookies::new(),
+    )
 }
 
 #[derive(serde::Deserialize)]

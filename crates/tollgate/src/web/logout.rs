@@ -2,11 +2,10 @@
 
 use url::Url;
 
-use super::Tollgate;
+use super::{AuthRequest, Tollgate};
 use crate::config::LogoutStrategy;
 use crate::config::app_url_at;
-use crate::session::base_url::RequestOrigin;
-use crate::session::cookies::CookieJar;
+use crate::session::cookies::SetCookies;
 use crate::session::return_to::sanitize_return_to;
 use crate::session::transaction;
 use crate::web::response::{self, AuthResponse};
@@ -15,40 +14,19 @@ impl Tollgate {
     /// The logout route. Query: `returnTo` (same origin only; default the base URL), `federated`
     /// (presence), `state` (echoed by OIDC logout). The session and every transaction cookie are
     /// deleted and the refresh token revoked *whatever the provider does*; then the browser goes
-    /// to the provider's logout endpoint (or straight to `returnTo` when the provider is unreachable).
-    ///
-    /// With an allow-list of base URLs use [`handle_logout_at`](Self::handle_logout_at).
-    pub async fn handle_logout(&self, query: &str, jar: &CookieJar) -> AuthResponse {
-        self.logout_at(None, query, jar).await
-    }
-
-    /// The logout route for the request from `origin`: `returnTo` and its default are on the
-    /// request's base URL. A host the allow-list does not name answers 400 and nothing is done.
+    /// to the provider's logout endpoint (or straight to `returnTo` when the provider is
+    /// unreachable). With an allow-list of base URLs, `returnTo` and its default are on the
+    /// request's base URL, and a host the allow-list does not name answers 400 with nothing done.
     ///
     /// ```no_run
-    /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap) {
-    /// let origin = tollgate::RequestOrigin::from_headers(&headers);
-    /// let jar = tollgate::CookieJar::from_headers(&headers);
-    /// let resp = auth.handle_logout_at(&origin, "returnTo=%2F", &jar).await;
+    /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap, uri: tollgate::http::Uri) {
+    /// let resp = auth.handle_logout(&tollgate::AuthRequest::from_parts(&headers, &uri)).await;
     /// # }
     /// ```
-    pub async fn handle_logout_at(
-        &self,
-        origin: &RequestOrigin,
-        query: &str,
-        jar: &CookieJar,
-    ) -> AuthResponse {
-        self.logout_at(Some(origin), query, jar).await
-    }
-
-    async fn logout_at(
-        &self,
-        origin: Option<&RequestOrigin>,
-        query: &str,
-        jar: &CookieJar,
-    ) -> AuthResponse {
+    pub async fn handle_logout(&self, req: &AuthRequest) -> AuthResponse {
+        let (query, jar) = (req.query(), req.cookies());
         let config = self.config();
-        let app_base = match config.base_url_for(origin) {
+        let app_base = match config.base_url_for(req.origin()) {
             Ok(b) => b,
             Err(e) => {
                 let e = crate::Error::from(e);
@@ -57,7 +35,7 @@ impl Tollgate {
                     "Sign-out problem",
                     &e.to_string(),
                     None,
-                    &[],
+                    &SetCookies::new(),
                 );
             }
         };
@@ -81,7 +59,7 @@ impl Tollgate {
 
         let session = self.session(jar).await.ok().flatten();
         let mut cookies = self.end_session(jar).await;
-        cookies.extend(transaction::clear_all(config, jar));
+        cookies.append(transaction::clear_all(config, jar).into());
 
         if let Some(rt) = session
             .as_ref()
@@ -108,7 +86,7 @@ impl Tollgate {
             LogoutStrategy::Auto => false,
             LogoutStrategy::Oidc => {
                 return response::html_page(
-                    500,
+                    http::StatusCode::INTERNAL_SERVER_ERROR,
                     "Sign-out problem",
                     "You are signed out of this application, but the provider does not support OpenID Connect logout (no end_session_endpoint): set the logout strategy to auto or v2.",
                     Some((return_url.as_str(), "Continue")),

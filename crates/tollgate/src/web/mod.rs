@@ -5,6 +5,7 @@ pub(crate) mod browser;
 mod callback;
 mod login;
 mod logout;
+mod request;
 pub(crate) mod response;
 mod sessions;
 
@@ -17,12 +18,13 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::oidc::provider::{Provider, ProviderMetadata};
 use crate::session::codec::CookieSessionCodec;
-use crate::session::cookies::CookieJar;
+use crate::session::cookies::SetCookies;
 use crate::session::secret::{KeyPurpose, Keyring};
 
-pub use callback::{CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS};
+pub use callback::{CallbackMode, CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS};
 pub use login::LoginRedirect;
-pub use sessions::LoadedSession;
+pub use request::AuthRequest;
+pub use sessions::{LoadedSession, SavedSession};
 
 /// The SDK: signs users in, keeps their session and signs them out. Cheap to clone; share one per
 /// application.
@@ -30,8 +32,9 @@ pub use sessions::LoadedSession;
 /// ```no_run
 /// # async fn run() -> Result<(), tollgate::Error> {
 /// let auth = tollgate::Tollgate::new(tollgate::Config::from_env()?);
-/// let login = auth.start_login(tollgate::LoginOptions::new().return_to("/billing")).await?;
-/// println!("send the browser to {} with Set-Cookie {}", login.url, login.set_cookie);
+/// let origin = tollgate::RequestOrigin::default(); // a static APP_BASE_URL needs no host
+/// let login = auth.start_login(&origin, tollgate::LoginOptions::new().return_to("/billing")).await?;
+/// println!("send the browser to {} with {:?}", login.url, login.cookies);
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
@@ -52,66 +55,97 @@ pub(crate) struct Inner {
     hooks: crate::hooks::Hooks,
 }
 
-impl Tollgate {
-    /// Builds the SDK with stateless cookie sessions. No network call happens here: discovery and
-    /// keys are fetched on first use.
-    pub fn new(config: Config) -> Self {
-        let store = Arc::new(crate::session::store::CookieStore::new(&config));
-        Self::build(config, store)
+/// Builds a [`Tollgate`]: the session store, the revocation list for stateless sessions and the
+/// application's hooks, each optional. Start with [`Tollgate::builder`].
+///
+/// ```no_run
+/// # async fn run(config: tollgate::Config) -> Result<(), tollgate::Error> {
+/// use std::sync::Arc;
+/// use tollgate::{Hooks, Tollgate, store::MemoryStore};
+///
+/// let auth = Tollgate::builder(config)
+///     .store(Arc::new(MemoryStore::new()))
+///     .hooks(Hooks::new().before_session_rolled(|_session| true))
+///     .build();
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `.build()` is called"]
+pub struct TollgateBuilder {
+    config: Config,
+    store: Option<Arc<dyn crate::session::store::SessionStore>>,
+    revocations: Option<Arc<dyn crate::oidc::backchannel::RevocationList>>,
+    hooks: crate::hooks::Hooks,
+}
+
+impl TollgateBuilder {
+    /// Keeps sessions in `store` (the cookie then holds only a sealed id). Default: the stateless
+    /// [`CookieStore`](crate::store::CookieStore), the whole session sealed in the cookie.
+    pub fn store(mut self, store: Arc<dyn crate::session::store::SessionStore>) -> Self {
+        self.store = Some(store);
+        self
     }
 
-    /// Builds the SDK with a server-side session store: the cookie then holds only a sealed id.
-    ///
-    /// ```no_run
-    /// # async fn f(config: tollgate::Config) {
-    /// let store = std::sync::Arc::new(tollgate::store::MemoryStore::new());
-    /// let auth = tollgate::Tollgate::with_store(config, store);
-    /// # }
-    /// ```
-    pub fn with_store(config: Config, store: Arc<dyn crate::session::store::SessionStore>) -> Self {
-        Self::build(config, store)
-    }
-
-    /// Uses `revocations` to remember back-channel logouts of cookie sessions (the default is
-    /// in-process; with several processes use a shared one, such as [`RedisStore`](crate::session::store)).
-    ///
-    /// # Panics
-    ///
-    /// When called on a clone: configure the SDK before sharing it.
-    pub fn with_revocations(
+    /// Where the default stateless cookie store remembers back-channel logouts. Default: this
+    /// process's memory, which other instances and a restart do not see; with several processes
+    /// use a shared list, such as [`RedisStore`](crate::store). Ignored with a server-side
+    /// [`store`](Self::store), which ends sessions by deleting them.
+    pub fn revocations(
         mut self,
         revocations: Arc<dyn crate::oidc::backchannel::RevocationList>,
     ) -> Self {
-        let inner = Arc::get_mut(&mut self.inner)
-            .expect("invariant: with_revocations is called on a freshly built Tollgate, before it is cloned");
-        if inner.backend.key_is_cookie() {
-            inner.backend = Arc::new(
-                crate::session::store::CookieStore::new(&inner.config)
-                    .with_revocations(revocations),
-            );
-        }
+        self.revocations = Some(revocations);
         self
     }
 
-    /// Installs the application's [`Hooks`](crate::Hooks).
-    ///
-    /// # Panics
-    ///
-    /// When called on a clone: configure the SDK before sharing it.
-    pub fn with_hooks(mut self, hooks: crate::hooks::Hooks) -> Self {
-        Arc::get_mut(&mut self.inner)
-            .expect(
-                "invariant: with_hooks is called on a freshly built Tollgate, before it is cloned",
-            )
-            .hooks = hooks;
+    /// The application's [`Hooks`](crate::Hooks). Default: none.
+    pub fn hooks(mut self, hooks: crate::hooks::Hooks) -> Self {
+        self.hooks = hooks;
         self
+    }
+
+    /// The SDK. No network call happens here: discovery and keys are fetched on first use.
+    pub fn build(self) -> Tollgate {
+        let store = match self.store {
+            Some(store) => store,
+            None => {
+                let cookies = crate::session::store::CookieStore::new(&self.config);
+                Arc::new(match self.revocations {
+                    Some(list) => cookies.with_revocations(list),
+                    None => cookies,
+                })
+            }
+        };
+        Tollgate::build(self.config, store, self.hooks)
+    }
+}
+
+impl Tollgate {
+    /// Builds the SDK with stateless cookie sessions and no hooks: the same as
+    /// `Tollgate::builder(config).build()`. No network call happens here.
+    pub fn new(config: Config) -> Self {
+        Self::builder(config).build()
+    }
+
+    /// A [`TollgateBuilder`] for `config`, to choose a session store, a revocation list or hooks.
+    pub fn builder(config: Config) -> TollgateBuilder {
+        TollgateBuilder {
+            config,
+            store: None,
+            revocations: None,
+            hooks: crate::hooks::Hooks::default(),
+        }
     }
 
     pub(crate) fn hooks(&self) -> &crate::hooks::Hooks {
         &self.inner.hooks
     }
 
-    fn build(config: Config, backend: Arc<dyn crate::session::store::SessionStore>) -> Self {
+    fn build(
+        config: Config,
+        backend: Arc<dyn crate::session::store::SessionStore>,
+        hooks: crate::hooks::Hooks,
+    ) -> Self {
         // Select jsonwebtoken's crypto backend explicitly, so feature unification in an
         // application's dependency tree can never leave it without one (a run-time panic).
         let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
@@ -136,7 +170,7 @@ impl Tollgate {
                 mfa_keys,
                 refreshes: crate::tokens::single_flight::RefreshCoordinator::default(),
                 seen_jtis: crate::oidc::backchannel::SeenJtis::default(),
-                hooks: crate::hooks::Hooks::default(),
+                hooks,
             }),
         }
     }
@@ -171,24 +205,30 @@ impl Tollgate {
     }
 
     /// The profile route: the user as JSON, 401 (or 204 when configured) when logged out.
-    pub async fn handle_profile(&self, jar: &CookieJar) -> AuthResponse {
-        let loaded = match self.load_session(jar).await {
+    pub async fn handle_profile(&self, req: &AuthRequest) -> AuthResponse {
+        let loaded = match self.load_session(req.cookies()).await {
             Ok(l) => l,
             Err(e) => {
                 return response::json(
                     e.status(),
                     &json!({"error": e.code(), "error_description": e.to_string()}),
-                    &[],
+                    &SetCookies::new(),
                 );
             }
         };
         match loaded {
-            Some(l) => response::json(200, &serde_json::Value::Object(l.data.user.0), &[]),
-            None if self.inner.config.profile_no_content => response::empty(204, &[]),
+            Some(l) => response::json(
+                http::StatusCode::OK,
+                &serde_json::Value::Object(l.data.user.0),
+                &SetCookies::new(),
+            ),
+            None if self.inner.config.profile_no_content => {
+                response::empty(http::StatusCode::NO_CONTENT, &SetCookies::new())
+            }
             None => response::json(
-                401,
+                http::StatusCode::UNAUTHORIZED,
                 &json!({"error": "unauthorized", "error_description": "The user does not have an active session."}),
-                &[],
+                &SetCookies::new(),
             ),
         }
     }

@@ -1,24 +1,22 @@
 //! Small builders for the HTTP answers of the auth routes, framework-agnostic (`http` types).
 
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Response, StatusCode};
+
+use crate::session::cookies::SetCookies;
 
 /// The answer of an auth route: status, headers (including `Set-Cookie`) and a text body.
 pub type AuthResponse = Response<String>;
 
-fn with_cookies(mut resp: AuthResponse, cookies: &[String]) -> AuthResponse {
-    for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(c) {
-            resp.headers_mut().append(SET_COOKIE, v);
-        }
-    }
+fn with_cookies(mut resp: AuthResponse, cookies: &SetCookies) -> AuthResponse {
+    cookies.apply(resp.headers_mut());
     resp.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
 /// A `302 Found` to `location`, setting `cookies`.
-pub(crate) fn redirect(location: &str, cookies: &[String]) -> AuthResponse {
+pub(crate) fn redirect(location: &str, cookies: &SetCookies) -> AuthResponse {
     let mut resp = Response::new(String::new());
     *resp.status_mut() = StatusCode::FOUND;
     match HeaderValue::from_str(location) {
@@ -31,28 +29,32 @@ pub(crate) fn redirect(location: &str, cookies: &[String]) -> AuthResponse {
 }
 
 /// A JSON answer.
-pub(crate) fn json(status: u16, body: &serde_json::Value, cookies: &[String]) -> AuthResponse {
+pub(crate) fn json(
+    status: StatusCode,
+    body: &serde_json::Value,
+    cookies: &SetCookies,
+) -> AuthResponse {
     let mut resp = Response::new(body.to_string());
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     with_cookies(resp, cookies)
 }
 
 /// An empty answer with `status`.
-pub(crate) fn empty(status: u16, cookies: &[String]) -> AuthResponse {
+pub(crate) fn empty(status: StatusCode, cookies: &SetCookies) -> AuthResponse {
     let mut resp = Response::new(String::new());
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() = status;
     with_cookies(resp, cookies)
 }
 
 /// A small HTML page with a title, a message and an optional link.
 pub(crate) fn html_page(
-    status: u16,
+    status: StatusCode,
     title: &str,
     message: &str,
     link: Option<(&str, &str)>,
-    cookies: &[String],
+    cookies: &SetCookies,
 ) -> AuthResponse {
     let link = link
         .map(|(href, text)| format!("<p><a href=\"{}\">{}</a></p>", escape(href), escape(text)))
@@ -63,7 +65,7 @@ pub(crate) fn html_page(
         m = escape(message),
     );
     let mut resp = Response::new(body);
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() = status;
     resp.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),

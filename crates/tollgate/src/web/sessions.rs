@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::Tollgate;
 use crate::error::Error;
 use crate::session::SessionData;
-use crate::session::cookies::CookieJar;
+use crate::session::cookies::{CookieJar, SetCookies};
 use crate::session::store::{SessionStore, StoreError, UpdateOutcome};
 
 /// A session read from a request, with what is needed to write it back safely.
@@ -21,6 +21,26 @@ pub struct LoadedSession {
     pub(crate) exp: u64,
     /// Whether the key is a server-side id (not the sealed session itself).
     pub(crate) server_side: bool,
+}
+
+/// A session written back by [`Tollgate::save_session`] or rolled by
+/// [`Tollgate::session_with_touch`], with the cookies that carry it (empty when nothing changed).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SavedSession {
+    /// The session as stored now, to write over next time.
+    pub session: LoadedSession,
+    /// The `Set-Cookie` lines the response must carry.
+    pub cookies: SetCookies,
+}
+
+impl SavedSession {
+    fn unchanged(session: LoadedSession) -> Self {
+        Self {
+            session,
+            cookies: SetCookies::new(),
+        }
+    }
 }
 
 impl LoadedSession {
@@ -52,12 +72,12 @@ impl Tollgate {
     }
 
     /// `Set-Cookie` lines that carry `key` until `exp`.
-    fn cookie_for(&self, jar: &CookieJar, key: &str, exp: u64, now: u64) -> Vec<String> {
+    fn cookie_for(&self, jar: &CookieJar, key: &str, exp: u64, now: u64) -> SetCookies {
         let codec = &self.inner().sessions;
         if self.session_store().key_is_cookie() {
-            codec.write_value(jar, key, exp, now)
+            codec.write_value(jar, key, exp, now).into()
         } else {
-            codec.write_id(jar, key, exp, now)
+            codec.write_id(jar, key, exp, now).into()
         }
     }
 
@@ -95,7 +115,7 @@ impl Tollgate {
         data: &SessionData,
         exp: u64,
         now: u64,
-    ) -> Result<Result<(LoadedSession, Vec<String>), UpdateOutcome>, Error> {
+    ) -> Result<Result<SavedSession, UpdateOutcome>, Error> {
         let store = self.session_store();
         match store.update(&loaded.key, loaded.version, data, exp).await? {
             UpdateOutcome::Updated(version) => {
@@ -104,34 +124,31 @@ impl Tollgate {
                 } else {
                     loaded.key.clone()
                 };
-                let lines = self.cookie_for(jar, &key, exp, now);
-                let saved = LoadedSession {
+                let cookies = self.cookie_for(jar, &key, exp, now);
+                let session = LoadedSession {
                     data: data.clone(),
                     key,
                     version,
                     exp,
                     server_side: loaded.server_side,
                 };
-                Ok(Ok((saved, lines)))
+                Ok(Ok(SavedSession { session, cookies }))
             }
             other => Ok(Err(other)),
         }
     }
 
-    /// Reads the session and performs a rolling touch when one is due: returns the `Set-Cookie`
-    /// lines (empty when nothing changes). The touch is a versioned update that never resurrects a
+    /// Reads the session and performs a rolling touch when one is due: the cookies of the result
+    /// are empty when nothing changes. The touch is a versioned update that never resurrects a
     /// session ended meanwhile.
-    pub async fn session_with_touch(
-        &self,
-        jar: &CookieJar,
-    ) -> Result<Option<(LoadedSession, Vec<String>)>, Error> {
+    pub async fn session_with_touch(&self, jar: &CookieJar) -> Result<Option<SavedSession>, Error> {
         let Some(loaded) = self.load_session(jar).await? else {
             return Ok(None);
         };
         if let Some(hook) = &self.hooks().before_session_rolled
             && !hook(&loaded.data)
         {
-            return Ok(Some((loaded, Vec::new())));
+            return Ok(Some(SavedSession::unchanged(loaded)));
         }
         let now = crate::time::now();
         let Some(new_exp) = self
@@ -139,13 +156,13 @@ impl Tollgate {
             .sessions
             .rolled_exp(&loaded.data, loaded.exp, now)
         else {
-            return Ok(Some((loaded, Vec::new())));
+            return Ok(Some(SavedSession::unchanged(loaded)));
         };
         let data = loaded.data.clone();
         match self.write_over(jar, &loaded, &data, new_exp, now).await? {
-            Ok((saved, lines)) => Ok(Some((saved, lines))),
+            Ok(saved) => Ok(Some(saved)),
             Err(UpdateOutcome::Missing) => Ok(None),
-            Err(_) => Ok(Some((loaded, Vec::new()))),
+            Err(_) => Ok(Some(SavedSession::unchanged(loaded))),
         }
     }
 
@@ -156,7 +173,7 @@ impl Tollgate {
         jar: &CookieJar,
         loaded: &LoadedSession,
         data: &SessionData,
-    ) -> Result<(LoadedSession, Vec<String>), Error> {
+    ) -> Result<SavedSession, Error> {
         let now = crate::time::now();
         let exp = now + self.inner().sessions.remaining(data, now);
         match self.write_over(jar, loaded, data, exp, now).await? {
@@ -172,12 +189,12 @@ impl Tollgate {
         &self,
         jar: &CookieJar,
         data: &SessionData,
-    ) -> Result<Vec<String>, Error> {
+    ) -> Result<SetCookies, Error> {
         let now = crate::time::now();
         let store = self.session_store();
         let exp = now + self.inner().sessions.remaining(data, now);
         if exp <= now {
-            return Ok(self.inner().sessions.clear(jar));
+            return Ok(self.inner().sessions.clear(jar).into());
         }
         if !store.key_is_cookie()
             && let Some(old) = self.key_in(jar, now)
@@ -190,12 +207,12 @@ impl Tollgate {
     }
 
     /// Ends the request's session: deletes it from the store and returns the cookie deletions.
-    pub(crate) async fn end_session(&self, jar: &CookieJar) -> Vec<String> {
+    pub(crate) async fn end_session(&self, jar: &CookieJar) -> SetCookies {
         if let Some(key) = self.key_in(jar, crate::time::now())
             && let Err(e) = self.session_store().delete(&key).await
         {
             tracing::warn!(error = %e, "could not end the session in the store");
         }
-        self.inner().sessions.clear(jar)
+        self.inner().sessions.clear(jar).into()
     }
 }

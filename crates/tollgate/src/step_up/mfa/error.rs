@@ -78,8 +78,8 @@ impl MfaRequiredError {
     }
 
     /// The HTTP status: 403.
-    pub fn status(&self) -> u16 {
-        403
+    pub fn status(&self) -> http::StatusCode {
+        http::StatusCode::FORBIDDEN
     }
 }
 
@@ -153,14 +153,16 @@ impl MfaError {
     }
 
     /// The HTTP status an SDK route answers with. Provider refusals are 4xx (429 stays 429), never 500.
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> http::StatusCode {
         match self {
-            Self::MfaRequired(_) | Self::IdentityMismatch => 403,
-            Self::TokenExpired | Self::TokenInvalid | Self::MissingSession => 401,
-            Self::NoAvailableFactors(_) | Self::InvalidRequest(_) => 400,
-            Self::Provider { status: 429, .. } => 429,
-            Self::Provider { .. } => 400,
-            Self::Unavailable(_) => 502,
+            Self::MfaRequired(_) | Self::IdentityMismatch => http::StatusCode::FORBIDDEN,
+            Self::TokenExpired | Self::TokenInvalid | Self::MissingSession => {
+                http::StatusCode::UNAUTHORIZED
+            }
+            Self::NoAvailableFactors(_) | Self::InvalidRequest(_) => http::StatusCode::BAD_REQUEST,
+            Self::Provider { status: 429, .. } => http::StatusCode::TOO_MANY_REQUESTS,
+            Self::Provider { .. } => http::StatusCode::BAD_REQUEST,
+            Self::Unavailable(_) => http::StatusCode::BAD_GATEWAY,
         }
     }
 
