@@ -212,7 +212,7 @@ fn refusal(e: &ApiTokenError, config: &tollgate::api::BuiltApiConfig) -> Respons
     if matches!(e, ApiTokenError::Unavailable(_)) {
         tracing::warn!(error = %e, "access token not checked: the provider's keys are unavailable");
     }
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let status = e.status();
     let mut resp = (status, Json(e.to_json())).into_response();
     let challenge = match config.dpop_mode() {
         DpopMode::Disabled => e.www_authenticate(realm),

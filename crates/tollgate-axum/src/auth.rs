@@ -18,19 +18,17 @@ use crate::rejection::MissingSessionLayer;
 /// rotated token, an MFA verification, an update) is written to the response's cookies by
 /// [`SessionLayer`](crate::SessionLayer) — no refreshed token is ever dropped.
 ///
+/// Its errors convert into [`AuthError`](crate::AuthError), which answers with the SDK's status
+/// and JSON body:
+///
 /// ```
-/// use axum::response::IntoResponse;
 /// use tollgate::AccessTokenOptions;
 ///
-/// async fn payments(auth: tollgate_axum::Auth) -> axum::response::Response {
-///     match auth.access_token(AccessTokenOptions::new().audience("https://payments.example.com")).await {
-///         Ok(token) => format!("calling the API with a {} token", token.token_type).into_response(),
-///         Err(e) => (
-///             axum::http::StatusCode::from_u16(e.status()).unwrap(),
-///             axum::Json(e.to_json()),
-///         )
-///             .into_response(),
-///     }
+/// async fn payments(auth: tollgate_axum::Auth) -> Result<String, tollgate_axum::AuthError> {
+///     let token = auth
+///         .access_token(AccessTokenOptions::new().audience("https://payments.example.com"))
+///         .await?;
+///     Ok(format!("calling the API with a {} token", token.token_type))
 /// }
 /// ```
 #[derive(Clone, Debug)]
@@ -66,12 +64,12 @@ impl Auth {
             name: "session",
             reason: "there is no session to update",
         })?;
-        let (saved, lines) = self
+        let saved = self
             .ctx
             .auth
             .save_session(&self.ctx.jar, &loaded, &session)
             .await?;
-        self.ctx.saved(saved, lines);
+        self.ctx.saved(saved);
         Ok(())
     }
 
@@ -86,15 +84,15 @@ impl Auth {
             return Err(AccessTokenError::StoreUnavailable(e.to_string()));
         }
         let loaded = self.ctx.loaded().ok_or(AccessTokenError::MissingSession)?;
-        let (token, saved) = self
+        let fetch = self
             .ctx
             .auth
             .access_token_for(&self.ctx.jar, &loaded, &opts)
             .await?;
-        if let Some((saved, lines)) = saved {
-            self.ctx.saved(saved, lines);
+        if let Some(saved) = fetch.saved {
+            self.ctx.saved(saved);
         }
-        Ok(token)
+        Ok(fetch.token)
     }
 
     /// The user's access token at a federated connection (Token Vault), cached in the session;
@@ -120,7 +118,7 @@ impl Auth {
                     .save_session(&self.ctx.jar, &loaded, &updated)
                     .await
                 {
-                    Ok((saved, lines)) => self.ctx.saved(saved, lines),
+                    Ok(saved) => self.ctx.saved(saved),
                     // The token is still good; it is fetched again next time.
                     Err(e) => tracing::warn!(error = %e, "could not cache the connection token"),
                 }
@@ -162,7 +160,7 @@ impl Auth {
     /// the `on_callback` hook.
     ///
     /// # Errors
-    /// As [`Tollgate::connect_account`].
+    /// As [`tollgate::MyAccount::connect`].
     ///
     /// ```no_run
     /// use axum::response::IntoResponse;
@@ -181,60 +179,45 @@ impl Auth {
         opts: &ConnectAccountOptions,
     ) -> Result<ConnectRedirect, ConnectAccountError> {
         opts.validate()?;
+        let my_account = self.ctx.auth.my_account();
         let token = self
-            .access_token(
-                self.ctx
-                    .auth
-                    .my_account_token(tollgate::SCOPE_CREATE_CONNECTED_ACCOUNTS),
-            )
+            .access_token(my_account.token_options(tollgate::SCOPE_CREATE_CONNECTED_ACCOUNTS))
             .await?;
-        self.ctx.auth.connect_account_with_token(&token, opts).await
+        my_account.connect_with_token(&token, opts).await
     }
 
     /// One page of the user's connected accounts (`next`: a previous page's cursor).
     ///
     /// # Errors
-    /// As [`Tollgate::list_connected_accounts_with_token`], and no token.
+    /// As [`tollgate::MyAccount::list_with_token`], and no token.
     pub async fn list_connected_accounts(
         &self,
         next: Option<&str>,
     ) -> Result<ConnectedAccountsPage, ConnectAccountError> {
+        let my_account = self.ctx.auth.my_account();
         let token = self
-            .access_token(
-                self.ctx
-                    .auth
-                    .my_account_token(tollgate::SCOPE_READ_CONNECTED_ACCOUNTS),
-            )
+            .access_token(my_account.token_options(tollgate::SCOPE_READ_CONNECTED_ACCOUNTS))
             .await?;
-        self.ctx
-            .auth
-            .list_connected_accounts_with_token(&token, next)
-            .await
+        my_account.list_with_token(&token, next).await
     }
 
     /// Unlinks the connected account `id`.
     ///
     /// # Errors
-    /// As [`Tollgate::disconnect_account_with_token`], and no token.
+    /// As [`tollgate::MyAccount::disconnect_with_token`], and no token.
     pub async fn disconnect_account(&self, id: &str) -> Result<(), ConnectAccountError> {
+        let my_account = self.ctx.auth.my_account();
         let token = self
-            .access_token(
-                self.ctx
-                    .auth
-                    .my_account_token(tollgate::SCOPE_DELETE_CONNECTED_ACCOUNTS),
-            )
+            .access_token(my_account.token_options(tollgate::SCOPE_DELETE_CONNECTED_ACCOUNTS))
             .await?;
-        self.ctx
-            .auth
-            .disconnect_account_with_token(&token, id)
-            .await
+        my_account.disconnect_with_token(&token, id).await
     }
 
     /// Unlinks every account of the user at `connection` and drops the session's cached tokens
     /// for it (the reference SDK's `disconnectAccount`); returns the accounts removed.
     ///
     /// # Errors
-    /// As [`Tollgate::disconnect_connection_with_token`], and no token.
+    /// As [`tollgate::MyAccount::disconnect_connection_with_token`], and no token.
     pub async fn disconnect_connection(
         &self,
         connection: &str,
@@ -244,12 +227,9 @@ impl Auth {
             tollgate::SCOPE_READ_CONNECTED_ACCOUNTS,
             tollgate::SCOPE_DELETE_CONNECTED_ACCOUNTS
         );
-        let token = self
-            .access_token(self.ctx.auth.my_account_token(&scope))
-            .await?;
-        let removed = self
-            .ctx
-            .auth
+        let my_account = self.ctx.auth.my_account();
+        let token = self.access_token(my_account.token_options(&scope)).await?;
+        let removed = my_account
             .disconnect_connection_with_token(&token, connection)
             .await?;
         if let (Some(loaded), Some(session)) = (self.ctx.loaded(), self.session())
@@ -261,7 +241,7 @@ impl Auth {
                 .save_session(&self.ctx.jar, &loaded, &updated)
                 .await
             {
-                Ok((saved, lines)) => self.ctx.saved(saved, lines),
+                Ok(saved) => self.ctx.saved(saved),
                 // The link is gone; the cached token expires by itself.
                 Err(e) => tracing::warn!(error = %e, "could not drop the cached connection token"),
             }
@@ -280,11 +260,12 @@ impl Auth {
         api: MyApi,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, ProxyError> {
-        let prepared = self.ctx.auth.prepare_proxy(api, request)?;
+        let my_account = self.ctx.auth.my_account();
+        let prepared = my_account.prepare_proxy(api, request)?;
         if prepared.preflight {
-            return self.ctx.auth.proxy_preflight(prepared).await;
+            return my_account.proxy_preflight(prepared).await;
         }
         let token = self.access_token(prepared.token_options.clone()).await?;
-        self.ctx.auth.proxy_with_token(prepared, &token).await
+        my_account.proxy_with_token(prepared, &token).await
     }
 }

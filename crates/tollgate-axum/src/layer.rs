@@ -7,10 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
 use axum::http::header::SET_COOKIE;
 use axum::response::Response;
-use tollgate::{CookieJar, LoadedSession, SessionData, Tollgate};
+use tollgate::{CookieJar, LoadedSession, SavedSession, SessionData, SetCookies, Tollgate};
 use tower::{Layer, Service};
 
 /// What the layer leaves in the request extensions for the extractors.
@@ -26,7 +25,7 @@ pub(crate) struct SessionContext {
 pub(crate) struct AuthState {
     pub(crate) loaded: Option<LoadedSession>,
     pub(crate) session: Option<Arc<SessionData>>,
-    pub(crate) pending: Option<Vec<String>>,
+    pub(crate) pending: Option<SetCookies>,
     /// The session store failed for this request (answer 503 where a session is needed).
     pub(crate) error: Option<tollgate::Error>,
 }
@@ -48,12 +47,12 @@ impl SessionContext {
         self.state().error.clone()
     }
 
-    /// Records a saved session and the cookie lines that carry it.
-    pub(crate) fn saved(&self, loaded: LoadedSession, lines: Vec<String>) {
+    /// Records a saved session and the cookies that carry it.
+    pub(crate) fn saved(&self, saved: SavedSession) {
         let mut state = self.state();
-        state.session = Some(Arc::new(loaded.data.clone()));
-        state.loaded = Some(loaded);
-        state.pending = Some(lines);
+        state.session = Some(Arc::new(saved.session.data.clone()));
+        state.loaded = Some(saved.session);
+        state.pending = Some(saved.cookies);
     }
 }
 
@@ -117,12 +116,12 @@ where
             let is_auth_route = is_auth_route(&auth, req.uri().path());
             let jar = CookieJar::from_headers(req.headers());
             let mut state = AuthState::default();
-            let mut touch = Vec::new();
+            let mut touch = SetCookies::new();
             match auth.session_with_touch(&jar).await {
-                Ok(Some((loaded, lines))) => {
-                    state.session = Some(Arc::new(loaded.data.clone()));
-                    state.loaded = Some(loaded);
-                    touch = lines;
+                Ok(Some(saved)) => {
+                    state.session = Some(Arc::new(saved.session.data.clone()));
+                    state.loaded = Some(saved.session);
+                    touch = saved.cookies;
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -142,19 +141,11 @@ where
                 .unwrap_or_else(|p| p.into_inner())
                 .pending
                 .take();
-            if let Some(lines) = pending {
+            if let Some(cookies) = pending {
                 // The handler changed the session (refresh, MFA verify, update): its cookie wins.
-                for line in lines {
-                    if let Ok(v) = HeaderValue::from_str(&line) {
-                        resp.headers_mut().append(SET_COOKIE, v);
-                    }
-                }
+                cookies.apply(resp.headers_mut());
             } else if !is_auth_route && !touch.is_empty() && !sets_session_cookie(&auth, &resp) {
-                for line in touch {
-                    if let Ok(v) = HeaderValue::from_str(&line) {
-                        resp.headers_mut().append(SET_COOKIE, v);
-                    }
-                }
+                touch.apply(resp.headers_mut());
             }
             Ok(resp)
         })

@@ -28,6 +28,7 @@
 
 mod api;
 mod auth;
+mod error;
 mod extract;
 mod layer;
 mod mfa_routes;
@@ -37,6 +38,7 @@ mod step_up;
 
 pub use api::{ApiToken, RequireToken, RequireTokenService};
 pub use auth::Auth;
+pub use error::AuthError;
 pub use extract::{Session, User};
 pub use layer::{SessionLayer, SessionService};
 pub use rejection::{

@@ -15,12 +15,8 @@ use tollgate::{AccessTokenOptions, ChallengeRequest, EnrollRequest, MfaError, Ve
 
 use crate::auth::Auth;
 
-fn reply(status: u16, body: serde_json::Value) -> Response {
-    let mut resp = (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        Json(body),
-    )
-        .into_response();
+fn reply(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut resp = (status, Json(body)).into_response();
     resp.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
@@ -60,7 +56,7 @@ pub(crate) async fn authenticators(auth: Auth, headers: HeaderMap) -> Response {
     }
     .await;
     match result {
-        Ok(list) => reply(200, json!(list)),
+        Ok(list) => reply(StatusCode::OK, json!(list)),
         Err(e) => mfa_error(&e),
     }
 }
@@ -83,7 +79,7 @@ pub(crate) async fn challenge(auth: Auth, body: Bytes) -> Response {
     }
     .await;
     match result {
-        Ok(c) => reply(200, json!(c)),
+        Ok(c) => reply(StatusCode::OK, json!(c)),
         Err(e) => mfa_error(&e),
     }
 }
@@ -97,7 +93,7 @@ pub(crate) async fn associate(auth: Auth, headers: HeaderMap, body: Bytes) -> Re
     }
     .await;
     match result {
-        Ok(v) => reply(200, v),
+        Ok(v) => reply(StatusCode::OK, v),
         Err(e) => mfa_error(&e),
     }
 }
@@ -120,8 +116,11 @@ pub(crate) async fn verify(auth: Auth, headers: HeaderMap, body: Bytes) -> Respo
     }
     .await;
     match result {
-        Ok(Some(code)) => reply(200, json!({"success": true, "recovery_code": code})),
-        Ok(None) => reply(200, json!({"success": true})),
+        Ok(Some(code)) => reply(
+            StatusCode::OK,
+            json!({"success": true, "recovery_code": code}),
+        ),
+        Ok(None) => reply(StatusCode::OK, json!({"success": true})),
         Err(e) => mfa_error(&e),
     }
 }
@@ -154,7 +153,7 @@ pub(crate) async fn access_token(auth: Auth, Query(q): Query<AccessTokenQuery>) 
         .map(|d| d.as_secs())
         .unwrap_or(0);
     match auth.access_token(opts).await {
-        Ok(t) => reply(200, t.to_json(now)),
+        Ok(t) => reply(StatusCode::OK, t.to_json(now)),
         Err(e) => reply(e.status(), e.to_json()),
     }
 }

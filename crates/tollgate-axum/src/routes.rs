@@ -9,7 +9,7 @@ use axum::routing::{any, get, post};
 use crate::mfa_routes;
 use axum::body::Body;
 use axum::extract::Request;
-use tollgate::{ConnectAccountOptions, CookieJar, MyApi, ProxyError, RequestOrigin, Tollgate};
+use tollgate::{AuthRequest, ConnectAccountOptions, MyApi, ProxyError, RequestOrigin, Tollgate};
 
 use crate::auth::Auth;
 
@@ -65,36 +65,32 @@ where
 }
 
 async fn login(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
-    let origin = RequestOrigin::from_parts(&headers, &uri);
-    auth.handle_login_at(&origin, uri.query().unwrap_or(""))
-        .await
-        .into_response()
+    let req = AuthRequest::from_parts(&headers, &uri);
+    auth.handle_login(&req).await.into_response()
 }
 
 async fn callback(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
-    let origin = RequestOrigin::from_parts(&headers, &uri);
-    let jar = CookieJar::from_headers(&headers);
     let outcome = auth
-        .handle_callback_at(&origin, uri.query().unwrap_or(""), &jar)
+        .handle_callback(&AuthRequest::from_parts(&headers, &uri))
         .await;
     auth.callback_response(outcome).into_response()
 }
 
 async fn logout(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
-    let origin = RequestOrigin::from_parts(&headers, &uri);
-    let jar = CookieJar::from_headers(&headers);
-    auth.handle_logout_at(&origin, uri.query().unwrap_or(""), &jar)
-        .await
-        .into_response()
+    let req = AuthRequest::from_parts(&headers, &uri);
+    auth.handle_logout(&req).await.into_response()
 }
 
-async fn profile(State(auth): State<Tollgate>, headers: HeaderMap) -> Response {
-    let jar = CookieJar::from_headers(&headers);
-    auth.handle_profile(&jar).await.into_response()
+async fn profile(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
+    let req = AuthRequest::from_parts(&headers, &uri);
+    auth.handle_profile(&req).await.into_response()
 }
 
 async fn backchannel_logout(State(auth): State<Tollgate>, body: axum::body::Bytes) -> Response {
-    auth.handle_backchannel_logout(&body).await.into_response()
+    auth.backchannel_logout()
+        .handle(&body)
+        .await
+        .into_response()
 }
 
 async fn connect_account(auth: Auth, uri: Uri, headers: HeaderMap) -> Response {

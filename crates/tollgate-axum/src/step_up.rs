@@ -86,6 +86,11 @@ where
             let Some(ctx) = req.extensions().get::<SessionContext>().cloned() else {
                 return Ok(MissingSessionLayer.into_response());
             };
+            if let Some(e) = ctx.error() {
+                // The store is down: the user may well be signed in and stepped up. A 503, never
+                // a step-up login or a 401 that looks like a logout.
+                return Ok(crate::rejection::SessionUnavailable(e.to_string()).into_response());
+            }
             let session = ctx.session();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

@@ -108,7 +108,7 @@ async fn payments(State(api): State<PaymentsApi>, auth: Auth) -> Response {
                     .unwrap_or_else(|_| json!({"error": "payments_api_invalid_answer"})),
             ),
             Err(tollgate::FetchError::AccessToken(error)) => (
-                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                error.status(),
                 error.to_json(),
             ),
             Err(error) => {
