@@ -180,6 +180,7 @@ pub struct Config {
     pub(crate) pushed_authorization_requests: bool,
     pub(crate) connect_account_endpoint: bool,
     pub(crate) api_proxies: bool,
+    pub(crate) clock: std::sync::Arc<dyn crate::time::Clock>,
 }
 
 impl Config {
@@ -283,6 +284,16 @@ impl Config {
         crate::session::base_url::resolve(&self.allowed_base_urls, origin)
     }
 
+    /// Now, by the configured [`Clock`](crate::Clock), in seconds since the Unix epoch.
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// The configured clock.
+    pub fn clock(&self) -> &std::sync::Arc<dyn crate::time::Clock> {
+        &self.clock
+    }
+
     /// The route paths.
     pub fn routes(&self) -> &Routes {
         &self.routes
@@ -375,6 +386,7 @@ pub struct ConfigBuilder {
     client_assertion_key: Option<crate::oidc::client_assertion::ClientAssertionKey>,
     connect_account_endpoint: bool,
     no_api_proxies: bool,
+    clock: Option<std::sync::Arc<dyn crate::time::Clock>>,
 }
 
 impl ConfigBuilder {
@@ -684,6 +696,28 @@ impl ConfigBuilder {
         self
     }
 
+    /// The clock that every expiry, rolling and token decision reads, and that dates DPoP proofs
+    /// and client assertions. Default: [`SystemClock`](crate::SystemClock). Tests pass a
+    /// [`ManualClock`](crate::ManualClock) and move it instead of sleeping.
+    ///
+    /// ```
+    /// let clock = tollgate::ManualClock::at(1_700_000_000);
+    /// let config = tollgate::Config::builder()
+    ///     .domain("tenant.example.com")
+    ///     .client_id("my-client")
+    ///     .client_secret("my-client-secret")
+    ///     .secret("a-long-random-value-of-at-least-32-bytes")
+    ///     .app_base_url("https://app.example.com")
+    ///     .clock(std::sync::Arc::new(clock.clone()))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(config.now(), 1_700_000_000);
+    /// ```
+    pub fn clock(mut self, clock: std::sync::Arc<dyn crate::time::Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Checks every value and builds the configuration. Each error names the setting and the fix.
     pub fn build(self) -> Result<Config, ConfigError> {
         let domain = self.domain.ok_or(ConfigError::Missing {
@@ -873,6 +907,9 @@ impl ConfigBuilder {
             pushed_authorization_requests: self.pushed_authorization_requests,
             connect_account_endpoint: self.connect_account_endpoint,
             api_proxies: !self.no_api_proxies,
+            clock: self
+                .clock
+                .unwrap_or_else(|| std::sync::Arc::new(crate::time::SystemClock)),
         })
     }
 }

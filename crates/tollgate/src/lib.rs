@@ -147,6 +147,7 @@ pub use step_up::mfa::{
     Authenticator, ChallengeRequest, ChallengeResponse, EnrollRequest, FactorRequirement, Mfa,
     MfaError, MfaRequiredError, MfaRequirements, VerifyOutcome, VerifyRequest,
 };
+pub use time::{Clock, ManualClock, SystemClock};
 pub use tokens::exchange::{
     ConnectionToken, ConnectionTokenError, ConnectionTokenOptions, ExchangedTokens,
     TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_GRANT_FEDERATED, TokenExchangeError, TokenExchangeOptions,

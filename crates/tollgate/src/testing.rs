@@ -47,7 +47,7 @@ pub struct TestSession {
 /// A session for `user` (ID-token claims; `sub` is required for the session to mean anything),
 /// created now, with a fresh `sid` and no tokens.
 pub fn session(user: Value) -> TestSession {
-    let now = crate::time::now();
+    let now = crate::time::system_now();
     let user = match user {
         Value::Object(m) => Value::Object(m),
         _ => json!({}),
@@ -65,7 +65,7 @@ impl TestSession {
     /// An access token for the default audience, expiring `expires_in` seconds from now.
     pub fn access_token(mut self, token: impl Into<String>, expires_in: u64) -> Self {
         self.data.token_set.access_token = token.into();
-        self.data.token_set.expires_at = crate::time::now().saturating_add(expires_in);
+        self.data.token_set.expires_at = crate::time::system_now().saturating_add(expires_in);
         self
     }
 
@@ -81,7 +81,7 @@ impl TestSession {
         self.data.authentication = Some(Authentication {
             amr: vec!["pwd".to_owned(), "mfa".to_owned()],
             acr: Some(ACR_MULTI_FACTOR.to_owned()),
-            auth_time: Some(crate::time::now()),
+            auth_time: Some(crate::time::system_now()),
         });
         self
     }

@@ -344,9 +344,9 @@ fn a_comma_separated_app_base_url_is_an_allow_list() {
         "https://pr-9.preview.example.com/auth/callback"
     );
     assert_eq!(
-        c.base_url_for(None),
-        Err(BaseUrlError::RequestContextRequired),
-        "no request, no base URL"
+        c.base_url_for(&RequestOrigin::default()),
+        Err(BaseUrlError::MissingHost),
+        "no host, no base URL"
     );
     // A single wildcard is a list of one.
     let c = vars(&with(&[("APP_BASE_URL", "https://*.preview.example.com")])).unwrap();
@@ -361,7 +361,7 @@ fn a_comma_separated_app_base_url_is_an_allow_list() {
         "https://app.example.com/"
     );
     assert_eq!(
-        c.base_url_for(None).unwrap().as_str(),
+        c.base_url_for(&RequestOrigin::default()).unwrap().as_str(),
         "https://app.example.com/"
     );
 }

@@ -508,7 +508,7 @@ impl MyAccount<'_> {
             connect: Some(ConnectTransaction {
                 auth_session: ticket.auth_session,
             }),
-            exp: crate::time::now() + config.transaction.max_age.as_secs(),
+            exp: config.now() + config.transaction.max_age.as_secs(),
         };
         Ok(ConnectRedirect {
             location: location.into(),

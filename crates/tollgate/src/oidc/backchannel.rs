@@ -175,7 +175,7 @@ impl BackchannelLogout<'_> {
     /// Verifies a logout token and returns the sessions it ends. Does not end them.
     pub async fn verify(&self, token: &str) -> Result<LogoutTarget, LogoutTokenError> {
         let config = self.auth.config();
-        let now = crate::time::now();
+        let now = config.now();
         let tolerance = config.clock_tolerance.as_secs();
         let jws = id_token::parse_jws(token)?;
         let claims = id_token::verify_signature(

@@ -208,6 +208,7 @@ impl ApiValidator {
             config.allow_http_loopback,
             config.http_timeout,
             None,
+            std::sync::Arc::new(crate::time::SystemClock),
         );
         Self {
             inner: Arc::new(Inner {
@@ -300,7 +301,7 @@ impl ApiValidator {
                 htu: url,
                 access_token: token,
                 jkt,
-                now: crate::time::now(),
+                now: crate::time::system_now(),
                 window: self.inner.config.clock_tolerance.as_secs().max(60),
             },
             &self.inner.replay,
@@ -346,7 +347,7 @@ impl ApiValidator {
             .metadata()
             .await
             .map_err(ApiTokenError::Unavailable)?;
-        let now = crate::time::now();
+        let now = crate::time::system_now();
         claims::check(
             &claims,
             &meta.issuer,

@@ -113,7 +113,7 @@ impl Tollgate {
         );
         let t = self.slot_token(session, slot)?;
         (!t.token.is_empty()
-            && t.expires_at > crate::time::now() + config.token_refresh_buffer.as_secs())
+            && t.expires_at > self.config().now() + config.token_refresh_buffer.as_secs())
         .then_some(t)
     }
 
@@ -225,7 +225,7 @@ impl Tollgate {
                 client_id: &config.client_id,
                 nonce: None,
                 max_age: None,
-                now: crate::time::now(),
+                now: self.config().now(),
                 tolerance: config.clock_tolerance.as_secs(),
                 algorithms: &config.id_token_algorithms,
                 client_secret: config.client_secret(),

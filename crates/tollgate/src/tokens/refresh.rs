@@ -19,7 +19,7 @@ impl Tollgate {
         session: &SessionData,
         opts: &AccessTokenOptions,
     ) -> Result<AccessTokenOutcome, AccessTokenError> {
-        let now = crate::time::now();
+        let now = self.config().now();
         let config = self.config();
         let requested = self.requested_scope(opts);
         let audience = opts.audience.as_deref();
@@ -239,7 +239,7 @@ impl Tollgate {
     ) -> MfaRequiredError {
         let requirements: Option<MfaRequirements> =
             requirements.and_then(|r| serde_json::from_value(r).ok());
-        let now = crate::time::now();
+        let now = self.config().now();
         let mfa_token = match raw {
             Some(raw) => MfaContext {
                 mfa_token: raw,

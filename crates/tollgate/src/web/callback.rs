@@ -221,7 +221,7 @@ impl Tollgate {
                 &self.inner.transaction_keys,
                 jar,
                 s,
-                crate::time::now(),
+                self.config().now(),
             )
         });
         let mismatch = super::base_url::callback_mismatch(self.config(), &app_base, txn.as_ref());
@@ -397,7 +397,7 @@ impl Tollgate {
         txn: Option<transaction::Transaction>,
     ) -> Result<CallbackSuccess, Error> {
         let config = self.config();
-        let now = crate::time::now();
+        let now = self.config().now();
         if p.state.is_none() {
             if let Some(error) = &p.error {
                 return Err(CallbackError::Authorization {

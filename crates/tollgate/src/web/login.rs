@@ -120,7 +120,7 @@ impl Tollgate {
             scope,
             audience,
             max_age,
-            exp: crate::time::now() + config.transaction.max_age.as_secs(),
+            exp: self.config().now() + config.transaction.max_age.as_secs(),
         };
         let mut cookies = SetCookies::new();
         cookies.push(transaction::store(

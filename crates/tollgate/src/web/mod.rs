@@ -150,11 +150,16 @@ impl Tollgate {
         // application's dependency tree can never leave it without one (a run-time panic).
         let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
         let allow_http = config.issuer.scheme() == "http";
-        let dpop = config
-            .dpop
-            .as_ref()
-            .map(|(key, options)| crate::oidc::dpop::Dpop::new(key.clone(), *options));
-        let provider = Provider::new(config.issuer.clone(), allow_http, config.http_timeout, dpop);
+        let dpop = config.dpop.as_ref().map(|(key, options)| {
+            crate::oidc::dpop::Dpop::new(key.clone(), *options, config.clock.clone())
+        });
+        let provider = Provider::new(
+            config.issuer.clone(),
+            allow_http,
+            config.http_timeout,
+            dpop,
+            config.clock.clone(),
+        );
         let sessions = CookieSessionCodec::new(&config);
         let transaction_keys = Keyring::derive(&config.secrets, KeyPurpose::Transaction)
             .expect("invariant: a built Config has at least one secret");

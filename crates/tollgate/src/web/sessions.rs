@@ -89,7 +89,7 @@ impl Tollgate {
     /// The session of a request with its write-back handle. A store outage is an error (503),
     /// never "logged out".
     pub async fn load_session(&self, jar: &CookieJar) -> Result<Option<LoadedSession>, Error> {
-        let now = crate::time::now();
+        let now = self.config().now();
         let Some(key) = self.key_in(jar, now) else {
             return Ok(None);
         };
@@ -150,7 +150,7 @@ impl Tollgate {
         {
             return Ok(Some(SavedSession::unchanged(loaded)));
         }
-        let now = crate::time::now();
+        let now = self.config().now();
         let Some(new_exp) = self
             .inner()
             .sessions
@@ -174,7 +174,7 @@ impl Tollgate {
         loaded: &LoadedSession,
         data: &SessionData,
     ) -> Result<SavedSession, Error> {
-        let now = crate::time::now();
+        let now = self.config().now();
         let exp = now + self.inner().sessions.remaining(data, now);
         match self.write_over(jar, loaded, data, exp, now).await? {
             Ok(saved) => Ok(saved),
@@ -190,7 +190,7 @@ impl Tollgate {
         jar: &CookieJar,
         data: &SessionData,
     ) -> Result<SetCookies, Error> {
-        let now = crate::time::now();
+        let now = self.config().now();
         let store = self.session_store();
         let exp = now + self.inner().sessions.remaining(data, now);
         if exp <= now {
@@ -208,7 +208,7 @@ impl Tollgate {
 
     /// Ends the request's session: deletes it from the store and returns the cookie deletions.
     pub(crate) async fn end_session(&self, jar: &CookieJar) -> SetCookies {
-        if let Some(key) = self.key_in(jar, crate::time::now())
+        if let Some(key) = self.key_in(jar, self.config().now())
             && let Err(e) = self.session_store().delete(&key).await
         {
             tracing::warn!(error = %e, "could not end the session in the store");

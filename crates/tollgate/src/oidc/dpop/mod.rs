@@ -112,14 +112,21 @@ pub(crate) struct Dpop {
     pub(crate) key: DpopKey,
     pub(crate) options: DpopOptions,
     pub(crate) nonces: NonceCache,
+    /// Dates the proofs.
+    pub(crate) clock: std::sync::Arc<dyn crate::time::Clock>,
 }
 
 impl Dpop {
-    pub(crate) fn new(key: DpopKey, options: DpopOptions) -> Self {
+    pub(crate) fn new(
+        key: DpopKey,
+        options: DpopOptions,
+        clock: std::sync::Arc<dyn crate::time::Clock>,
+    ) -> Self {
         Self {
             key,
             options,
             nonces: NonceCache::default(),
+            clock,
         }
     }
 
@@ -127,7 +134,10 @@ impl Dpop {
     /// configured clock skew.
     pub(crate) fn proof_for(&self, htm: &str, url: &str, access_token: Option<&str>) -> String {
         let nonce = origin_of(url).and_then(|o| self.nonces.get(&o));
-        let iat = crate::time::now().saturating_add_signed(self.options.clock_skew);
+        let iat = self
+            .clock
+            .now()
+            .saturating_add_signed(self.options.clock_skew);
         self.key
             .proof_at(htm, url, nonce.as_deref(), access_token, iat)
     }

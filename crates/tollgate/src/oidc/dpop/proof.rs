@@ -30,7 +30,7 @@ impl DpopKey {
         nonce: Option<&str>,
         access_token: Option<&str>,
     ) -> String {
-        self.proof_at(htm, htu, nonce, access_token, crate::time::now())
+        self.proof_at(htm, htu, nonce, access_token, crate::time::system_now())
     }
 
     /// Like [`proof`](Self::proof), with `iat` given (seconds since the epoch): for a clock that

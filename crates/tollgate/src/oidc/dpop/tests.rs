@@ -94,7 +94,7 @@ fn proof_verifies_and_carries_the_request() {
     assert!(plain_claims.get("nonce").is_none());
     assert!(plain_claims.get("ath").is_none());
     assert_ne!(plain_claims["jti"], claims["jti"]);
-    let now = crate::time::now();
+    let now = crate::time::system_now();
     assert!(plain_claims["iat"].as_u64().unwrap().abs_diff(now) <= 2);
 
     // A tampered proof does not verify.
@@ -209,11 +209,15 @@ fn nonces_are_kept_per_origin_and_bounded() {
 
 #[test]
 fn proofs_use_the_origins_nonce_and_the_clock_skew() {
-    let dpop = Dpop::new(DpopKey::generate(), DpopOptions::new().clock_skew(-120));
+    let dpop = Dpop::new(
+        DpopKey::generate(),
+        DpopOptions::new().clock_skew(-120),
+        std::sync::Arc::new(crate::time::SystemClock),
+    );
     let url = "https://tenant.example.com/oauth/token";
     let first = part(&dpop.proof_for("POST", url, None), 1);
     assert!(first.get("nonce").is_none());
-    let expected_iat = crate::time::now() - 120;
+    let expected_iat = crate::time::system_now() - 120;
     assert!(first["iat"].as_u64().unwrap().abs_diff(expected_iat) <= 2);
     dpop.learn_nonce("https://tenant.example.com/anything", "N-1");
     let second = part(&dpop.proof_for("POST", url, None), 1);

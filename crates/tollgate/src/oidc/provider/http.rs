@@ -50,10 +50,12 @@ pub(crate) struct Answer {
 #[derive(Debug, Clone)]
 pub(crate) struct HttpClient {
     inner: reqwest::Client,
+    /// Dates client assertions.
+    clock: std::sync::Arc<dyn crate::time::Clock>,
 }
 
 impl HttpClient {
-    pub(crate) fn new(timeout: Duration) -> Self {
+    pub(crate) fn new(timeout: Duration, clock: std::sync::Arc<dyn crate::time::Clock>) -> Self {
         let inner = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
@@ -61,7 +63,7 @@ impl HttpClient {
             .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("invariant: a reqwest client with these options always builds");
-        Self { inner }
+        Self { inner, clock }
     }
 
     /// GETs a JSON document.
@@ -149,7 +151,7 @@ impl HttpClient {
                 req = req.basic_auth(user, Some(pass));
             }
             ClientAuth::PrivateKeyJwt { key, audience } => {
-                assertion = key.assertion(client_id, audience, crate::time::now());
+                assertion = key.assertion(client_id, audience, self.clock.now());
                 fields.push(("client_id", client_id));
                 fields.push(("client_assertion_type", crate::JWT_BEARER_ASSERTION));
                 fields.push(("client_assertion", &assertion));

@@ -295,7 +295,10 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             format!("http://{}/jwks", l.local_addr().unwrap())
         };
-        let http = HttpClient::new(Duration::from_millis(500));
+        let http = HttpClient::new(
+            Duration::from_millis(500),
+            std::sync::Arc::new(crate::time::SystemClock),
+        );
         let wants_new =
             |keys: &[VerificationKey]| keys.iter().any(|k| k.kid.as_deref() == Some("new"));
         let keys = cache.keys(&http, &dead, wants_new).await.unwrap();

@@ -32,9 +32,10 @@ impl Provider {
         allow_http_loopback: bool,
         timeout: std::time::Duration,
         dpop: Option<crate::oidc::dpop::Dpop>,
+        clock: std::sync::Arc<dyn crate::time::Clock>,
     ) -> Self {
         Self {
-            http: HttpClient::new(timeout),
+            http: HttpClient::new(timeout, clock),
             dpop,
             discovery: Discovery::new(issuer, allow_http_loopback),
             jwks: JwksCache::new(),

@@ -38,6 +38,7 @@ pub struct CookieStore {
     revocations: Arc<dyn RevocationList>,
     /// How long a revocation is remembered: the absolute session lifetime.
     revocation_ttl: u64,
+    clock: Arc<dyn crate::time::Clock>,
 }
 
 impl CookieStore {
@@ -47,6 +48,7 @@ impl CookieStore {
             codec: CookieSessionCodec::new(config),
             revocations: Arc::new(MemoryRevocations::new()),
             revocation_ttl: config.session.absolute_duration.as_secs(),
+            clock: config.clock.clone(),
         }
     }
 
@@ -117,7 +119,7 @@ impl SessionStore for CookieStore {
         _expires_at: u64,
     ) -> BoxFuture<'a, Result<UpdateOutcome, StoreError>> {
         Box::pin(async move {
-            Ok(match self.open(key, crate::time::now()).await? {
+            Ok(match self.open(key, self.clock.now()).await? {
                 Some(_) => UpdateOutcome::Updated(version + 1),
                 None => UpdateOutcome::Missing,
             })
@@ -127,7 +129,7 @@ impl SessionStore for CookieStore {
     /// Ends the session this key holds (and older ones of the same provider session).
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            if let Some((s, _)) = self.codec.open_session(key, crate::time::now())
+            if let Some((s, _)) = self.codec.open_session(key, self.clock.now())
                 && !s.internal.sid.is_empty()
             {
                 let target = LogoutTarget::new(Some(s.internal.sid.clone()), None);
@@ -146,7 +148,7 @@ impl SessionStore for CookieStore {
     ) -> BoxFuture<'a, Result<usize, StoreError>> {
         Box::pin(async move {
             self.revocations
-                .revoke(target, crate::time::now(), self.revocation_ttl)
+                .revoke(target, self.clock.now(), self.revocation_ttl)
                 .await?;
             Ok(0)
         })

@@ -47,7 +47,7 @@ impl MemoryStore {
 }
 
 fn now() -> u64 {
-    crate::time::now()
+    crate::time::system_now()
 }
 
 impl SessionStore for MemoryStore {

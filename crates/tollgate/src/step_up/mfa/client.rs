@@ -55,7 +55,7 @@ impl Mfa<'_> {
             self.auth.mfa_keys(),
             sealed,
             self.session,
-            crate::time::now(),
+            self.auth.config().now(),
         )
     }
 
@@ -167,7 +167,7 @@ impl Mfa<'_> {
             ClientAuth::PrivateKeyJwt { key, audience } => {
                 body["client_assertion_type"] = json!(crate::JWT_BEARER_ASSERTION);
                 body["client_assertion"] =
-                    json!(key.assertion(&config.client_id, audience, crate::time::now()));
+                    json!(key.assertion(&config.client_id, audience, self.auth.config().now()));
             }
         }
         if let Some(id) = &req.authenticator_id {
@@ -288,7 +288,13 @@ impl Mfa<'_> {
         };
         let token = self
             .auth
-            .store_tokens(&mut session, key, &ctx.scope, resp, crate::time::now())
+            .store_tokens(
+                &mut session,
+                key,
+                &ctx.scope,
+                resp,
+                self.auth.config().now(),
+            )
             .await
             .map_err(|e| match e {
                 AccessTokenError::InvalidIdToken(crate::IdTokenError::SubjectMismatch) => {

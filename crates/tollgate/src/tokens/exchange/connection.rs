@@ -173,7 +173,7 @@ impl Tollgate {
         if opts.connection.trim().is_empty() {
             return Err(ConnectionTokenError::MissingConnection);
         }
-        let now = crate::time::now();
+        let now = self.config().now();
         let buffer = self.config().token_refresh_buffer.as_secs();
         let mut tokens = cached(session);
         let fresh = tokens.iter().find(|t| {

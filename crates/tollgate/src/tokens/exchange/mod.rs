@@ -220,7 +220,7 @@ impl Tollgate {
             client_id: &config.client_id,
             nonce: None,
             max_age: None,
-            now: crate::time::now(),
+            now: self.config().now(),
             tolerance: config.clock_tolerance.as_secs(),
             algorithms: &config.id_token_algorithms,
             client_secret: config.client_secret(),
