@@ -3,10 +3,10 @@
 
 use crate::common;
 
-use crate::common::{Browser, PAYMENTS, start, start_with};
+use crate::common::{HttpBrowser, PAYMENTS, start, start_with};
 use tollgate::{CookieJar, SessionData};
 
-async fn session_of(app: &common::TestApp, b: &Browser) -> SessionData {
+async fn session_of(app: &common::TestApp, b: &HttpBrowser) -> SessionData {
     let header = b
         .cookies
         .iter()
@@ -40,7 +40,7 @@ async fn refresh_status(app: &common::TestApp, rt: &str) -> u16 {
 #[tokio::test]
 async fn the_login_token_is_served_from_the_session() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     b.accept = "application/json";
     let r = b.get(&app.url("/auth/access-token")).await;
@@ -57,7 +57,7 @@ async fn the_login_token_is_served_from_the_session() {
 #[tokio::test]
 async fn a_forced_refresh_persists_the_rotated_refresh_token() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let before = session_of(&app, &b).await;
     b.accept = "application/json";
@@ -82,7 +82,7 @@ async fn a_forced_refresh_persists_the_rotated_refresh_token() {
 #[tokio::test]
 async fn tokens_for_another_api_are_kept_per_audience() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     b.accept = "application/json";
     let first = b.get(&app.url("/api/payments")).await;
@@ -117,7 +117,7 @@ async fn tokens_for_another_api_are_kept_per_audience() {
 #[tokio::test]
 async fn access_token_errors_are_json() {
     let app = start_with(|c| c.scope("openid profile email")).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.accept = "application/json";
     let r = b.get(&app.url("/auth/access-token")).await;
     assert_eq!(r.status, 401);
@@ -157,7 +157,7 @@ fn base64_url_decode(s: &str) -> Vec<u8> {
 #[tokio::test]
 async fn a_hundred_concurrent_refreshes_never_end_the_session() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let before = session_of(&app, &b).await;
     let cookie = format!("__session={}", b.cookies["__session"]);

@@ -6,14 +6,14 @@ use crate::common;
 
 use std::sync::Arc;
 
-use crate::common::{Browser, start, start_store};
-use crate::redis_server::RedisServer;
+use crate::common::{HttpBrowser, start, start_store};
 use tollgate::store::{RedisStore, SessionStore};
+use tollgate_testkit::RedisServer;
 
 #[tokio::test]
 async fn an_admin_logout_at_the_provider_ends_cookie_sessions() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     assert_eq!(b.get(&app.url("/auth/profile")).await.status, 200);
     assert_eq!(app.tenant.end_user_sessions(common::ALICE.0), 1);
@@ -44,7 +44,7 @@ async fn redis_sessions_end_on_every_instance() {
     let store: Arc<dyn SessionStore> = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
     let app = start_store(store, |t| t).await;
     let other = app.second_instance().await;
-    let (mut laptop, mut phone) = (Browser::default(), Browser::default());
+    let (mut laptop, mut phone) = (HttpBrowser::default(), HttpBrowser::default());
     laptop.login(&app, "").await;
     phone.login(&app, "").await;
     for b in [&mut laptop, &mut phone] {
@@ -73,7 +73,7 @@ async fn redis_sessions_end_on_every_instance() {
 #[tokio::test]
 async fn rp_initiated_logout_is_followed_by_a_verified_back_channel_call() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let out = b.get(&app.url("/auth/logout")).await;
     b.get(out.location().as_str()).await;

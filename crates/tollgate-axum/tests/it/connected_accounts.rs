@@ -4,12 +4,12 @@
 
 use crate::common;
 
-use crate::common::{Browser, json};
+use crate::common::{HttpBrowser, json};
 
 #[tokio::test]
 async fn the_connect_route_is_off_by_default() {
     let app = common::start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let r = b
         .get(&app.url("/auth/connect?connection=google-oauth2"))
@@ -20,7 +20,7 @@ async fn the_connect_route_is_off_by_default() {
 #[tokio::test]
 async fn bad_connect_requests_are_refused_before_any_call() {
     let app = common::start_with(|c| c.enable_connect_account_endpoint(true)).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
 
     // No session.
     let r = b
@@ -74,7 +74,7 @@ async fn start_recording() -> (common::TestApp, Seen) {
 }
 
 /// `/auth/connect?{query}` up to the provider's consent page; returns the page's ticket.
-async fn connect_until_consent(b: &mut Browser, app: &common::TestApp, query: &str) -> String {
+async fn connect_until_consent(b: &mut HttpBrowser, app: &common::TestApp, query: &str) -> String {
     let start = b.get(&app.url(&format!("/auth/connect?{query}"))).await;
     assert_eq!(start.status, 302, "{start:?}");
     let consent = start.location().clone();
@@ -99,7 +99,7 @@ async fn connect_until_consent(b: &mut Browser, app: &common::TestApp, query: &s
 }
 
 async fn decide(
-    b: &mut Browser,
+    b: &mut HttpBrowser,
     app: &common::TestApp,
     ticket: &str,
     decision: &str,
@@ -114,7 +114,11 @@ async fn decide(
 }
 
 /// `/auth/connect?{query}`, the consent page and Allow; returns the redirect to the callback.
-async fn link_until_callback(b: &mut Browser, app: &common::TestApp, query: &str) -> common::Resp {
+async fn link_until_callback(
+    b: &mut HttpBrowser,
+    app: &common::TestApp,
+    query: &str,
+) -> common::Resp {
     let ticket = connect_until_consent(b, app, query).await;
     let back = decide(b, app, &ticket, "allow").await;
     assert_eq!(back.status, 302, "{back:?}");
@@ -124,7 +128,7 @@ async fn link_until_callback(b: &mut Browser, app: &common::TestApp, query: &str
 #[tokio::test]
 async fn a_user_links_an_account_and_on_callback_sees_it() {
     let (app, seen) = start_recording().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let refreshes_before = app.tenant.events_of_type("sertft").len();
 
@@ -213,7 +217,7 @@ async fn a_user_links_an_account_and_on_callback_sees_it() {
 #[tokio::test]
 async fn a_denied_or_replayed_consent_links_nothing() {
     let (app, seen) = start_recording().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
 
     let ticket = connect_until_consent(&mut b, &app, "connection=google-oauth2").await;
@@ -244,7 +248,7 @@ async fn a_denied_or_replayed_consent_links_nothing() {
     // A connect_code arriving in a browser without the transaction cookie links nothing.
     let ticket = connect_until_consent(&mut b, &app, "connection=google-oauth2").await;
     let back = decide(&mut b, &app, &ticket, "allow").await;
-    let mut other = Browser::default();
+    let mut other = HttpBrowser::default();
     other.login(&app, "").await;
     let stolen = other.get(back.location().as_str()).await;
     assert_eq!(stolen.status, 400, "{stolen:?}");
@@ -255,7 +259,7 @@ async fn a_denied_or_replayed_consent_links_nothing() {
 #[tokio::test]
 async fn the_apis_refusal_of_a_connection_is_passed_on() {
     let app = common::start_with(|c| c.enable_connect_account_endpoint(true)).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let r = b.get(&app.url("/auth/connect?connection=myspace")).await;
     assert_eq!(r.status, 400, "{r:?}");
@@ -271,7 +275,7 @@ async fn the_apis_refusal_of_a_connection_is_passed_on() {
 #[tokio::test]
 async fn disconnecting_a_connection_unlinks_it_and_drops_its_cached_token() {
     let (app, _) = start_recording().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let back = link_until_callback(&mut b, &app, "connection=google-oauth2").await;
     assert_eq!(b.get(back.location().as_str()).await.status, 302);

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use crate::common::{BOB, Browser, json};
+use crate::common::{BOB, HttpBrowser, json};
 use tollgate_tenant::UserConfig;
 
 async fn start() -> common::TestApp {
@@ -22,7 +22,7 @@ async fn start() -> common::TestApp {
 #[tokio::test]
 async fn the_connection_token_is_fetched_once_and_cached_in_the_session() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let back = b
         .login_until_callback(&app, "", ("dave@example.com", "dave-password-1"))
         .await;
@@ -60,7 +60,7 @@ async fn the_connection_token_is_fetched_once_and_cached_in_the_session() {
 #[tokio::test]
 async fn without_a_session_or_a_linked_account_there_is_no_token() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let r = b.get(&app.url("/api/calendar")).await;
     assert_eq!(r.status, 401, "{r:?}");
 

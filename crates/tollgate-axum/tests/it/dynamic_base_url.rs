@@ -6,8 +6,8 @@ use crate::common;
 
 use std::net::SocketAddr;
 
-use crate::common::{ALICE, Browser, CLIENT_ID, CLIENT_SECRET, Resp, SECRET};
-use tollgate::{Config, ConfigBuilder, Tollgate};
+use crate::common::{ALICE, CLIENT_ID, CLIENT_SECRET, HttpBrowser, Resp, SECRET};
+use tollgate::{ConfigBuilder, Tollgate};
 use tollgate_tenant::{ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
 use url::Url;
 
@@ -31,8 +31,8 @@ impl DynApp {
         format!("http://{host}:{}{path}", self.addr.port())
     }
 
-    fn browser(&self) -> Browser {
-        Browser::resolving(
+    fn browser(&self) -> HttpBrowser {
+        HttpBrowser::resolving(
             &[HOST_A, HOST_B, PREVIEW, EVIL, DEEP_PREVIEW, BARE_PREVIEW],
             self.addr,
         )
@@ -62,9 +62,7 @@ async fn start(tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> DynApp {
     .await
     .unwrap();
     let config = tweak(
-        Config::builder()
-            .domain(tenant.issuer())
-            .insecure_allow_http_loopback_issuer()
+        tollgate_testkit::loopback_issuer(tenant.issuer())
             .client_id(CLIENT_ID)
             .client_secret(CLIENT_SECRET)
             .secret(SECRET)
@@ -89,7 +87,7 @@ fn query(url: &Url, name: &str) -> Option<String> {
 
 /// From the app's login URL through the tenant's login page, up to the redirect back (not
 /// followed).
-async fn until_callback(b: &mut Browser, login_url: &str) -> Resp {
+async fn until_callback(b: &mut HttpBrowser, login_url: &str) -> Resp {
     let start = b.get(login_url).await;
     assert_eq!(start.status, 302, "{start:?}");
     let mut hop = b.get(start.location().as_str()).await;
@@ -366,7 +364,7 @@ async fn pushed_authorization_requests_carry_the_hosts_redirect_uri() {
 #[tokio::test]
 async fn a_static_base_url_ignores_the_host() {
     let app = common::start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let login = b
         .get_with(
             &app.url("/auth/login"),

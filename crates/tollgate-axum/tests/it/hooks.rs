@@ -1,7 +1,7 @@
 //! Hooks: `before_session_saved` filters and enriches (the SDK's own members are protected),
 //! `on_callback` answers the callback, `before_session_rolled` decides per request.
 
-use crate::common::{Browser, start_hooks};
+use crate::common::{HttpBrowser, start_hooks};
 use tollgate::{CookieJar, Hooks, http};
 
 #[tokio::test]
@@ -21,7 +21,7 @@ async fn before_session_saved_filters_and_enriches_but_cannot_forge_sdk_members(
         s
     });
     let app = start_hooks(hooks).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let s = app
         .auth
@@ -51,7 +51,7 @@ async fn on_callback_answers_with_its_own_page_and_the_cookies_are_kept() {
         Some(resp)
     });
     let app = start_hooks(hooks).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let done = b.login(&app, "").await;
     assert_eq!(done.status, 200);
     assert!(done.body.starts_with("welcome auth0|"));
@@ -63,7 +63,7 @@ async fn on_callback_answers_with_its_own_page_and_the_cookies_are_kept() {
 #[tokio::test]
 async fn before_session_rolled_can_skip_a_roll() {
     let app = start_hooks(Hooks::new().before_session_rolled(|_| false)).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let jar = CookieJar::parse(&format!("__session={}", b.cookies["__session"]));
     let mut s = app.auth.session(&jar).await.unwrap().unwrap();

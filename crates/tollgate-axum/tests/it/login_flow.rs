@@ -2,13 +2,13 @@
 
 use crate::common;
 
-use crate::common::{Browser, start};
+use crate::common::{HttpBrowser, start};
 use tollgate::CookieJar;
 
 #[tokio::test]
 async fn login_browse_and_logout() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
 
     // Anonymous: the home page works, /profile sends the browser to login with returnTo.
     assert_eq!(b.get(&app.url("/")).await.body, "home: anonymous");
@@ -174,7 +174,7 @@ async fn login_browse_and_logout() {
 #[tokio::test]
 async fn second_login_uses_the_tenant_sso_session() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     assert_eq!(b.login(&app, "").await.status, 302);
     b.cookies.retain(|k, _| !k.starts_with("__session"));
     let start = b.get(&app.url("/auth/login")).await;
@@ -191,7 +191,7 @@ async fn second_login_uses_the_tenant_sso_session() {
 #[tokio::test]
 async fn several_logins_may_be_in_flight() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let first = b.get(&app.url("/auth/login?returnTo=/one")).await;
     let second = b.get(&app.url("/auth/login?returnTo=/two")).await;
     assert_eq!(b.txn_cookies().len(), 2);
@@ -228,7 +228,7 @@ async fn basic_client_authentication_and_v2_logout() {
             .logout_strategy(tollgate::LogoutStrategy::V2)
     })
     .await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let done = b.login(&app, "returnTo=/profile").await;
     assert_eq!(done.location().path(), "/profile");
     let logout = b
@@ -250,7 +250,7 @@ async fn basic_client_authentication_and_v2_logout() {
 #[tokio::test]
 async fn api_requests_get_401_json_and_pages_a_redirect() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.accept = "application/json";
     let r = b.get(&app.url("/profile")).await;
     assert_eq!(r.status, 401);
@@ -267,7 +267,7 @@ async fn profile_can_answer_204_and_logout_can_omit_the_id_token_hint() {
             .id_token_hint_on_logout(false)
     })
     .await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     assert_eq!(b.get(&app.url("/auth/profile")).await.status, 204);
     b.login(&app, "").await;
     let out = b.get(&app.url("/auth/logout?state=xyz")).await;
@@ -295,7 +295,7 @@ async fn custom_route_paths() {
     routes.logout = "/signout".into();
     routes.profile = "/me".into();
     let app = common::start_routes(routes).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let guarded = b.get(&app.url("/profile")).await;
     assert_eq!(guarded.location().path(), "/signin");
     let start = b.get(guarded.location().as_str()).await;

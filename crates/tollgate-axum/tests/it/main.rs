@@ -6,9 +6,6 @@
 //! OS picked.
 
 mod common;
-// The core's throw-away redis-server helper, until it moves to a shared test kit.
-#[path = "../../../tollgate/tests/it/common/redis_server.rs"]
-mod redis_server;
 
 mod access_tokens;
 mod api_tokens;

@@ -5,7 +5,7 @@ use crate::common;
 
 use std::sync::Arc;
 
-use crate::common::{Browser, PAYMENTS, Resp, TestApp, start_store};
+use crate::common::{HttpBrowser, PAYMENTS, Resp, TestApp, start_store};
 use serde_json::{Value, json};
 use tollgate::CookieJar;
 use tollgate::store::MemoryStore;
@@ -27,7 +27,7 @@ fn json_of(r: &Resp) -> Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
 }
 
-async fn post_json(b: &mut Browser, url: &str, bearer: Option<&str>, body: Value) -> Resp {
+async fn post_json(b: &mut HttpBrowser, url: &str, bearer: Option<&str>, body: Value) -> Resp {
     // The test browser only posts forms; build a JSON request with its cookies by hand.
     let client = reqwest::Client::new();
     let mut req = client
@@ -68,7 +68,7 @@ async fn post_json(b: &mut Browser, url: &str, bearer: Option<&str>, body: Value
     }
 }
 
-async fn get_bearer(b: &Browser, url: &str, bearer: &str) -> (u16, Value) {
+async fn get_bearer(b: &HttpBrowser, url: &str, bearer: &str) -> (u16, Value) {
     let r = reqwest::Client::new()
         .get(url)
         .bearer_auth(bearer)
@@ -87,13 +87,13 @@ async fn get_bearer(b: &Browser, url: &str, bearer: &str) -> (u16, Value) {
 }
 
 /// `POST /auth/mfa/verify` with the sealed `token`.
-async fn verify(b: &mut Browser, app: &TestApp, token: &str, body: Value) -> Resp {
+async fn verify(b: &mut HttpBrowser, app: &TestApp, token: &str, body: Value) -> Resp {
     post_json(b, &app.url("/auth/mfa/verify"), Some(token), body).await
 }
 
 /// Logs in and asks for the payments token: returns the browser and the `mfa_required` body.
-async fn mfa_required(app: &TestApp) -> (Browser, Value) {
-    let mut b = Browser::default();
+async fn mfa_required(app: &TestApp) -> (HttpBrowser, Value) {
+    let mut b = HttpBrowser::default();
     b.login(app, "").await;
     b.accept = "application/json";
     let r = b.get(&app.url("/api/payments")).await;
@@ -140,7 +140,7 @@ async fn mfa_required_body_is_exactly_the_reference_shape() {
         "the provider's raw token never reaches the browser"
     );
     // The access-token route answers the same way.
-    let mut b2 = Browser::default();
+    let mut b2 = HttpBrowser::default();
     b2.login(&app, "").await;
     b2.accept = "application/json";
     let r = b2
@@ -245,7 +245,7 @@ async fn the_mfa_token_is_bound_to_its_session_and_sealed() {
     );
     // No session at all.
     let (status, err) = get_bearer(
-        &Browser::default(),
+        &HttpBrowser::default(),
         &app.url("/auth/mfa/authenticators"),
         &token,
     )
@@ -283,7 +283,7 @@ async fn an_expired_mfa_token_is_401_mfa_token_expired() {
             .unwrap(),
         app.store.clone().unwrap(),
     );
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let jar = CookieJar::parse(&format!("__session={}", b.cookies["__session"]));
     let session = short.session(&jar).await.unwrap().unwrap();
@@ -432,7 +432,7 @@ async fn the_default_audience_can_require_mfa_too() {
         t.with_mfa_policy(MfaPolicy::new().on_grants([GrantKind::RefreshToken]))
     })
     .await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     b.accept = "application/json";
     let jar = CookieJar::parse(&format!("__session={}", b.cookies["__session"]));
@@ -491,7 +491,7 @@ async fn too_many_wrong_codes_are_rate_limited() {
 #[tokio::test]
 async fn a_user_without_factors_enrolls_then_verifies() {
     let app = app().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let back = b.login_until_callback(&app, "", common::BOB).await;
     b.get(back.location().as_str()).await;
     b.accept = "application/json";
@@ -529,7 +529,7 @@ async fn a_user_without_factors_enrolls_then_verifies() {
 async fn push_is_pending_until_approved_and_a_denial_is_final() {
     let app = app().await;
     for approve in [true, false] {
-        let mut b = Browser::default();
+        let mut b = HttpBrowser::default();
         let back = b.login_until_callback(&app, "", common::CAROL).await;
         b.get(back.location().as_str()).await;
         b.accept = "application/json";

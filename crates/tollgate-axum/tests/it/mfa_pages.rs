@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use crate::common::{Browser, TestApp, start};
+use crate::common::{HttpBrowser, TestApp, start};
 use tollgate::CookieJar;
 
 const MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
@@ -16,7 +16,7 @@ fn totp(app: &TestApp) -> String {
 #[tokio::test]
 async fn billing_asks_for_a_code_once_per_session_and_again_after_logout() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
 
     // 1. Password login; 2. browse freely.
     b.login(&app, "").await;
@@ -81,7 +81,7 @@ async fn billing_asks_for_a_code_once_per_session_and_again_after_logout() {
 #[tokio::test]
 async fn a_cancelled_challenge_returns_to_a_page_that_offers_to_try_again() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let start = b.get(&app.url("/billing")).await.location().to_string();
     let login = b.get(&start).await;
@@ -123,7 +123,7 @@ async fn a_cancelled_challenge_returns_to_a_page_that_offers_to_try_again() {
 #[tokio::test]
 async fn a_step_up_replaces_the_session_with_a_fresh_one() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let first = app
         .auth

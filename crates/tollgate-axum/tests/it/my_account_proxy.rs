@@ -5,11 +5,11 @@
 
 use crate::common;
 
-use crate::common::{Browser, json};
+use crate::common::{HttpBrowser, json};
 
 /// `GET {path}` through the app with a `scope` header (and any `extra` headers).
 async fn get_with_scope(
-    b: &mut Browser,
+    b: &mut HttpBrowser,
     app: &common::TestApp,
     path: &str,
     scope: &str,
@@ -31,7 +31,7 @@ fn refreshes(app: &common::TestApp) -> usize {
 #[tokio::test]
 async fn without_a_session_the_proxy_answers_401_and_calls_nothing() {
     let app = common::start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let r = get_with_scope(&mut b, &app, METHODS, READ_METHODS, &[]).await;
     assert_eq!(r.status, 401, "{r:?}");
     assert_eq!(json(&r.body)["error"]["code"], "missing_session");
@@ -43,7 +43,7 @@ async fn without_a_session_the_proxy_answers_401_and_calls_nothing() {
 #[tokio::test]
 async fn a_signed_in_user_reads_their_authentication_methods_through_the_proxy() {
     let app = common::start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let r = get_with_scope(
         &mut b,
@@ -79,7 +79,7 @@ async fn a_signed_in_user_reads_their_authentication_methods_through_the_proxy()
 #[tokio::test]
 async fn the_apis_own_errors_pass_through_unchanged() {
     let app = common::start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     // A token without the needed scope: the API's 403 problem document comes back as it is.
     let r = get_with_scope(&mut b, &app, METHODS, "read:me:connected_accounts", &[]).await;
@@ -92,7 +92,7 @@ async fn the_apis_own_errors_pass_through_unchanged() {
 #[tokio::test]
 async fn cross_origin_writes_are_refused_before_any_token_is_fetched() {
     let app = common::start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let r = b
         .request(
@@ -149,7 +149,7 @@ async fn paths_that_climb_out_of_the_api_are_refused() {
 #[tokio::test]
 async fn bodies_over_one_mebibyte_are_refused_with_413() {
     let app = common::start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let huge = "x".repeat(1024 * 1024 + 1);
     let r = b
@@ -168,7 +168,7 @@ async fn bodies_over_one_mebibyte_are_refused_with_413() {
 #[tokio::test]
 async fn the_proxies_can_be_switched_off() {
     let app = common::start_with(|c| c.api_proxies(false)).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let r = b
         .request("GET", &app.url("/me/v1/authentication-methods"), &[], None)
@@ -181,7 +181,7 @@ async fn the_proxies_can_live_under_other_paths() {
     let mut routes = tollgate::Routes::default();
     routes.my_account = "/account-api".into();
     let app = common::start_routes(routes).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let moved = get_with_scope(
         &mut b,

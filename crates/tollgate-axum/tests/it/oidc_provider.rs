@@ -9,10 +9,11 @@
 
 use crate::common;
 
-use crate::common::Browser;
+use crate::common::HttpBrowser;
 use crate::common::oidc_provider::{ClientAuth, OpApp, start};
 use serde_json::Value;
 use tollgate::SessionData;
+use tollgate_testkit::now;
 
 const MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
 const SILVER: &str = "urn:mace:incommon:iap:silver";
@@ -29,7 +30,7 @@ fn acr(s: &SessionData) -> Option<&str> {
 }
 
 /// Logs `login` in and checks the session the app made from the provider's ID token.
-async fn signed_in(app: &OpApp, b: &mut Browser, login: &str) -> SessionData {
+async fn signed_in(app: &OpApp, b: &mut HttpBrowser, login: &str) -> SessionData {
     let (back, pages) = app.login_until_callback(b, "", login).await;
     assert_eq!(
         (pages.login, pages.consent),
@@ -62,13 +63,6 @@ async fn signed_in(app: &OpApp, b: &mut Browser, login: &str) -> SessionData {
         format!("home: signed in as {login}")
     );
     s
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// A direct call to the provider's token endpoint, the way an attacker or a buggy client would.
@@ -112,7 +106,7 @@ async fn login_and_code_exchange_with_client_secret_basic_and_a_secret_that_need
         (400, Some("invalid_grant"))
     );
 
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     signed_in(&app, &mut b, "alice").await;
 }
 
@@ -121,7 +115,7 @@ async fn login_and_code_exchange_with_client_secret_post() {
     let Some(app) = start(ClientAuth::Post).await else {
         return;
     };
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     signed_in(&app, &mut b, "bob").await;
     // A second login in the same browser is single sign-on: no login page, only consent again
     // (the provider asks for it whenever offline_access is requested).
@@ -137,7 +131,7 @@ async fn refresh_rotates(which: ClientAuth, login: &str) {
     let Some(app) = start(which).await else {
         return;
     };
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let first = signed_in(&app, &mut b, login).await;
     let mut refresh_tokens = vec![first.token_set.refresh_token.clone().unwrap()];
     let mut access_tokens = vec![first.token_set.access_token.clone()];
@@ -210,7 +204,7 @@ async fn userinfo_answers_for_the_session_user() {
     let Some(app) = start(ClientAuth::Basic).await else {
         return;
     };
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let s = signed_in(&app, &mut b, "dave").await;
     let claims = app.auth.userinfo(&s).await.unwrap();
     assert_eq!(claims["sub"], "dave");
@@ -232,7 +226,7 @@ async fn rp_initiated_logout_ends_the_app_and_provider_sessions() {
     let Some(mut app) = start(ClientAuth::Post).await else {
         return;
     };
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let s = signed_in(&app, &mut b, "erin").await;
     let out = b.get(&app.url("/auth/logout")).await;
     assert_eq!(out.status, 302, "{out:?}");
@@ -275,7 +269,7 @@ async fn back_channel_logout_from_the_provider_ends_the_app_session() {
     let Some(mut app) = start(ClientAuth::Basic).await else {
         return;
     };
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let s = signed_in(&app, &mut b, "frank").await;
     // The user signs out at the provider itself (or another of its applications): the app is
     // told only through the back channel.
@@ -315,7 +309,7 @@ async fn step_up_with_acr_values_gets_multi_factor_acr_and_amr() {
     let Some(app) = start(ClientAuth::Post).await else {
         return;
     };
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let before = signed_in(&app, &mut b, "grace").await;
     let page = b.get(&app.url("/billing")).await;
     assert_eq!(page.status, 302, "{page:?}");
@@ -352,7 +346,7 @@ async fn a_user_without_mfa_is_refused_at_step_up_and_keeps_the_session() {
     let Some(app) = start(ClientAuth::Basic).await else {
         return;
     };
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let before = signed_in(&app, &mut b, "nomfa-heidi").await;
     let page = b.get(&app.url("/billing")).await;
     assert_eq!(page.query("acr_values").as_deref(), Some(MFA), "{page:?}");
@@ -394,7 +388,7 @@ async fn dpop_bound_tokens_and_the_token_endpoints_nonce() {
     let Some(app) = start(ClientAuth::Dpop).await else {
         return;
     };
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let s = signed_in(&app, &mut b, "dora").await;
     assert_eq!(s.token_set.token_type.as_deref(), Some("DPoP"));
 
@@ -431,7 +425,7 @@ async fn dpop_nonce_demanded_by_the_resource_server_is_met_with_one_retry() {
     let Some(app) = start(ClientAuth::DpopNonceEverywhere).await else {
         return;
     };
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let s = signed_in(&app, &mut b, "dmitri").await;
     assert_eq!(s.token_set.token_type.as_deref(), Some("DPoP"));
     let claims = app.auth.userinfo(&s).await.unwrap();

@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use crate::common::{Browser, start};
+use crate::common::{HttpBrowser, start};
 
 const HOSTILE: &[&str] = &[
     "//evil.com",
@@ -24,7 +24,7 @@ fn enc(s: &str) -> String {
 #[tokio::test]
 async fn hostile_return_to_at_login_lands_on_the_home_page() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     for bad in HOSTILE {
         let done = b.login(&app, &format!("returnTo={}", enc(bad))).await;
         assert_eq!(done.status, 302);
@@ -54,7 +54,7 @@ async fn hostile_return_to_at_login_lands_on_the_home_page() {
 #[tokio::test]
 async fn hostile_return_to_at_logout_goes_back_to_the_app() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     for bad in HOSTILE {
         b.login(&app, "").await;
         let out = b
@@ -76,7 +76,7 @@ async fn hostile_return_to_at_logout_goes_back_to_the_app() {
 #[tokio::test]
 async fn the_login_route_refuses_to_forward_protected_parameters() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let r = b
         .get(&app.url("/auth/login?redirect_uri=https%3A%2F%2Fevil.com&client_id=evil&state=fixed&nonce=fixed&screen_hint=signup&audience=https%3A%2F%2Fpayments.example.com"))
         .await;

@@ -3,12 +3,12 @@
 
 use crate::common;
 
-use crate::common::Browser;
+use crate::common::HttpBrowser;
 
 #[tokio::test]
 async fn a_pushed_login_completes_and_its_request_uri_is_single_use() {
     let app = common::start_with(|b| b.pushed_authorization_requests(true)).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let login = b
         .get(&app.url("/auth/login?returnTo=%2Fprofile&acr_values=x"))
         .await;
@@ -28,7 +28,7 @@ async fn a_pushed_login_completes_and_its_request_uri_is_single_use() {
     assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
 
     // The whole login through the pushed request.
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let done = b.login(&app, "returnTo=%2Fprofile").await;
     assert_eq!(done.status, 302, "{done:?}");
     assert_eq!(done.location().path(), "/profile");
@@ -38,7 +38,7 @@ async fn a_pushed_login_completes_and_its_request_uri_is_single_use() {
 
     // The first browser never followed its redirect, so that request_uri works once; a second
     // use is refused.
-    let mut c = Browser::default();
+    let mut c = HttpBrowser::default();
     let first = c.get(authorize.as_str()).await;
     assert_eq!(first.status, 302, "{first:?}");
     let again = c.get(authorize.as_str()).await;

@@ -4,12 +4,12 @@
 
 use crate::common;
 
-use crate::common::{Browser, start};
+use crate::common::{HttpBrowser, start};
 
 #[tokio::test]
 async fn a_popup_step_up_posts_its_result_to_the_app_origin() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     b.accept = "application/json";
     let payments = b.get(&app.url("/api/payments")).await;
@@ -58,7 +58,7 @@ async fn a_popup_step_up_posts_its_result_to_the_app_origin() {
 #[tokio::test]
 async fn a_cancelled_popup_reports_the_error_and_a_bad_mode_is_refused() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let login = b
         .get(&app.url("/auth/login?challengeMode=popup&acr_values=http%3A%2F%2Fschemas.openid.net%2Fpape%2Fpolicies%2F2007%2F06%2Fmulti-factor"))

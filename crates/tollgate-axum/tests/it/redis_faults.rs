@@ -7,20 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{ALICE, Browser, CLIENT_ID, CLIENT_SECRET, SECRET, TestApp};
-use crate::redis_server::RedisServer;
+use crate::common::{ALICE, CLIENT_ID, CLIENT_SECRET, HttpBrowser, SECRET, TestApp};
 use tollgate::store::{RedisStore, SessionStore};
-use tollgate::{Config, CookieJar, Hooks, Tollgate};
+use tollgate::{CookieJar, Hooks, Tollgate};
 use tollgate_axum::SessionLayer;
 use tollgate_tenant::{ClientConfig, Tenant, TenantConfig, UserConfig};
+use tollgate_testkit::RedisServer;
+use tollgate_testkit::now;
 use url::Url;
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// The app with Redis sessions and a hook that, once armed, freezes Redis right after the
 /// provider answered a refresh and before the session is saved.
@@ -40,15 +34,14 @@ async fn app(redis: Arc<RedisServer>, armed: Arc<AtomicBool>) -> TestApp {
     )
     .await
     .unwrap();
-    let config = Config::builder()
-        .domain(tenant.issuer())
-        .insecure_allow_http_loopback_issuer()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .secret(SECRET)
-        .app_base_url(base.as_str())
-        .build()
-        .unwrap();
+    let config = tollgate_testkit::local_config(
+        tenant.issuer(),
+        (CLIENT_ID, CLIENT_SECRET),
+        SECRET,
+        base.as_str(),
+    )
+    .build()
+    .unwrap();
     let hooks = Hooks::new().before_session_saved(move |session, _claims| {
         let freeze = armed.swap(false, Ordering::SeqCst);
         let redis = redis.clone();
@@ -71,7 +64,7 @@ async fn app(redis: Arc<RedisServer>, armed: Arc<AtomicBool>) -> TestApp {
     }
 }
 
-async fn store_id(app: &TestApp, b: &Browser) -> String {
+async fn store_id(app: &TestApp, b: &HttpBrowser) -> String {
     let jar = CookieJar::parse(&format!("__session={}", b.cookies["__session"]));
     let loaded = app.auth.load_session(&jar).await.unwrap().unwrap();
     loaded.store_id().unwrap().to_owned()
@@ -83,7 +76,7 @@ async fn redis_stopped_mid_refresh_is_a_typed_503_and_the_session_survives() {
     let armed = Arc::new(AtomicBool::new(false));
     let app = app(redis.clone(), armed.clone()).await;
     let store = app.store.clone().unwrap();
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     b.accept = "application/json";
     let id = store_id(&app, &b).await;

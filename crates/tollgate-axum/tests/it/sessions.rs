@@ -3,18 +3,12 @@
 
 use crate::common;
 
-use crate::common::{Browser, start, start_with};
+use crate::common::{HttpBrowser, start, start_with};
 use tollgate::{Config, CookieJar, CookieSessionCodec, SessionData};
+use tollgate_testkit::now;
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-async fn logged_in(app: &common::TestApp) -> Browser {
-    let mut b = Browser::default();
+async fn logged_in(app: &common::TestApp) -> HttpBrowser {
+    let mut b = HttpBrowser::default();
     assert!(b.login(app, "").await.sets("__session"));
     b
 }
@@ -67,7 +61,7 @@ async fn a_cookie_from_another_secret_or_expired_is_no_session() {
         .build()
         .unwrap();
     let foreign = CookieSessionCodec::new(&other).write(&CookieJar::default(), &session, now());
-    let mut b2 = Browser::default();
+    let mut b2 = HttpBrowser::default();
     b2.cookies.insert(
         "__session".into(),
         foreign[0].split(';').next().unwrap()[10..].to_owned(),
@@ -105,7 +99,7 @@ async fn sessions_roll_up_to_the_absolute_lifetime() {
     let codec = app.auth.session_codec();
 
     // A fresh cookie is not rewritten on every request.
-    let mut fresh = Browser::default();
+    let mut fresh = HttpBrowser::default();
     fresh
         .cookies
         .insert("__session".into(), b.cookies["__session"].clone());
@@ -121,7 +115,7 @@ async fn sessions_roll_up_to_the_absolute_lifetime() {
     let mut older = session.clone();
     older.internal.created_at = now() - 3600;
     let line = &codec.write(&CookieJar::default(), &older, now() - 3600)[0];
-    let mut b2 = Browser::default();
+    let mut b2 = HttpBrowser::default();
     b2.cookies.insert(
         "__session".into(),
         line.split(';').next().unwrap()[10..].to_owned(),
@@ -151,7 +145,7 @@ async fn sessions_roll_up_to_the_absolute_lifetime() {
         (4195..=4200).contains(&age),
         "capped by the absolute lifetime: {line}"
     );
-    let mut b3 = Browser::default();
+    let mut b3 = HttpBrowser::default();
     b3.cookies.insert(
         "__session".into(),
         line.split(';').next().unwrap()[10..].to_owned(),
@@ -187,7 +181,7 @@ async fn non_rolling_and_transient_sessions() {
         !line.contains("Max-Age"),
         "transient: a browser-session cookie: {line}"
     );
-    let mut b2 = Browser::default();
+    let mut b2 = HttpBrowser::default();
     b2.cookies.insert(
         "__session".into(),
         line.split(';').next().unwrap()[10..].to_owned(),
@@ -207,17 +201,17 @@ async fn a_new_secret_first_keeps_everyone_signed_in() {
     let new_first = format!("{},{}", "z".repeat(40), common::SECRET);
     let rotated = common::start_full(&new_first, |c| c).await;
     // The same cookie, presented to an app whose first secret is new: still a session…
-    let mut b2 = Browser::default();
+    let mut b2 = HttpBrowser::default();
     b2.cookies
         .insert("__session".into(), b.cookies["__session"].clone());
     assert_eq!(b2.get(&rotated.url("/auth/profile")).await.status, 200);
     // …and cookies it writes are sealed with the new secret (the old app cannot read them).
     let done = {
-        let mut b3 = Browser::default();
+        let mut b3 = HttpBrowser::default();
         b3.login(&rotated, "").await;
         b3
     };
-    let mut b4 = Browser::default();
+    let mut b4 = HttpBrowser::default();
     b4.cookies
         .insert("__session".into(), done.cookies["__session"].clone());
     assert_eq!(b4.get(&app.url("/auth/profile")).await.status, 401);
@@ -239,7 +233,7 @@ async fn large_sessions_are_chunked_and_read_back() {
         ["__session__0", "__session__1", "__session__2", "__session"],
         "chunks, then the old single cookie deleted"
     );
-    let mut b2 = Browser::default();
+    let mut b2 = HttpBrowser::default();
     for l in &lines[..3] {
         let (n, v) = l.split(';').next().unwrap().split_once('=').unwrap();
         b2.cookies.insert(n.into(), v.into());

@@ -3,10 +3,10 @@
 
 use crate::common;
 
-use crate::common::Browser;
+use crate::common::HttpBrowser;
 
 /// Follows redirects from `url` through the app and the tenant; returns every answer.
-async fn follow(b: &mut Browser, url: &str) -> Vec<common::Resp> {
+async fn follow(b: &mut HttpBrowser, url: &str) -> Vec<common::Resp> {
     let mut url = url.to_owned();
     let mut seen = Vec::new();
     for _ in 0..10 {
@@ -27,7 +27,7 @@ async fn follow(b: &mut Browser, url: &str) -> Vec<common::Resp> {
 #[tokio::test]
 async fn without_a_provider_session_the_user_returns_signed_out() {
     let app = common::start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let hops = follow(&mut b, &app.url("/auth/login?prompt=none&returnTo=%2F")).await;
 
     // The tenant answered login_required at once: no login page was shown.
@@ -52,7 +52,7 @@ async fn without_a_provider_session_the_user_returns_signed_out() {
     assert_eq!(hops.last().unwrap().body, "home: anonymous");
 
     // Without prompt=none the same provider error is still an error page.
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     let login = b.get(&app.url("/auth/login?returnTo=%2F")).await;
     let authorize = login.location().clone();
     let state = authorize
@@ -73,7 +73,7 @@ async fn without_a_provider_session_the_user_returns_signed_out() {
 #[tokio::test]
 async fn with_a_provider_session_the_user_is_signed_in_without_a_prompt() {
     let app = common::start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     assert!(b.has_session());
     // The app forgets the session (a new visit); the tenant's session remains.

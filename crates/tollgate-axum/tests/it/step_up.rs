@@ -2,22 +2,16 @@
 
 use crate::common;
 
-use crate::common::{Browser, start};
+use crate::common::{HttpBrowser, start};
 use tollgate::{Authentication, CookieJar, SessionData};
+use tollgate_testkit::now;
 
 const MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// Re-seals the browser's session with other authentication claims (as a step-up login would).
 async fn with_authentication(
     app: &common::TestApp,
-    b: &mut Browser,
+    b: &mut HttpBrowser,
     amr: &[&str],
     acr: Option<&str>,
 ) {
@@ -37,7 +31,7 @@ async fn with_authentication(
 #[tokio::test]
 async fn a_password_session_is_sent_to_step_up_and_an_api_gets_403() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     assert!(
         b.get(&app.url("/"))
@@ -69,7 +63,7 @@ async fn a_password_session_is_sent_to_step_up_and_an_api_gets_403() {
     );
 
     // Without any session, an API gets 401 and a page one trip to login + step-up.
-    let mut anon = Browser::default();
+    let mut anon = HttpBrowser::default();
     anon.accept = "application/json";
     assert_eq!(anon.get(&app.url("/api/billing")).await.status, 401);
     anon.accept = "text/html";
@@ -80,7 +74,7 @@ async fn a_password_session_is_sent_to_step_up_and_an_api_gets_403() {
 #[tokio::test]
 async fn mfa_in_the_session_passes_for_the_rest_of_the_session() {
     let app = start().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     with_authentication(&app, &mut b, &["pwd", "mfa"], None).await;
     for _ in 0..3 {

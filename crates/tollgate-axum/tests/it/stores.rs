@@ -8,19 +8,13 @@ use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{Browser, TestApp, start_store};
-use crate::redis_server::RedisServer;
+use crate::common::{HttpBrowser, TestApp, start_store};
 use tollgate::CookieJar;
 use tollgate::store::{MemoryStore, RedisStore, SessionStore};
+use tollgate_testkit::RedisServer;
+use tollgate_testkit::now;
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-async fn store_id(app: &TestApp, b: &Browser) -> String {
+async fn store_id(app: &TestApp, b: &HttpBrowser) -> String {
     let jar = CookieJar::parse(&format!("__session={}", b.cookies["__session"]));
     app.auth
         .load_session(&jar)
@@ -34,7 +28,7 @@ async fn store_id(app: &TestApp, b: &Browser) -> String {
 
 async fn the_store_keeps_the_session(store: Arc<dyn SessionStore>) {
     let app = start_store(store.clone(), |t| t).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let cookie = b.cookies["__session"].clone();
     assert!(
@@ -73,14 +67,14 @@ async fn the_store_keeps_the_session(store: Arc<dyn SessionStore>) {
     b.accept = "text/html";
     b.get(&app.url("/auth/logout")).await;
     assert!(store.get(&second, now()).await.unwrap().is_none());
-    let mut replay = Browser::default();
+    let mut replay = HttpBrowser::default();
     replay.cookies.insert("__session".into(), old_cookie);
     assert_eq!(replay.get(&app.url("/auth/profile")).await.status, 401);
 }
 
 async fn a_deleted_session_is_never_resurrected(store: Arc<dyn SessionStore>) {
     let app = start_store(store.clone(), |t| t).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let id = store_id(&app, &b).await;
     store.delete(&id).await.unwrap(); // a concurrent logout, elsewhere
@@ -127,7 +121,7 @@ async fn two_app_instances_on_one_redis_refresh_once() {
     })
     .await;
     let other = app.second_instance().await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let id = store_id(&app, &b).await;
     let before = store.get(&id, now()).await.unwrap().unwrap().session;
@@ -196,7 +190,7 @@ async fn a_redis_outage_is_a_503_and_service_resumes() {
     let redis = RedisServer::start();
     let store: Arc<dyn SessionStore> = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
     let app = start_store(store, |t| t).await;
-    let mut b = Browser::default();
+    let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     b.accept = "application/json";
     assert_eq!(b.get(&app.url("/profile")).await.status, 200);

@@ -7,26 +7,19 @@ use crate::common::fake_op::FakeOp;
 use serde_json::{Value, json};
 use tollgate::store::{MemoryStore, SessionStore};
 use tollgate::{Config, CookieJar, LogoutTokenError, SessionData, Tollgate, User};
+use tollgate_testkit::now;
 
 const CLIENT: &str = "bcl-client";
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 fn config(op: &FakeOp) -> Config {
-    Config::builder()
-        .domain(&op.issuer)
-        .insecure_allow_http_loopback_issuer()
-        .client_id(CLIENT)
-        .client_secret("bcl-secret")
-        .secret("backchannel-test-secret-0123456789abcdef")
-        .app_base_url("http://127.0.0.1:3000")
-        .build()
-        .unwrap()
+    tollgate_testkit::local_config(
+        &op.issuer,
+        (CLIENT, "bcl-secret"),
+        "backchannel-test-secret-0123456789abcdef",
+        "http://127.0.0.1:3000",
+    )
+    .build()
+    .unwrap()
 }
 
 fn claims(op: &FakeOp) -> Value {

@@ -62,15 +62,14 @@ async fn provider(
 
 fn client(issuer: &str) -> Tollgate {
     Tollgate::new(
-        tollgate::Config::builder()
-            .domain(issuer)
-            .insecure_allow_http_loopback_issuer()
-            .client_id(common::CLIENT_ID)
-            .client_secret(common::CLIENT_SECRET)
-            .secret(common::SECRET)
-            .app_base_url("http://127.0.0.1:3000")
-            .build()
-            .unwrap(),
+        tollgate_testkit::local_config(
+            issuer,
+            (common::CLIENT_ID, common::CLIENT_SECRET),
+            common::SECRET,
+            "http://127.0.0.1:3000",
+        )
+        .build()
+        .unwrap(),
     )
 }
 

@@ -17,4 +17,4 @@ async fn make() -> Arc<CookieStore> {
     Arc::new(CookieStore::new(&config))
 }
 
-crate::store_suite!(make());
+tollgate_testkit::store_suite!(make());

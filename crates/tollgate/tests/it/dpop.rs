@@ -9,8 +9,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 use tollgate::{
-    AccessTokenError, AccessTokenOptions, Config, DpopKey, DpopOptions, LoginOptions,
-    ProviderError, SessionData, Tollgate,
+    AccessTokenError, AccessTokenOptions, DpopKey, DpopOptions, LoginOptions, ProviderError,
+    SessionData, Tollgate,
 };
 use tollgate_tenant::{
     ApiConfig, ClientConfig, GrantKind, MfaPolicy, RunningTenant, Tenant, TenantConfig, UserConfig,
@@ -60,13 +60,7 @@ async fn tenant_with(base: TenantConfig) -> RunningTenant {
 }
 
 fn sdk(tenant: &RunningTenant, client: (&str, &str), key: &DpopKey) -> Tollgate {
-    let config = Config::builder()
-        .domain(tenant.issuer())
-        .insecure_allow_http_loopback_issuer()
-        .client_id(client.0)
-        .client_secret(client.1)
-        .secret(SECRET)
-        .app_base_url(APP)
+    let config = tollgate_testkit::local_config(tenant.issuer(), (client.0, client.1), SECRET, APP)
         .audience(BOUND_API)
         .dpop(key.clone())
         .dpop_options(DpopOptions::new().retry_delay(std::time::Duration::from_millis(10)))
@@ -305,17 +299,12 @@ async fn a_second_nonce_demand_is_not_retried() {
         );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let config = Config::builder()
-        .domain(issuer.as_str())
-        .insecure_allow_http_loopback_issuer()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .secret(SECRET)
-        .app_base_url(APP)
-        .dpop(DpopKey::generate())
-        .dpop_options(DpopOptions::new().retry_delay(std::time::Duration::ZERO))
-        .build()
-        .unwrap();
+    let config =
+        tollgate_testkit::local_config(issuer.as_str(), (CLIENT_ID, CLIENT_SECRET), SECRET, APP)
+            .dpop(DpopKey::generate())
+            .dpop_options(DpopOptions::new().retry_delay(std::time::Duration::ZERO))
+            .build()
+            .unwrap();
     let auth = Tollgate::new(config);
     let mut session = SessionData::default();
     session.token_set.refresh_token = Some("rt".into());
@@ -343,17 +332,12 @@ async fn a_second_nonce_demand_is_not_retried() {
 #[tokio::test]
 async fn clock_skew_moves_the_proofs_iat() {
     let tenant = tenant().await;
-    let config = Config::builder()
-        .domain(tenant.issuer())
-        .insecure_allow_http_loopback_issuer()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .secret(SECRET)
-        .app_base_url(APP)
-        .dpop(DpopKey::generate())
-        .dpop_options(DpopOptions::new().clock_skew(-600))
-        .build()
-        .unwrap();
+    let config =
+        tollgate_testkit::local_config(tenant.issuer(), (CLIENT_ID, CLIENT_SECRET), SECRET, APP)
+            .dpop(DpopKey::generate())
+            .dpop_options(DpopOptions::new().clock_skew(-600))
+            .build()
+            .unwrap();
     let auth = Tollgate::new(config);
     let (query, jar) = login_to_callback(&auth, &tenant_browser(), LoginOptions::new()).await;
     let err = auth.handle_callback(&query, &jar).await.result.unwrap_err();
@@ -406,18 +390,13 @@ async fn mfa_verification_yields_a_bound_token() {
 async fn dpop_jkt_is_pushed_with_par() {
     let tenant = tenant().await;
     let key = DpopKey::generate();
-    let config = Config::builder()
-        .domain(tenant.issuer())
-        .insecure_allow_http_loopback_issuer()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .secret(SECRET)
-        .app_base_url(APP)
-        .audience(BOUND_API)
-        .dpop(key.clone())
-        .pushed_authorization_requests(true)
-        .build()
-        .unwrap();
+    let config =
+        tollgate_testkit::local_config(tenant.issuer(), (CLIENT_ID, CLIENT_SECRET), SECRET, APP)
+            .audience(BOUND_API)
+            .dpop(key.clone())
+            .pushed_authorization_requests(true)
+            .build()
+            .unwrap();
     let auth = Tollgate::new(config);
     let redirect = auth.start_login(LoginOptions::new()).await.unwrap();
     assert!(redirect.url.query_pairs().all(|(k, _)| k != "dpop_jkt"));

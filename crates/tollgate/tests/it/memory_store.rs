@@ -8,4 +8,4 @@ async fn make() -> Arc<MemoryStore> {
     Arc::new(MemoryStore::new())
 }
 
-crate::store_suite!(make());
+tollgate_testkit::store_suite!(make());

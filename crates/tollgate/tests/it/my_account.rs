@@ -8,8 +8,7 @@ use crate::common::{
 };
 use serde_json::Value;
 use tollgate::{
-    AccessTokenError, Config, DpopKey, DpopOptions, LoginOptions, MyApi, ProxyError, SessionData,
-    Tollgate,
+    AccessTokenError, DpopKey, DpopOptions, LoginOptions, MyApi, ProxyError, SessionData, Tollgate,
 };
 use tollgate_tenant::{ClientConfig, MfaPolicy, RunningTenant, Tenant, TenantConfig, UserConfig};
 
@@ -43,13 +42,8 @@ async fn tenant(tweak: impl FnOnce(TenantConfig, &str) -> TenantConfig) -> Runni
 }
 
 fn sdk(tenant: &RunningTenant, dpop: Option<&DpopKey>) -> Tollgate {
-    let mut b = Config::builder()
-        .domain(tenant.issuer())
-        .insecure_allow_http_loopback_issuer()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .secret(SECRET)
-        .app_base_url(APP);
+    let mut b =
+        tollgate_testkit::local_config(tenant.issuer(), (CLIENT_ID, CLIENT_SECRET), SECRET, APP);
     if let Some(key) = dpop {
         b = b
             .dpop(key.clone())
@@ -432,13 +426,7 @@ async fn a_connect_uri_off_the_providers_origin_is_never_followed() {
     );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let auth = Tollgate::new(
-        Config::builder()
-            .domain(&issuer)
-            .insecure_allow_http_loopback_issuer()
-            .client_id(CLIENT_ID)
-            .client_secret(CLIENT_SECRET)
-            .secret(SECRET)
-            .app_base_url(APP)
+        tollgate_testkit::local_config(&issuer, (CLIENT_ID, CLIENT_SECRET), SECRET, APP)
             .build()
             .unwrap(),
     );

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use tollgate::{Config, CookieJar, CookieSessionCodec, SessionData};
+use tollgate_testkit::now;
 
 fn interop_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/nextjs-auth0");
@@ -64,13 +65,6 @@ fn codec(secret: &str) -> CookieSessionCodec {
         .build()
         .unwrap();
     CookieSessionCodec::new(&config)
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// `name=value` pairs of the cookies that are set (not deleted) by `Set-Cookie` lines.

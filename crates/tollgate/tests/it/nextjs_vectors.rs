@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use tollgate::{Config, CookieJar, CookieSessionCodec, SessionData};
+use tollgate_testkit::now;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nextjs-auth0")
@@ -24,13 +25,6 @@ fn codec(secret: &str) -> CookieSessionCodec {
         .build()
         .unwrap();
     CookieSessionCodec::new(&config)
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 fn jar_of(case: &Value) -> CookieJar {

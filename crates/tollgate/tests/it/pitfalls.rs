@@ -14,13 +14,7 @@ use tollgate::{
     ACR_MULTI_FACTOR, AccessTokenOptions, CallbackError, CallbackOutcome, CookieJar, Error,
     IdTokenError, LoginOptions, LogoutTokenError, ProviderError, SessionData, Tollgate, User,
 };
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use tollgate_testkit::now;
 
 async fn login_with(op: &HostileOp, auth: &Tollgate, opts: LoginOptions) -> CallbackOutcome {
     let (query, jar) = op.authorize(auth, opts).await;

@@ -5,8 +5,8 @@
 use crate::common;
 
 use tollgate::{
-    AccessTokenOptions, CallbackError, ClientAssertionKey, Config, ConfigBuilder, Error,
-    LoginOptions, ProviderError, Tollgate,
+    AccessTokenOptions, CallbackError, ClientAssertionKey, ConfigBuilder, Error, LoginOptions,
+    ProviderError, Tollgate,
 };
 use tollgate_tenant::{ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
 
@@ -27,9 +27,7 @@ async fn tenant(key: &ClientAssertionKey) -> RunningTenant {
 
 fn client(tenant: &RunningTenant, key: ClientAssertionKey) -> Tollgate {
     Tollgate::new(
-        Config::builder()
-            .domain(tenant.issuer())
-            .insecure_allow_http_loopback_issuer()
+        tollgate_testkit::loopback_issuer(tenant.issuer())
             .client_id(common::CLIENT_ID)
             .client_assertion_key(key)
             .secret(common::SECRET)

@@ -3,8 +3,6 @@
 //! error within a bounded time, nothing panics, an existing session is untouched, and service
 //! resumes without a restart.
 
-use crate::common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -17,9 +15,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tollgate::{AccessTokenError, AccessTokenOptions, CallbackError, IdTokenError};
-use tollgate::{
-    Config, CookieJar, Error, LoginOptions, ProviderError, SessionData, Tollgate, User,
-};
+use tollgate::{CookieJar, Error, LoginOptions, ProviderError, SessionData, Tollgate, User};
 
 /// What the fake discovery endpoint does.
 #[derive(Clone, Copy)]
@@ -70,16 +66,15 @@ async fn faulty_provider(mode: Arc<AtomicU8>) -> String {
 
 fn client(issuer: &str) -> Tollgate {
     Tollgate::new(
-        Config::builder()
-            .domain(issuer)
-            .insecure_allow_http_loopback_issuer()
-            .client_id("c")
-            .client_secret("s")
-            .secret("provider-faults-secret-0123456789abcdef")
-            .app_base_url("http://127.0.0.1:3000")
-            .http_timeout(Duration::from_millis(800))
-            .build()
-            .unwrap(),
+        tollgate_testkit::local_config(
+            issuer,
+            ("c", "s"),
+            "provider-faults-secret-0123456789abcdef",
+            "http://127.0.0.1:3000",
+        )
+        .http_timeout(Duration::from_millis(800))
+        .build()
+        .unwrap(),
     )
 }
 
@@ -93,10 +88,10 @@ async fn each_provider_fault_is_a_typed_error_and_service_resumes() {
         user: User(serde_json::from_value(serde_json::json!({"sub": "auth0|1"})).unwrap()),
         ..SessionData::default()
     };
-    s.internal.created_at = common::store_suite::now();
+    s.internal.created_at = tollgate_testkit::now();
     let line = auth
         .session_codec()
-        .write(&CookieJar::default(), &s, common::store_suite::now());
+        .write(&CookieJar::default(), &s, tollgate_testkit::now());
     let jar = CookieJar::parse(line[0].split(';').next().unwrap());
 
     type Check = fn(&ProviderError) -> bool;
@@ -259,25 +254,24 @@ async fn fault_provider_down_is_unreachable_then_recovers() {
         l.local_addr().unwrap()
     };
     let auth = Tollgate::new(
-        Config::builder()
-            .domain(format!("http://{addr}/"))
-            .insecure_allow_http_loopback_issuer()
-            .client_id(hostile_op::CLIENT_ID)
-            .client_secret(hostile_op::CLIENT_SECRET)
-            .secret(hostile_op::SECRET)
-            .app_base_url(hostile_op::APP)
-            .http_timeout(Duration::from_millis(500))
-            .build()
-            .unwrap(),
+        tollgate_testkit::local_config(
+            &format!("http://{addr}/"),
+            (hostile_op::CLIENT_ID, hostile_op::CLIENT_SECRET),
+            hostile_op::SECRET,
+            hostile_op::APP,
+        )
+        .http_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap(),
     );
     let mut s = SessionData {
         user: User(serde_json::from_value(serde_json::json!({"sub": hostile_op::SUB})).unwrap()),
         ..SessionData::default()
     };
-    s.internal.created_at = common::store_suite::now();
+    s.internal.created_at = tollgate_testkit::now();
     let lines = auth
         .session_codec()
-        .write(&CookieJar::default(), &s, common::store_suite::now());
+        .write(&CookieJar::default(), &s, tollgate_testkit::now());
     let jar = jar_after(&lines);
 
     let err = bounded(auth.start_login(LoginOptions::new()))

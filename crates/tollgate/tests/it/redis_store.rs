@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::redis_server::RedisServer;
-use crate::common::store_suite::{now, session, unique};
 use tollgate::store::{LockAttempt, RedisStore, SessionStore, StoreError};
+use tollgate_testkit::RedisServer;
+use tollgate_testkit::now;
+use tollgate_testkit::store_suite::{session, unique};
 
 /// A store with its own redis-server, which stops when the test ends.
 struct Fixture {
@@ -30,7 +31,7 @@ async fn make() -> Fixture {
     }
 }
 
-crate::store_suite!(make());
+tollgate_testkit::store_suite!(make());
 
 #[tokio::test]
 async fn the_lock_is_exclusive_and_released_by_its_owner_only() {

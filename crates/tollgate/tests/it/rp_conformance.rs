@@ -19,13 +19,7 @@ use tollgate::{
     AccessTokenError, AccessTokenOptions, CallbackError, ConfigBuilder, Error, IdTokenError,
     LoginOptions, ProviderError, SessionData, Tollgate,
 };
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use tollgate_testkit::now;
 
 /// A good run: the session is set and opens, and UserInfo answered for the user.
 async fn assert_completes(op: &HostileOp, auth: &Tollgate, run: RpRun) -> SessionData {

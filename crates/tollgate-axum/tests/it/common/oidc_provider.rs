@@ -12,11 +12,11 @@ use axum::routing::get;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tollgate::{Config, CookieJar, SessionData, Tollgate};
+use tollgate::{CookieJar, SessionData, Tollgate};
 use tollgate_axum::{RequireMfa, Session, SessionLayer};
 use url::Url;
 
-use super::{Browser, Resp, SECRET};
+use super::{HttpBrowser, Resp, SECRET};
 
 /// How long the provider may take to start, or to report an event, before the test fails: long,
 /// because a test machine may be busy (each test starts its own provider).
@@ -206,15 +206,14 @@ pub(crate) async fn start(which: ClientAuth) -> Option<OpApp> {
         ClientAuth::Post => op.post.clone(),
         ClientAuth::Dpop | ClientAuth::DpopNonceEverywhere => op.dpop.clone(),
     };
-    let mut config = Config::builder()
-        .domain(&op.issuer)
-        .insecure_allow_http_loopback_issuer()
-        .client_id(&client.id)
-        .client_secret(&client.secret)
-        .secret(SECRET)
-        .app_base_url(base.as_str())
-        // Generous, for a busy test machine (the default is 5 s).
-        .http_timeout(Duration::from_secs(60));
+    let mut config = tollgate_testkit::local_config(
+        &op.issuer,
+        (&client.id, &client.secret),
+        SECRET,
+        base.as_str(),
+    )
+    // Generous, for a busy test machine (the default is 5 s).
+    .http_timeout(Duration::from_secs(60));
     if which == ClientAuth::Basic {
         config = config.use_client_secret_basic();
     }
@@ -261,7 +260,7 @@ impl OpApp {
     }
 
     /// The session the browser's cookies open, read by the app's own Tollgate.
-    pub(crate) async fn session(&self, b: &Browser) -> Option<SessionData> {
+    pub(crate) async fn session(&self, b: &HttpBrowser) -> Option<SessionData> {
         let header = b
             .cookies
             .iter()
@@ -276,7 +275,7 @@ impl OpApp {
     /// redirect (not followed) and the pages shown.
     pub(crate) async fn through_provider(
         &self,
-        b: &mut Browser,
+        b: &mut HttpBrowser,
         url: &str,
         login: &str,
     ) -> (Resp, Pages) {
@@ -324,7 +323,7 @@ impl OpApp {
     /// the app's callback; returns the redirect to the callback and the provider pages shown.
     pub(crate) async fn login_until_callback(
         &self,
-        b: &mut Browser,
+        b: &mut HttpBrowser,
         query: &str,
         login: &str,
     ) -> (Resp, Pages) {

@@ -23,7 +23,8 @@ use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use tollgate::{CallbackOutcome, Config, ConfigBuilder, CookieJar, Error, LoginOptions, Tollgate};
+use tollgate::{CallbackOutcome, ConfigBuilder, CookieJar, Error, LoginOptions, Tollgate};
+use tollgate_testkit::now;
 
 pub(crate) const CLIENT_ID: &str = "hostile-client";
 /// With characters that `client_secret_basic` must form-encode (RFC 6749 §2.3.1).
@@ -370,13 +371,6 @@ pub(crate) struct HostileOp {
     inner: Arc<Inner>,
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 impl HostileOp {
     pub(crate) async fn start() -> Self {
         Self::start_on("127.0.0.1:0".parse().unwrap()).await
@@ -508,13 +502,7 @@ impl HostileOp {
 
     /// Tollgate configured as this OP's registered client (`client_secret_post`).
     pub(crate) fn config(&self) -> ConfigBuilder {
-        Config::builder()
-            .domain(&self.issuer)
-            .insecure_allow_http_loopback_issuer()
-            .client_id(CLIENT_ID)
-            .client_secret(CLIENT_SECRET)
-            .secret(SECRET)
-            .app_base_url(APP)
+        tollgate_testkit::local_config(&self.issuer, (CLIENT_ID, CLIENT_SECRET), SECRET, APP)
     }
 
     pub(crate) fn client(&self) -> Tollgate {

@@ -3,10 +3,8 @@
 
 pub(crate) mod fake_op;
 pub(crate) mod hostile_op;
-pub(crate) mod redis_server;
-pub(crate) mod store_suite;
 
-use tollgate::{Config, ConfigBuilder, CookieJar, LoginOptions, Tollgate};
+use tollgate::{ConfigBuilder, CookieJar, LoginOptions, Tollgate};
 use tollgate_tenant::{ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
 use url::Url;
 
@@ -39,13 +37,8 @@ pub(crate) fn client(
     tenant: &RunningTenant,
     tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
 ) -> Tollgate {
-    let b = Config::builder()
-        .domain(tenant.issuer())
-        .insecure_allow_http_loopback_issuer()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .secret(SECRET)
-        .app_base_url(APP);
+    let b =
+        tollgate_testkit::local_config(tenant.issuer(), (CLIENT_ID, CLIENT_SECRET), SECRET, APP);
     Tollgate::new(tweak(b).build().unwrap())
 }
 

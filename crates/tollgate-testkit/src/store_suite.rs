@@ -1,17 +1,15 @@
 //! One conformance suite for every session store (the tower-sessions pattern): the same behaviours,
-//! instantiated per store with `store_suite!(make_store)`.
+//! instantiated per store with [`store_suite!`](crate::store_suite), and the helpers its tests
+//! and other store tests use.
 
 use tollgate::store::{LogoutTarget, SessionStore, UpdateOutcome};
 use tollgate::{SessionData, User};
 
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use crate::now;
 
-pub(crate) fn session(sid: &str, sub: &str, marker: &str) -> SessionData {
+/// A session with id `sid` for user `sub`, whose name and access token carry `marker` (so a test
+/// can tell which write it reads back).
+pub fn session(sid: &str, sub: &str, marker: &str) -> SessionData {
     let mut s = SessionData::default();
     s.internal.sid = sid.into();
     s.internal.created_at = now();
@@ -20,7 +18,8 @@ pub(crate) fn session(sid: &str, sub: &str, marker: &str) -> SessionData {
     s
 }
 
-pub(crate) fn unique(tag: &str) -> String {
+/// `tag` made unique to this process and moment: keys that tests sharing one store cannot clash on.
+pub fn unique(tag: &str) -> String {
     format!("{tag}-{}-{}", std::process::id(), now_nanos())
 }
 
@@ -32,13 +31,14 @@ fn now_nanos() -> u128 {
 }
 
 /// Stores `s` under a new key, as the SDK does at login.
-pub(crate) async fn put(store: &dyn SessionStore, s: &SessionData, exp: u64) -> String {
+pub async fn put(store: &dyn SessionStore, s: &SessionData, exp: u64) -> String {
     let key = store.new_key(s, exp);
     store.set(&key, s, exp).await.unwrap();
     key
 }
 
-pub(crate) async fn set_get_roundtrip(store: &dyn SessionStore) {
+/// A stored session reads back whole, at version 1, with its expiry; an unknown key reads as none.
+pub async fn set_get_roundtrip(store: &dyn SessionStore) {
     let s = session("sid-a", "auth0|a", "one");
     let id = put(store, &s, now() + 3600).await;
     let got = store.get(&id, now()).await.unwrap().expect("stored");
@@ -48,7 +48,8 @@ pub(crate) async fn set_get_roundtrip(store: &dyn SessionStore) {
     assert!(store.get(&unique("absent"), now()).await.unwrap().is_none());
 }
 
-pub(crate) async fn expired_sessions_are_gone(store: &dyn SessionStore) {
+/// A session is not read after its expiry.
+pub async fn expired_sessions_are_gone(store: &dyn SessionStore) {
     let id = put(store, &session("s", "u", "x"), now() + 100).await;
     assert!(
         store.get(&id, now() + 200).await.unwrap().is_none(),
@@ -56,7 +57,9 @@ pub(crate) async fn expired_sessions_are_gone(store: &dyn SessionStore) {
     );
 }
 
-pub(crate) async fn versioned_update_never_overwrites_a_newer_write(store: &dyn SessionStore) {
+/// An update with a stale version writes nothing (compare-and-set); only the stateless cookie
+/// store may lack it.
+pub async fn versioned_update_never_overwrites_a_newer_write(store: &dyn SessionStore) {
     let id = put(store, &session("s", "u", "v1"), now() + 3600).await;
     let updated = store
         .update(&id, 1, &session("s", "u", "v2"), now() + 3600)
@@ -84,7 +87,8 @@ pub(crate) async fn versioned_update_never_overwrites_a_newer_write(store: &dyn 
     assert_eq!(got.version, 2);
 }
 
-pub(crate) async fn update_never_resurrects_a_deleted_session(store: &dyn SessionStore) {
+/// An update of a deleted session is `Missing` and writes nothing.
+pub async fn update_never_resurrects_a_deleted_session(store: &dyn SessionStore) {
     let id = put(store, &session(&unique("sid"), "u", "live"), now() + 3600).await;
     store.delete(&id).await.unwrap();
     assert_eq!(
@@ -98,7 +102,9 @@ pub(crate) async fn update_never_resurrects_a_deleted_session(store: &dyn Sessio
     store.delete(&id).await.unwrap();
 }
 
-pub(crate) async fn logout_by_sid_or_sub(store: &dyn SessionStore) {
+/// Back-channel logout deletes by `sid` or by `sub`, and by both only when both match; other
+/// users are untouched.
+pub async fn logout_by_sid_or_sub(store: &dyn SessionStore) {
     let (sid1, sid2, sub) = (unique("sid1"), unique("sid2"), unique("auth0|user"));
     let other_sub = unique("auth0|other");
     let a = put(store, &session(&sid1, &sub, "a"), now() + 3600).await;
@@ -134,34 +140,39 @@ pub(crate) async fn logout_by_sid_or_sub(store: &dyn SessionStore) {
     }
 }
 
-/// Instantiates every conformance test for the store that `$make` (a future) builds.
+/// Instantiates every conformance test for the store that `$make` (a future) builds, as
+/// `#[tokio::test]`s in the calling module (which needs `tokio` with its `macros` feature):
+///
+/// ```ignore
+/// tollgate_testkit::store_suite!(async { std::sync::Arc::new(MemoryStore::new()) });
+/// ```
 #[macro_export]
 macro_rules! store_suite {
     ($make:expr) => {
         #[tokio::test]
         async fn set_get_roundtrip() {
             let s = $make.await;
-            $crate::common::store_suite::set_get_roundtrip(&*s).await;
+            $crate::store_suite::set_get_roundtrip(&*s).await;
         }
         #[tokio::test]
         async fn expired_sessions_are_gone() {
             let s = $make.await;
-            $crate::common::store_suite::expired_sessions_are_gone(&*s).await;
+            $crate::store_suite::expired_sessions_are_gone(&*s).await;
         }
         #[tokio::test]
         async fn versioned_update_never_overwrites_a_newer_write() {
             let s = $make.await;
-            $crate::common::store_suite::versioned_update_never_overwrites_a_newer_write(&*s).await;
+            $crate::store_suite::versioned_update_never_overwrites_a_newer_write(&*s).await;
         }
         #[tokio::test]
         async fn update_never_resurrects_a_deleted_session() {
             let s = $make.await;
-            $crate::common::store_suite::update_never_resurrects_a_deleted_session(&*s).await;
+            $crate::store_suite::update_never_resurrects_a_deleted_session(&*s).await;
         }
         #[tokio::test]
         async fn logout_by_sid_or_sub() {
             let s = $make.await;
-            $crate::common::store_suite::logout_by_sid_or_sub(&*s).await;
+            $crate::store_suite::logout_by_sid_or_sub(&*s).await;
         }
     };
 }

@@ -3,15 +3,19 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub(crate) struct RedisServer {
+/// A running `redis-server` on 127.0.0.1, with no persistence and its own temporary directory;
+/// killed, and the directory removed, when dropped.
+#[derive(Debug)]
+pub struct RedisServer {
     child: Child,
-    pub(crate) port: u16,
+    /// The loopback port it listens on.
+    pub port: u16,
     dir: std::path::PathBuf,
 }
 
 impl RedisServer {
     /// Starts one; panics with the fix when redis-server is not installed.
-    pub(crate) fn start() -> Self {
+    pub fn start() -> Self {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
@@ -48,17 +52,18 @@ impl RedisServer {
         Self { child, port, dir }
     }
 
-    pub(crate) fn url(&self) -> String {
+    /// Its connection URL, `redis://127.0.0.1:<port>/`.
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
     /// Freezes the server (SIGSTOP): it stops answering but keeps its data.
-    pub(crate) fn pause(&self) {
+    pub fn pause(&self) {
         signal(self.child.id(), "-STOP");
     }
 
     /// Thaws it (SIGCONT).
-    pub(crate) fn resume(&self) {
+    pub fn resume(&self) {
         signal(self.child.id(), "-CONT");
     }
 }
