@@ -1,0 +1,11 @@
+//! The in-memory store passes the shared store conformance suite.
+
+use std::sync::Arc;
+
+use tollgate::store::MemoryStore;
+
+async fn make() -> Arc<MemoryStore> {
+    Arc::new(MemoryStore::new())
+}
+
+tollgate_testkit::store_suite!(make());
