@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::mfa::{self, GrantKind, MfaPolicy};
 pub use api::ApiConfig;
+pub(crate) use api::{MY_ACCOUNT_SCOPES, MY_ORG_SCOPES};
 pub use client::ClientConfig;
 pub use exchange::TokenExchangeProfile;
 pub use user::UserConfig;

@@ -43,10 +43,10 @@ impl TenantState {
     /// Must be called inside the Tokio runtime that will send back-channel logouts.
     pub(crate) fn new(config: TenantConfig, issuer: String, keys: KeyRing) -> Self {
         let mfa_api = ApiConfig::new(format!("{issuer}mfa/")).with_scopes(mfa::MFA_API_SCOPES);
-        let me_api = ApiConfig::new(format!("{issuer}me/"))
-            .with_scopes(crate::my_account::MY_ACCOUNT_SCOPES);
-        let my_org_api = ApiConfig::new(format!("{issuer}my-org/"))
-            .with_scopes(crate::my_account::MY_ORG_SCOPES);
+        let me_api =
+            ApiConfig::new(format!("{issuer}me/")).with_scopes(crate::config::MY_ACCOUNT_SCOPES);
+        let my_org_api =
+            ApiConfig::new(format!("{issuer}my-org/")).with_scopes(crate::config::MY_ORG_SCOPES);
         Self {
             config,
             issuer,

@@ -3,11 +3,17 @@
 //!
 //! Everything lives behind one mutex in [`crate::state::TenantState`]; no method here awaits.
 
+mod ciba;
+mod my_account;
+mod par;
 mod refresh;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+pub(crate) use ciba::{CibaRequest, CibaStore};
+pub(crate) use my_account::{Account, MyAccountStore, Pending};
+pub(crate) use par::{ParStore, Pushed};
 pub(crate) use refresh::{RefreshFamily, RefreshOutcome, RefreshTokens};
 
 use crate::mfa::store::MfaStore;
@@ -127,10 +133,10 @@ pub(crate) struct Store {
     opaque_tokens: HashMap<String, OpaqueToken>,
     pub(crate) refresh: RefreshTokens,
     pub(crate) mfa: MfaStore,
-    pub(crate) ciba: crate::routes::CibaStore,
-    pub(crate) par: crate::routes::ParStore,
+    pub(crate) ciba: CibaStore,
+    pub(crate) par: ParStore,
     /// Connected Accounts and My Organization changes.
-    pub(crate) my_account: crate::my_account::MyAccountStore,
+    pub(crate) my_account: MyAccountStore,
     /// Client assertion ids (`client_id` + `jti`) seen, with their expiry.
     assertions: HashMap<String, u64>,
 }

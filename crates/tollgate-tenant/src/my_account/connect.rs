@@ -3,7 +3,6 @@
 //! application, and `complete`, which links the account so that the Token Vault exchange then
 //! issues tokens for that connection.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +18,7 @@ use super::{Problem, json_response, me as caller, respond};
 use crate::http::oauth_error::{redirect, with_query};
 use crate::http::pages::{error_page, escape, page};
 use crate::state::TenantState;
+use crate::store::{Account, Pending};
 use crate::{clock, random};
 
 /// How long a ticket and a `connect_code` live.
@@ -46,74 +46,6 @@ const AUTHORIZATION_PARAMS: [&str; 9] = [
     "prompt",
     "ui_locales",
 ];
-
-/// What a ticket or a `connect_code` remembers of the connect request.
-#[derive(Debug, Clone)]
-struct Pending {
-    auth_session: String,
-    email: String,
-    connection: String,
-    redirect_uri: String,
-    state: Option<String>,
-    code_challenge: Option<String>,
-    scopes: Vec<String>,
-    jkt: Option<String>,
-    expires_at: Instant,
-}
-
-/// A linked account.
-#[derive(Debug, Clone)]
-struct Account {
-    id: String,
-    email: String,
-    connection: String,
-    scopes: Vec<String>,
-    created_at: u64,
-}
-
-impl Account {
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "connection": self.connection,
-            "access_type": "offline",
-            "scopes": self.scopes,
-            "created_at": clock::iso8601(self.created_at),
-        })
-    }
-}
-
-/// Tickets, codes, linked accounts, and organization names changed through the API.
-#[derive(Debug, Default)]
-pub(crate) struct MyAccountStore {
-    tickets: HashMap<String, Pending>,
-    codes: HashMap<String, Pending>,
-    accounts: Vec<Account>,
-    org_names: HashMap<String, String>,
-}
-
-impl MyAccountStore {
-    fn purge(&mut self) {
-        let now = Instant::now();
-        self.tickets.retain(|_, p| p.expires_at > now);
-        self.codes.retain(|_, p| p.expires_at > now);
-    }
-
-    /// Whether `email` linked an account at `connection` through the API.
-    pub(crate) fn has_account(&self, email: &str, connection: &str) -> bool {
-        self.accounts
-            .iter()
-            .any(|a| a.email == email && a.connection == connection)
-    }
-
-    pub(crate) fn org_display_name(&self, org: &str) -> Option<&str> {
-        self.org_names.get(org).map(String::as_str)
-    }
-
-    pub(crate) fn set_org_display_name(&mut self, org: &str, name: String) {
-        self.org_names.insert(org.to_owned(), name);
-    }
-}
 
 /// The body as a JSON object whose keys are all in `allowed`.
 fn object(body: &[u8], allowed: &[&str]) -> Result<Map<String, Value>, Problem> {

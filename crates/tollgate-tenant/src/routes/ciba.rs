@@ -2,7 +2,6 @@
 //! the user approves or denies in the development outbox; the client polls the token endpoint
 //! with `grant_type=urn:openid:params:grant-type:ciba`.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -12,40 +11,21 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{AppState, GrantRecord, TokenResponse};
+use super::AppState;
 use crate::events::NewEvent;
 use crate::http::client_auth;
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
 use crate::mfa::PushState;
 use crate::state::TenantState;
-use crate::store::RefreshFamily;
-use crate::tokens::{self, IdTokenSubject};
+use crate::store::{CibaRequest, RefreshFamily};
+use crate::tokens::{self, GrantRecord, IdTokenSubject, TokenResponse};
 use crate::{ClientConfig, clock, random, scope};
 
 /// The grant type of the poll.
 pub(crate) const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
 /// Longest `requested_expiry` accepted, in seconds (Auth0: email approval up to three days).
 const MAX_EXPIRY: u64 = 259_200;
-
-/// One back-channel login request.
-#[derive(Debug)]
-pub(crate) struct CibaRequest {
-    client_id: String,
-    email: String,
-    scope: Vec<String>,
-    audience: Option<String>,
-    outbox_id: String,
-    expires_at: Instant,
-    interval: Duration,
-    last_poll: Option<Instant>,
-}
-
-/// The requests in flight, by `auth_req_id`.
-#[derive(Debug, Default)]
-pub(crate) struct CibaStore {
-    requests: HashMap<String, CibaRequest>,
-}
 
 /// `POST /bc-authorize`.
 pub(super) async fn authorize(

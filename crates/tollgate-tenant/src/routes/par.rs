@@ -2,7 +2,6 @@
 //! authorization parameters and answers a one-time `request_uri` that `/authorize` accepts in
 //! their place.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -19,24 +18,12 @@ use crate::http::pages;
 use crate::http::params::Params;
 use crate::random;
 use crate::state::TenantState;
+use crate::store::Pushed;
 
 /// The `request_uri` prefix RFC 9126 recommends.
 const PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// How long a pushed request may wait for the browser.
 const LIFETIME: Duration = Duration::from_secs(60);
-
-#[derive(Debug)]
-struct Pushed {
-    client_id: String,
-    params: Params,
-    expires_at: Instant,
-}
-
-/// Pushed requests by `request_uri`.
-#[derive(Debug, Default)]
-pub(crate) struct ParStore {
-    requests: HashMap<String, Pushed>,
-}
 
 /// `POST /oauth/par`.
 pub(super) async fn push(

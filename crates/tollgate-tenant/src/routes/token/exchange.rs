@@ -4,12 +4,12 @@
 
 use axum::http::StatusCode;
 
-use super::{GrantRecord, TokenResponse};
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
 use crate::state::TenantState;
 use crate::store::RefreshFamily;
 use crate::tokens::{self, IdTokenSubject};
+use crate::tokens::{GrantRecord, TokenResponse};
 use crate::{ClientConfig, clock, random, scope};
 
 /// RFC 8693 token exchange.
