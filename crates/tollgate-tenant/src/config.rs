@@ -74,6 +74,7 @@ pub struct TenantConfig {
     login_transaction_lifetime: Duration,
     end_session_endpoint_discovery: bool,
     signing_keys: Vec<PathBuf>,
+    fresh_signing_key: bool,
     tenant_name: String,
     mfa_policies: Vec<MfaPolicy>,
     #[serde(with = "seconds")]
@@ -105,6 +106,7 @@ impl Default for TenantConfig {
             login_transaction_lifetime: Duration::from_secs(15 * 60),
             end_session_endpoint_discovery: true,
             signing_keys: Vec::new(),
+            fresh_signing_key: false,
             tenant_name: "tollgate".to_owned(),
             mfa_policies: Vec::new(),
             mfa_token_lifetime: Duration::from_secs(600),
@@ -120,7 +122,7 @@ impl Default for TenantConfig {
 }
 
 impl TenantConfig {
-    /// An empty tenant with Auth0's default lifetimes and generated signing keys.
+    /// An empty tenant with Auth0's default lifetimes and the process's default signing key.
     pub fn new() -> Self {
         Self::default()
     }
@@ -257,10 +259,29 @@ impl TenantConfig {
     }
 
     /// Adds an RSA private key file (PKCS#1 or PKCS#8 PEM). The first one signs; the others are
-    /// published in the JWKS as previous keys. Without any, a key is generated at start.
+    /// published in the JWKS as previous keys. Without any, the tenant signs with the process's
+    /// default key (see [`with_fresh_signing_key`](Self::with_fresh_signing_key)).
     #[must_use]
     pub fn with_signing_key_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.signing_keys.push(path.into());
+        self
+    }
+
+    /// Whether a tenant without key files generates a signing key of its own at start (about a
+    /// second). Off by default: such tenants share one key generated once per process, so
+    /// tests that start many tenants pay for one key. Turn it on when two tenants of one process
+    /// must not verify each other's tokens. TOML: `fresh_signing_key = true`.
+    ///
+    /// ```
+    /// use tollgate_tenant::TenantConfig;
+    ///
+    /// let config = TenantConfig::new().with_fresh_signing_key(true);
+    /// assert!(config.fresh_signing_key());
+    /// assert!(!TenantConfig::new().fresh_signing_key());
+    /// ```
+    #[must_use]
+    pub fn with_fresh_signing_key(mut self, fresh: bool) -> Self {
+        self.fresh_signing_key = fresh;
         self
     }
 
@@ -427,6 +448,11 @@ impl TenantConfig {
     /// The signing key files, current first.
     pub fn signing_key_files(&self) -> &[PathBuf] {
         &self.signing_keys
+    }
+
+    /// Whether a tenant without key files generates its own signing key.
+    pub fn fresh_signing_key(&self) -> bool {
+        self.fresh_signing_key
     }
 
     /// The tenant name shown in authenticator apps.
