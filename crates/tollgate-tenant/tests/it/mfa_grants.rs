@@ -2,12 +2,10 @@
 //! and single use, out-of-band codes through the outbox, push polling, recovery-code rotation,
 //! the failure limit and `mfa_token` errors.
 
-mod common;
-
 use std::time::Duration;
 
-use common::mfa::*;
-use common::*;
+use crate::common::mfa::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

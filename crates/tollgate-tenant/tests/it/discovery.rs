@@ -1,8 +1,6 @@
 //! Discovery document, JWKS shape and signing-key rotation.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 

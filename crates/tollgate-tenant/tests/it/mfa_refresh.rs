@@ -2,12 +2,10 @@
 //! requirements vocabulary, policies by audience, `every_time`, the MFA API audience and the
 //! `mfa_token` lifetime.
 
-mod common;
-
 use std::time::Duration;
 
-use common::mfa::*;
-use common::*;
+use crate::common::mfa::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tollgate_tenant::{GrantKind, MfaPolicy};

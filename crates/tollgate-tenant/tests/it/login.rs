@@ -1,8 +1,6 @@
 //! `/authorize` and `/u/login`: the full login, SSO, `prompt`, `max_age` and request errors.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{StatusCode, header};
 use serde_json::json;
 

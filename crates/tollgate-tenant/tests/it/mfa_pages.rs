@@ -2,10 +2,8 @@
 //! password and for an SSO session, wrong codes, SMS/email/push/recovery-code methods,
 //! enrollment with a QR code, cancel, `prompt=none`, and the claims of the resulting ID token.
 
-mod common;
-
-use common::mfa::*;
-use common::*;
+use crate::common::mfa::*;
+use crate::common::*;
 use reqwest::{Client, Response, StatusCode, header};
 use serde_json::{Map, Value, json};
 use tollgate_tenant::{GrantKind, MfaPolicy, RunningTenant, UserConfig};
