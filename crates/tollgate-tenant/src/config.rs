@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::Clock;
+use crate::clock::SharedClock;
 use crate::mfa::{self, GrantKind, MfaPolicy};
 pub use api::ApiConfig;
 pub(crate) use api::{MY_ACCOUNT_SCOPES, MY_ORG_SCOPES};
@@ -90,6 +92,9 @@ pub struct TenantConfig {
     /// Connections users may link through the My Account API (Connected Accounts).
     connected_account_connections: Vec<String>,
     require_dpop_nonce_at_my_account: bool,
+    /// Not in TOML: set in code with [`TenantConfig::with_clock`].
+    #[serde(skip)]
+    clock: SharedClock,
 }
 
 impl Default for TenantConfig {
@@ -117,6 +122,7 @@ impl Default for TenantConfig {
             allowed_web_origins: Vec::new(),
             connected_account_connections: vec!["google-oauth2".to_owned(), "github".to_owned()],
             require_dpop_nonce_at_my_account: false,
+            clock: SharedClock::default(),
         }
     }
 }
@@ -376,6 +382,42 @@ impl TenantConfig {
     /// Whether the My Account and My Organization APIs demand DPoP nonces.
     pub fn dpop_nonce_required_at_my_account(&self) -> bool {
         self.require_dpop_nonce_at_my_account
+    }
+
+    /// Makes the tenant read the time from `clock` instead of the system clock (the default):
+    /// token times, expiries, polling intervals, rate limits and TOTP steps all follow it (see
+    /// [`Clock`]). Give it a [`ManualClock`](crate::ManualClock) and keep a clone to move time
+    /// in tests.
+    ///
+    /// ```
+    /// use tollgate_tenant::{Clock, ManualClock, TenantConfig};
+    ///
+    /// let clock = ManualClock::new(1_700_000_000);
+    /// let config = TenantConfig::new().with_clock(clock.clone());
+    /// clock.advance(90);
+    /// assert_eq!(config.clock().now(), 1_700_000_090);
+    /// ```
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = SharedClock::new(clock);
+        self
+    }
+
+    /// The clock the tenant reads the time from.
+    ///
+    /// ```
+    /// use tollgate_tenant::{Clock, SystemClock, TenantConfig};
+    ///
+    /// let now = TenantConfig::new().clock().now();
+    /// assert!(now.abs_diff(SystemClock.now()) <= 1);
+    /// ```
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.get()
+    }
+
+    /// The clock, for the tenant's state.
+    pub(crate) fn shared_clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// Accepts Custom Token Exchange requests of `profile`'s subject token type.

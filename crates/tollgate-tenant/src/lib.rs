@@ -151,6 +151,7 @@ mod state;
 mod store;
 mod tokens;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     ApiConfig, ClientConfig, ConfigError, TenantConfig, TokenExchangeProfile, UserConfig,
 };

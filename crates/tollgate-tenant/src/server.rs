@@ -226,7 +226,7 @@ impl RunningTenant {
     /// The current code of the user's TOTP authenticator (the first active one, else the first
     /// pending enrollment), or `None` for an unknown user or one without TOTP.
     pub fn totp_code(&self, email: &str) -> Option<String> {
-        self.totp_code_at(email, crate::clock::now())
+        self.totp_code_at(email, self.state.now())
     }
 
     /// The code of the user's TOTP authenticator at `unix_seconds` (for clock-drift tests).

@@ -49,7 +49,7 @@ pub(crate) struct IdTokenSubject<'a> {
 
 /// Issues a signed ID token (with the configured fault, if any).
 pub(crate) fn id_token(state: &TenantState, subject: &IdTokenSubject<'_>) -> String {
-    let now = clock::now();
+    let now = state.now();
     let mut claims = profile_claims(state, subject.user, subject.scope);
     claims.insert("iss".to_owned(), json!(state.issuer));
     claims.insert("aud".to_owned(), json!(subject.client.client_id()));
@@ -101,7 +101,7 @@ pub(crate) fn user_access_token(
     if let Some(org) = user.organization() {
         claims.insert("org_id".to_owned(), json!(org));
     }
-    claims.insert("exp".to_owned(), json!(clock::now() + lifetime.as_secs()));
+    claims.insert("exp".to_owned(), json!(state.now() + lifetime.as_secs()));
     if let Some(jkt) = jkt {
         claims.insert("cnf".to_owned(), json!({ "jkt": jkt }));
     }
@@ -150,7 +150,7 @@ fn access_claims(
     client_id: &str,
     scopes: &[String],
 ) -> Claims {
-    let now = clock::now();
+    let now = state.now();
     let mut claims = Claims::new();
     claims.insert("iss".to_owned(), json!(state.issuer));
     claims.insert("sub".to_owned(), json!(sub));

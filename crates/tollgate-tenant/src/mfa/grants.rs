@@ -344,9 +344,7 @@ pub(crate) fn exchange<'a>(
                 scope: &granted,
                 nonce: None,
                 sid: &sid,
-                auth_time: family
-                    .as_ref()
-                    .map_or_else(crate::clock::now, |f| f.auth_time),
+                auth_time: family.as_ref().map_or_else(|| state.now(), |f| f.auth_time),
                 // Tokens issued through the MFA API carry no `amr` at Auth0.
                 amr: None,
                 acr: None,

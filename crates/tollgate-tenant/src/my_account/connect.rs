@@ -4,7 +4,7 @@
 //! issues tokens for that connection.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Form;
 use axum::body::Bytes;
@@ -17,9 +17,9 @@ use serde_json::{Map, Value, json};
 use super::{Problem, json_response, me as caller, respond};
 use crate::http::oauth_error::{redirect, with_query};
 use crate::http::pages::{error_page, escape, page};
+use crate::random;
 use crate::state::TenantState;
 use crate::store::{Account, Pending};
-use crate::{clock, random};
 
 /// How long a ticket and a `connect_code` live.
 const TICKET_LIFETIME: Duration = Duration::from_secs(300);
@@ -201,11 +201,11 @@ pub(super) async fn connect(
             code_challenge: challenge.map(str::to_owned),
             scopes,
             jkt: caller.jkt.clone(),
-            expires_at: Instant::now() + TICKET_LIFETIME,
+            expires_at: state.moment() + TICKET_LIFETIME,
         };
         {
             let mut store = state.store();
-            store.my_account.purge();
+            store.my_account.purge(state.moment());
             store.my_account.tickets.insert(ticket.clone(), pending);
         }
         Ok(json_response(
@@ -233,7 +233,7 @@ pub(super) async fn consent_page(
 ) -> Response {
     let pending = {
         let mut store = state.store();
-        store.my_account.purge();
+        store.my_account.purge(state.moment());
         store.my_account.tickets.get(&q.ticket).cloned()
     };
     let Some(p) = pending else {
@@ -286,7 +286,7 @@ pub(super) async fn decide(
     Form(form): Form<Decision>,
 ) -> Response {
     let pending = state.store().my_account.tickets.remove(&form.ticket);
-    let Some(p) = pending.filter(|p| p.expires_at > Instant::now()) else {
+    let Some(p) = pending.filter(|p| p.expires_at > state.moment()) else {
         return error_page(
             StatusCode::BAD_REQUEST,
             "Link expired",
@@ -300,7 +300,7 @@ pub(super) async fn decide(
         state.store().my_account.codes.insert(
             code.clone(),
             Pending {
-                expires_at: Instant::now() + TICKET_LIFETIME,
+                expires_at: state.moment() + TICKET_LIFETIME,
                 ..p
             },
         );
@@ -356,7 +356,7 @@ pub(super) async fn complete(
         // The code is spent by any attempt, as an authorization code is.
         let pending = state.store().my_account.codes.remove(code);
         let p = pending
-            .filter(|p| p.expires_at > Instant::now())
+            .filter(|p| p.expires_at > state.moment())
             .ok_or_else(|| Problem::invalid("connect_code", "Invalid or expired connect_code"))?;
         if p.auth_session != auth_session {
             return Err(Problem::new(
@@ -392,7 +392,7 @@ pub(super) async fn complete(
             email: p.email,
             connection: p.connection,
             scopes: p.scopes,
-            created_at: clock::now(),
+            created_at: state.now(),
         };
         let answer = account.to_json();
         {

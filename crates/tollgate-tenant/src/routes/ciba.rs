@@ -2,7 +2,7 @@
 //! the user approves or denies in the development outbox; the client polls the token endpoint
 //! with `grant_type=urn:openid:params:grant-type:ciba`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,7 +20,7 @@ use crate::mfa::PushState;
 use crate::state::TenantState;
 use crate::store::{CibaRequest, RefreshFamily};
 use crate::tokens::{self, GrantRecord, IdTokenSubject, TokenResponse};
-use crate::{ClientConfig, clock, random, scope};
+use crate::{ClientConfig, random, scope};
 
 /// The grant type of the poll.
 pub(crate) const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
@@ -118,7 +118,7 @@ fn start(state: &TenantState, headers: &HeaderMap, body: &[u8]) -> Result<Value,
     let outbox_id = store
         .mfa
         .outbox
-        .send_login_request(user.email(), device, message);
+        .send_login_request(user.email(), device, message, state.now());
     store.ciba.requests.insert(
         auth_req_id.clone(),
         CibaRequest {
@@ -127,7 +127,7 @@ fn start(state: &TenantState, headers: &HeaderMap, body: &[u8]) -> Result<Value,
             scope: scope::grant(&requested, audience.as_deref().and_then(|a| state.api(a))),
             audience,
             outbox_id,
-            expires_at: Instant::now() + Duration::from_secs(expires_in),
+            expires_at: state.moment() + Duration::from_secs(expires_in),
             interval,
             last_poll: None,
         },
@@ -155,7 +155,7 @@ pub(super) fn poll<'a>(
     let id = params
         .get("auth_req_id")
         .ok_or_else(|| OAuthError::missing("auth_req_id"))?;
-    let now = Instant::now();
+    let now = state.moment();
     let mut store = state.store();
     let request = store
         .ciba
@@ -174,7 +174,7 @@ pub(super) fn poll<'a>(
         return Err(denied());
     }
     if let Some(last) = request.last_poll
-        && now.duration_since(last) < request.interval
+        && now.saturating_duration_since(last) < request.interval
     {
         request.interval += Duration::from_secs(5);
         request.last_poll = Some(now);
@@ -214,7 +214,7 @@ pub(super) fn poll<'a>(
     let audience = request.audience.as_deref();
     record.audience = request.audience.clone();
     let sid = random::token(16);
-    let auth_time = clock::now();
+    let auth_time = state.now();
     let refresh_token = scope::has(&request.scope, "offline_access").then(|| {
         let family = RefreshFamily {
             client_id: client.client_id().to_owned(),

@@ -2,7 +2,7 @@
 //! authorization parameters and answers a one-time `request_uri` that `/authorize` accepts in
 //! their place.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -56,7 +56,7 @@ pub(super) async fn push(
     let request_uri = format!("{PREFIX}{}", random::token(24));
     {
         let mut store = state.store();
-        let now = Instant::now();
+        let now = state.moment();
         store.par.requests.retain(|_, p| p.expires_at > now);
         store.par.requests.insert(
             request_uri.clone(),
@@ -97,7 +97,7 @@ pub(super) fn resolve(state: &TenantState, query: Params) -> Result<Params, Box<
         .par
         .requests
         .remove(uri)
-        .filter(|p| p.expires_at > Instant::now())
+        .filter(|p| p.expires_at > state.moment())
         .ok_or_else(|| invalid("The request_uri is unknown, expired or was already used."))?;
     if query.get("client_id") != Some(pushed.client_id.as_str()) {
         return Err(invalid("The client_id does not match the pushed request."));

@@ -2,7 +2,9 @@
 //! and the token poll that redeems or refuses them (`routes/ciba.rs`).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock::Moment;
 
 /// One back-channel login request.
 #[derive(Debug)]
@@ -12,9 +14,9 @@ pub(crate) struct CibaRequest {
     pub(crate) scope: Vec<String>,
     pub(crate) audience: Option<String>,
     pub(crate) outbox_id: String,
-    pub(crate) expires_at: Instant,
+    pub(crate) expires_at: Moment,
     pub(crate) interval: Duration,
-    pub(crate) last_poll: Option<Instant>,
+    pub(crate) last_poll: Option<Moment>,
 }
 
 /// The requests in flight, by `auth_req_id`.

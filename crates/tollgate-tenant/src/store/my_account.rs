@@ -2,12 +2,10 @@
 //! accounts, and organization names changed through the My Organization API
 //! (`my_account/connect.rs`).
 
-use std::collections::HashMap;
-use std::time::Instant;
-
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
-use crate::clock;
+use crate::clock::{self, Moment};
 
 /// What a ticket or a `connect_code` remembers of the connect request.
 #[derive(Debug, Clone)]
@@ -20,7 +18,7 @@ pub(crate) struct Pending {
     pub(crate) code_challenge: Option<String>,
     pub(crate) scopes: Vec<String>,
     pub(crate) jkt: Option<String>,
-    pub(crate) expires_at: Instant,
+    pub(crate) expires_at: Moment,
 }
 
 /// A linked account.
@@ -55,8 +53,8 @@ pub(crate) struct MyAccountStore {
 }
 
 impl MyAccountStore {
-    pub(crate) fn purge(&mut self) {
-        let now = Instant::now();
+    /// Forgets the tickets and codes that expired before `now`.
+    pub(crate) fn purge(&mut self, now: Moment) {
         self.tickets.retain(|_, p| p.expires_at > now);
         self.codes.retain(|_, p| p.expires_at > now);
     }

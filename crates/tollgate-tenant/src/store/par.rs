@@ -1,17 +1,16 @@
 //! Pushed Authorization Requests (RFC 9126) waiting for the browser: stored by `POST /oauth/par`,
 //! used once by `/authorize` (`routes/par.rs`).
 
-use std::collections::HashMap;
-use std::time::Instant;
-
+use crate::clock::Moment;
 use crate::http::params::Params;
+use std::collections::HashMap;
 
 /// One pushed request: its client and authorization parameters.
 #[derive(Debug)]
 pub(crate) struct Pushed {
     pub(crate) client_id: String,
     pub(crate) params: Params,
-    pub(crate) expires_at: Instant,
+    pub(crate) expires_at: Moment,
 }
 
 /// Pushed requests by `request_uri`.
