@@ -228,10 +228,11 @@ pub(crate) fn last_message(tenant: &RunningTenant, email: &str) -> tollgate_tena
         .expect("a message in the outbox")
 }
 
-/// A TOTP code of alice's secret for a step offset from now (in steps of 30 s).
+/// A TOTP code of alice's secret for a step offset from the tenant's now (in steps of 30 s).
 pub(crate) fn alice_code(tenant: &RunningTenant, step_offset: i64) -> String {
+    let now = tenant.config().clock().now();
     tenant
-        .totp_code_at(EMAIL, now().saturating_add_signed(step_offset * 30))
+        .totp_code_at(EMAIL, now.saturating_add_signed(step_offset * 30))
         .unwrap()
 }
 
@@ -247,13 +248,4 @@ pub(crate) async fn pass_with_otp(
     let response = mfa_grant(tenant, GRANT_OTP, &fields).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
-}
-
-/// Waits until at least 8 seconds remain in the current 30-second TOTP step, so that a test
-/// using the codes of several steps (previous, current, next) stays within one step.
-pub(crate) async fn steady_step() {
-    let into_step = now() % 30;
-    if into_step > 22 {
-        tokio::time::sleep(Duration::from_secs(31 - into_step)).await;
-    }
 }

@@ -11,7 +11,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::{Client, Response, StatusCode, header};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use tollgate_tenant::{ApiConfig, ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
+use tollgate_tenant::{
+    ApiConfig, ClientConfig, ManualClock, RunningTenant, Tenant, TenantConfig, UserConfig,
+};
 use url::Url;
 
 pub(crate) mod mfa;
@@ -68,6 +70,14 @@ pub(crate) async fn start_with(config: TenantConfig) -> RunningTenant {
     Tenant::start(config, "127.0.0.1:0")
         .await
         .expect("the tenant starts")
+}
+
+/// Starts a tenant with `config` on a [`ManualClock`] standing at the current time, and returns
+/// the clock: the tenant's time moves only when the test advances it.
+pub(crate) async fn start_on_manual_clock(config: TenantConfig) -> (RunningTenant, ManualClock) {
+    let clock = ManualClock::starting_now();
+    let tenant = start_with(config.with_clock(clock.clone())).await;
+    (tenant, clock)
 }
 
 /// A browser-like client: keeps cookies, never follows redirects.
