@@ -5,6 +5,7 @@
 mod common;
 
 mod backchannel;
+mod clock;
 mod config;
 mod discovery;
 mod dpop;
