@@ -2,8 +2,9 @@
 //! accounts, and organization names changed through the My Organization API
 //! (`my_account/connect.rs`).
 
-use serde_json::{Value, json};
 use std::collections::HashMap;
+
+use serde_json::{Value, json};
 
 use crate::clock::{self, Moment};
 

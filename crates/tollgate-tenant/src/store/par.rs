@@ -1,9 +1,10 @@
 //! Pushed Authorization Requests (RFC 9126) waiting for the browser: stored by `POST /oauth/par`,
 //! used once by `/authorize` (`routes/par.rs`).
 
+use std::collections::HashMap;
+
 use crate::clock::Moment;
 use crate::http::params::Params;
-use std::collections::HashMap;
 
 /// One pushed request: its client and authorization parameters.
 #[derive(Debug)]
