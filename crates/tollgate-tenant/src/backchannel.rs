@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use crate::events::NewEvent;
 use crate::state::TenantState;
 use crate::store::Session;
-use crate::{UserConfig, clock, jwt, random};
+use crate::{UserConfig, jwt, random};
 
 /// How long Auth0 waits for an answer.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
@@ -125,7 +125,7 @@ fn logout_token(
     sid: &str,
 ) -> (String, String) {
     let key = state.current_key();
-    let iat = clock::now();
+    let iat = state.now();
     let jti = random::uuid_v4();
     let header = jwt::ordered_object(&[
         ("alg", json!("RS256")),

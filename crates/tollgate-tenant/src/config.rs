@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::Clock;
+use crate::clock::SharedClock;
 use crate::mfa::{self, GrantKind, MfaPolicy};
 pub use api::ApiConfig;
+pub(crate) use api::{MY_ACCOUNT_SCOPES, MY_ORG_SCOPES};
 pub use client::ClientConfig;
 pub use exchange::TokenExchangeProfile;
 pub use user::UserConfig;
@@ -73,6 +76,7 @@ pub struct TenantConfig {
     login_transaction_lifetime: Duration,
     end_session_endpoint_discovery: bool,
     signing_keys: Vec<PathBuf>,
+    fresh_signing_key: bool,
     tenant_name: String,
     mfa_policies: Vec<MfaPolicy>,
     #[serde(with = "seconds")]
@@ -88,6 +92,9 @@ pub struct TenantConfig {
     /// Connections users may link through the My Account API (Connected Accounts).
     connected_account_connections: Vec<String>,
     require_dpop_nonce_at_my_account: bool,
+    /// Not in TOML: set in code with [`TenantConfig::with_clock`].
+    #[serde(skip)]
+    clock: SharedClock,
 }
 
 impl Default for TenantConfig {
@@ -104,6 +111,7 @@ impl Default for TenantConfig {
             login_transaction_lifetime: Duration::from_secs(15 * 60),
             end_session_endpoint_discovery: true,
             signing_keys: Vec::new(),
+            fresh_signing_key: false,
             tenant_name: "tollgate".to_owned(),
             mfa_policies: Vec::new(),
             mfa_token_lifetime: Duration::from_secs(600),
@@ -114,12 +122,13 @@ impl Default for TenantConfig {
             allowed_web_origins: Vec::new(),
             connected_account_connections: vec!["google-oauth2".to_owned(), "github".to_owned()],
             require_dpop_nonce_at_my_account: false,
+            clock: SharedClock::default(),
         }
     }
 }
 
 impl TenantConfig {
-    /// An empty tenant with Auth0's default lifetimes and generated signing keys.
+    /// An empty tenant with Auth0's default lifetimes and the process's default signing key.
     pub fn new() -> Self {
         Self::default()
     }
@@ -256,10 +265,29 @@ impl TenantConfig {
     }
 
     /// Adds an RSA private key file (PKCS#1 or PKCS#8 PEM). The first one signs; the others are
-    /// published in the JWKS as previous keys. Without any, a key is generated at start.
+    /// published in the JWKS as previous keys. Without any, the tenant signs with the process's
+    /// default key (see [`with_fresh_signing_key`](Self::with_fresh_signing_key)).
     #[must_use]
     pub fn with_signing_key_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.signing_keys.push(path.into());
+        self
+    }
+
+    /// Whether a tenant without key files generates a signing key of its own at start (about a
+    /// second). Off by default: such tenants share one key generated once per process, so
+    /// tests that start many tenants pay for one key. Turn it on when two tenants of one process
+    /// must not verify each other's tokens. TOML: `fresh_signing_key = true`.
+    ///
+    /// ```
+    /// use tollgate_tenant::TenantConfig;
+    ///
+    /// let config = TenantConfig::new().with_fresh_signing_key(true);
+    /// assert!(config.fresh_signing_key());
+    /// assert!(!TenantConfig::new().fresh_signing_key());
+    /// ```
+    #[must_use]
+    pub fn with_fresh_signing_key(mut self, fresh: bool) -> Self {
+        self.fresh_signing_key = fresh;
         self
     }
 
@@ -356,6 +384,42 @@ impl TenantConfig {
         self.require_dpop_nonce_at_my_account
     }
 
+    /// Makes the tenant read the time from `clock` instead of the system clock (the default):
+    /// token times, expiries, polling intervals, rate limits and TOTP steps all follow it (see
+    /// [`Clock`]). Give it a [`ManualClock`](crate::ManualClock) and keep a clone to move time
+    /// in tests.
+    ///
+    /// ```
+    /// use tollgate_tenant::{Clock, ManualClock, TenantConfig};
+    ///
+    /// let clock = ManualClock::new(1_700_000_000);
+    /// let config = TenantConfig::new().with_clock(clock.clone());
+    /// clock.advance(90);
+    /// assert_eq!(config.clock().now(), 1_700_000_090);
+    /// ```
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = SharedClock::new(clock);
+        self
+    }
+
+    /// The clock the tenant reads the time from.
+    ///
+    /// ```
+    /// use tollgate_tenant::{Clock, SystemClock, TenantConfig};
+    ///
+    /// let now = TenantConfig::new().clock().now();
+    /// assert!(now.abs_diff(SystemClock.now()) <= 1);
+    /// ```
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.get()
+    }
+
+    /// The clock, for the tenant's state.
+    pub(crate) fn shared_clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
     /// Accepts Custom Token Exchange requests of `profile`'s subject token type.
     #[must_use]
     pub fn with_token_exchange_profile(mut self, profile: TokenExchangeProfile) -> Self {
@@ -426,6 +490,11 @@ impl TenantConfig {
     /// The signing key files, current first.
     pub fn signing_key_files(&self) -> &[PathBuf] {
         &self.signing_keys
+    }
+
+    /// Whether a tenant without key files generates its own signing key.
+    pub fn fresh_signing_key(&self) -> bool {
+        self.fresh_signing_key
     }
 
     /// The tenant name shown in authenticator apps.

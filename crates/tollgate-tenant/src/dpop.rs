@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 use base64::Engine as _;
@@ -17,7 +17,8 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::{clock, random};
+use crate::clock::{Moment, SharedClock};
+use crate::random;
 
 /// How far a proof's `iat` may be from the tenant's clock, either way (seconds).
 pub(crate) const IAT_WINDOW: u64 = 60;
@@ -63,23 +64,34 @@ pub(crate) enum ProofError {
 #[derive(Debug, Default)]
 pub(crate) struct DpopState {
     inner: Mutex<Inner>,
+    clock: SharedClock,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     /// `jkt:jti` → when it may be forgotten.
-    seen: HashMap<String, Instant>,
-    current: Option<(String, Instant)>,
+    seen: HashMap<String, Moment>,
+    current: Option<(String, Moment)>,
     previous: Option<String>,
 }
 
 impl DpopState {
+    /// An empty cache on the tenant's clock.
+    pub(crate) fn new(clock: SharedClock) -> Self {
+        Self {
+            inner: Mutex::default(),
+            clock,
+        }
+    }
+
     /// The current nonce, rotated once it is [`NONCE_LIFETIME`] old.
     pub(crate) fn nonce(&self) -> String {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
+        let now = self.clock.moment();
         match &inner.current {
-            Some((nonce, at)) if now.duration_since(*at) < NONCE_LIFETIME => nonce.clone(),
+            Some((nonce, at)) if now.saturating_duration_since(*at) < NONCE_LIFETIME => {
+                nonce.clone()
+            }
             _ => {
                 let fresh = random::token(24);
                 let old = inner.current.replace((fresh.clone(), now));
@@ -91,18 +103,17 @@ impl DpopState {
 
     fn nonce_valid(&self, nonce: &str) -> bool {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        let current = inner
-            .current
-            .as_ref()
-            .is_some_and(|(n, at)| n == nonce && now.duration_since(*at) < NONCE_LIFETIME * 2);
+        let now = self.clock.moment();
+        let current = inner.current.as_ref().is_some_and(|(n, at)| {
+            n == nonce && now.saturating_duration_since(*at) < NONCE_LIFETIME * 2
+        });
         current || inner.previous.as_deref() == Some(nonce)
     }
 
     /// Records `key`; false when it was already recorded (a replay).
     fn first_use(&self, key: String) -> bool {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
+        let now = self.clock.moment();
         if inner.seen.len() >= SWEEP_AT {
             inner.seen.retain(|_, until| *until > now);
         }
@@ -136,7 +147,7 @@ pub(crate) fn check(
         .ok()
         .filter(|p| p.len() <= MAX_PROOF_LEN)
         .ok_or(ProofError::Invalid("The DPoP proof is malformed"))?;
-    verify(dpop, proof, expected, clock::now()).map(Some)
+    verify(dpop, proof, expected, dpop.clock.now()).map(Some)
 }
 
 /// Verifies a proof; returns the thumbprint of its key.

@@ -69,7 +69,7 @@ pub(crate) fn sign_id_token(
     let Some(fault) = state.fault() else {
         return jwt::sign_rs256(&key, &claims);
     };
-    let now = crate::clock::now();
+    let now = state.now();
     let lifetime = state.config.id_token_lifetime().as_secs();
     match &fault {
         IdTokenFault::WrongIssuer => {

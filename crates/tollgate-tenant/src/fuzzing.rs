@@ -31,7 +31,7 @@ fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
         let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
-        let key = SigningKey::generate().expect("invariant: key generation works");
+        let key = SigningKey::process_default().expect("invariant: key generation works");
         let state = TenantState::new(
             TenantConfig::example(),
             "http://127.0.0.1:9/".to_owned(),

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,6 +18,11 @@ use crate::TenantError;
 
 /// RSA modulus size for generated keys, as Auth0 uses.
 const KEY_BITS: usize = 2048;
+
+/// The signing key of every tenant in this process that names no key file and asks for no fresh
+/// key: generated once (about a second), then shared. A generation failure is kept as its
+/// message, so every later start reports it too.
+static PROCESS_KEY: OnceLock<Result<Arc<SigningKey>, String>> = OnceLock::new();
 
 /// One RSA key pair with everything needed to sign, verify and publish it.
 pub(crate) struct SigningKey {
@@ -46,6 +51,16 @@ impl SigningKey {
             }
         })?;
         Self::from_private(&private)
+    }
+
+    /// The process-wide default key: generated on the first call, the same key afterwards.
+    /// Tenants in one process that use it publish the same `kid`; a tenant that must not accept
+    /// another's tokens asks for a fresh key (`TenantConfig::with_fresh_signing_key`).
+    pub(crate) fn process_default() -> Result<Arc<Self>, TenantError> {
+        PROCESS_KEY
+            .get_or_init(|| Self::generate().map(Arc::new).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(|e| TenantError::KeyGeneration { source: e.into() })
     }
 
     /// Reads a PKCS#1 (`BEGIN RSA PRIVATE KEY`) or PKCS#8 (`BEGIN PRIVATE KEY`) PEM file.
@@ -125,9 +140,9 @@ pub(crate) struct KeyRing {
 }
 
 impl KeyRing {
-    /// A ring of these keys, the first being current. `keys` must not be empty.
-    pub(crate) fn new(current: SigningKey, previous: Vec<SigningKey>) -> Self {
-        let mut keys = vec![Arc::new(current)];
+    /// A ring of these keys, `current` signing.
+    pub(crate) fn new(current: Arc<SigningKey>, previous: Vec<SigningKey>) -> Self {
+        let mut keys = vec![current];
         keys.extend(previous.into_iter().map(Arc::new));
         Self { keys }
     }

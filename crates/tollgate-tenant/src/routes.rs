@@ -19,9 +19,7 @@ use axum::routing::{delete, get, post};
 use crate::mfa;
 use crate::state::TenantState;
 
-pub(crate) use ciba::CibaStore;
-pub(crate) use par::ParStore;
-pub(crate) use token::{DPOP_KEY_MISMATCH, GrantRecord, TokenResponse, verifier_matches};
+pub(crate) use token::verifier_matches;
 
 /// Shared state as handlers receive it.
 type AppState = Arc<TenantState>;

@@ -7,10 +7,11 @@ use std::sync::{
 use std::time::Duration;
 
 use crate::backchannel::Backchannel;
+use crate::clock::Moment;
 use crate::events::EventLog;
 use crate::keys::{KeyRing, SigningKey};
 use crate::store::Store;
-use crate::{ApiConfig, IdTokenFault, TenantConfig, TenantError, clock, mfa};
+use crate::{ApiConfig, IdTokenFault, TenantConfig, TenantError, mfa};
 
 /// Configuration, keys and in-memory state of one tenant.
 #[derive(Debug)]
@@ -43,25 +44,37 @@ impl TenantState {
     /// Must be called inside the Tokio runtime that will send back-channel logouts.
     pub(crate) fn new(config: TenantConfig, issuer: String, keys: KeyRing) -> Self {
         let mfa_api = ApiConfig::new(format!("{issuer}mfa/")).with_scopes(mfa::MFA_API_SCOPES);
-        let me_api = ApiConfig::new(format!("{issuer}me/"))
-            .with_scopes(crate::my_account::MY_ACCOUNT_SCOPES);
-        let my_org_api = ApiConfig::new(format!("{issuer}my-org/"))
-            .with_scopes(crate::my_account::MY_ORG_SCOPES);
+        let me_api =
+            ApiConfig::new(format!("{issuer}me/")).with_scopes(crate::config::MY_ACCOUNT_SCOPES);
+        let my_org_api =
+            ApiConfig::new(format!("{issuer}my-org/")).with_scopes(crate::config::MY_ORG_SCOPES);
+        let store = Store::new(config.shared_clock());
+        let dpop = crate::dpop::DpopState::new(config.shared_clock().clone());
         Self {
+            updated_at: config.clock().now(),
             config,
             issuer,
-            updated_at: clock::now(),
             mfa_api,
             me_api,
             my_org_api,
             keys: RwLock::new(keys),
             rogue_key: OnceLock::new(),
             fault: Mutex::new(None),
-            store: Mutex::new(Store::default()),
+            store: Mutex::new(store),
             events: EventLog::default(),
             backchannel: Backchannel::new(),
-            dpop: crate::dpop::DpopState::default(),
+            dpop,
         }
+    }
+
+    /// Seconds since the Unix epoch on the tenant's clock.
+    pub(crate) fn now(&self) -> u64 {
+        self.config.clock().now()
+    }
+
+    /// The current instant on the tenant's clock, to the millisecond.
+    pub(crate) fn moment(&self) -> Moment {
+        self.config.shared_clock().moment()
     }
 
     /// The absolute URL of an endpoint path such as `oauth/token` (no leading slash).

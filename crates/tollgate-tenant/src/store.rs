@@ -3,13 +3,20 @@
 //!
 //! Everything lives behind one mutex in [`crate::state::TenantState`]; no method here awaits.
 
+mod ciba;
+mod my_account;
+mod par;
 mod refresh;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+pub(crate) use ciba::{CibaRequest, CibaStore};
+pub(crate) use my_account::{Account, MyAccountStore, Pending};
+pub(crate) use par::{ParStore, Pushed};
 pub(crate) use refresh::{RefreshFamily, RefreshOutcome, RefreshTokens};
 
+use crate::clock::{Moment, SharedClock};
 use crate::mfa::store::MfaStore;
 use crate::random;
 
@@ -52,7 +59,7 @@ pub(crate) struct Session {
     /// The applications the user logged in to through this session (a code was issued), in
     /// order: they receive back-channel logout tokens when it ends.
     pub(crate) clients: Vec<String>,
-    expires_at: Instant,
+    expires_at: Moment,
 }
 
 /// A login in progress between `/authorize` and the code redirect.
@@ -61,7 +68,7 @@ pub(crate) struct LoginTransaction {
     pub(crate) request: AuthorizeRequest,
     /// Set once the user is known and a second factor is due.
     pub(crate) mfa: Option<MfaStep>,
-    expires_at: Instant,
+    expires_at: Moment,
 }
 
 /// The MFA step of a login transaction.
@@ -93,7 +100,7 @@ pub(crate) struct AuthCode {
     pub(crate) acr: Option<String>,
     /// Whether the SSO session had passed MFA when the code was issued.
     pub(crate) mfa_done: bool,
-    expires_at: Instant,
+    expires_at: Moment,
     used: bool,
     /// The refresh-token family created when the code was exchanged.
     family: Option<String>,
@@ -115,7 +122,7 @@ pub(crate) struct OpaqueToken {
     pub(crate) scope: Vec<String>,
     /// The DPoP key thumbprint it is bound to.
     pub(crate) jkt: Option<String>,
-    expires_at: Instant,
+    expires_at: Moment,
 }
 
 /// All mutable tenant state.
@@ -127,18 +134,30 @@ pub(crate) struct Store {
     opaque_tokens: HashMap<String, OpaqueToken>,
     pub(crate) refresh: RefreshTokens,
     pub(crate) mfa: MfaStore,
-    pub(crate) ciba: crate::routes::CibaStore,
-    pub(crate) par: crate::routes::ParStore,
+    pub(crate) ciba: CibaStore,
+    pub(crate) par: ParStore,
     /// Connected Accounts and My Organization changes.
-    pub(crate) my_account: crate::my_account::MyAccountStore,
+    pub(crate) my_account: MyAccountStore,
     /// Client assertion ids (`client_id` + `jti`) seen, with their expiry.
     assertions: HashMap<String, u64>,
+    /// The tenant's clock.
+    clock: SharedClock,
 }
 
 impl Store {
+    /// Empty state on the tenant's clock.
+    pub(crate) fn new(clock: &SharedClock) -> Self {
+        Self {
+            refresh: RefreshTokens::new(clock.clone()),
+            mfa: MfaStore::new(clock.clone()),
+            clock: clock.clone(),
+            ..Self::default()
+        }
+    }
+
     /// Records a client assertion's `jti`; `false` when it was seen before (a replay).
     pub(crate) fn remember_assertion(&mut self, client_id: &str, jti: &str, exp: u64) -> bool {
-        let now = crate::clock::now();
+        let now = self.clock.now();
         self.assertions.retain(|_, until| *until >= now);
         self.assertions
             .insert(format!("{client_id} {jti}"), exp)
@@ -146,7 +165,7 @@ impl Store {
     }
 
     /// Forgets everything that has expired.
-    fn purge(&mut self, now: Instant) {
+    fn purge(&mut self, now: Moment) {
         self.sessions.retain(|_, s| s.expires_at > now);
         self.transactions.retain(|_, t| t.expires_at > now);
         self.codes
@@ -163,7 +182,7 @@ impl Store {
         amr: Vec<String>,
         lifetime: Duration,
     ) -> (String, Session) {
-        let now = Instant::now();
+        let now = self.clock.moment();
         self.purge(now);
         let cookie = random::secret();
         let session = Session {
@@ -206,7 +225,7 @@ impl Store {
     pub(crate) fn session(&self, cookie: &str) -> Option<&Session> {
         self.sessions
             .get(cookie)
-            .filter(|s| s.expires_at > Instant::now())
+            .filter(|s| s.expires_at > self.clock.moment())
     }
 
     /// Ends the session named by this cookie value.
@@ -246,7 +265,7 @@ impl Store {
         request: AuthorizeRequest,
         lifetime: Duration,
     ) -> String {
-        let now = Instant::now();
+        let now = self.clock.moment();
         self.purge(now);
         let id = random::id();
         self.transactions.insert(
@@ -264,21 +283,21 @@ impl Store {
     pub(crate) fn transaction(&self, id: &str) -> Option<&LoginTransaction> {
         self.transactions
             .get(id)
-            .filter(|t| t.expires_at > Instant::now())
+            .filter(|t| t.expires_at > self.clock.moment())
     }
 
     /// The live login transaction with this id, for changing its MFA step.
     pub(crate) fn transaction_mut(&mut self, id: &str) -> Option<&mut LoginTransaction> {
         self.transactions
             .get_mut(id)
-            .filter(|t| t.expires_at > Instant::now())
+            .filter(|t| t.expires_at > self.clock.moment())
     }
 
     /// Removes a finished login transaction.
     pub(crate) fn finish_transaction(&mut self, id: &str) -> Option<LoginTransaction> {
         self.transactions
             .remove(id)
-            .filter(|t| t.expires_at > Instant::now())
+            .filter(|t| t.expires_at > self.clock.moment())
     }
 
     /// Issues an authorization code for a completed login.
@@ -290,7 +309,7 @@ impl Store {
         acr: Option<String>,
         lifetime: Duration,
     ) -> String {
-        let now = Instant::now();
+        let now = self.clock.moment();
         self.purge(now);
         if let Some(live) = self.sessions.values_mut().find(|s| s.sid == session.sid)
             && !live.clients.contains(&request.client_id)
@@ -333,7 +352,7 @@ impl Store {
             return CodeUse::Invalid;
         }
         entry.used = true;
-        if entry.expires_at <= Instant::now() {
+        if entry.expires_at <= self.clock.moment() {
             return CodeUse::Invalid;
         }
         CodeUse::Fresh(Box::new(entry.clone()))
@@ -354,7 +373,7 @@ impl Store {
         jkt: Option<String>,
         lifetime: Duration,
     ) -> String {
-        let now = Instant::now();
+        let now = self.clock.moment();
         self.purge(now);
         let token = random::secret();
         self.opaque_tokens.insert(
@@ -373,6 +392,6 @@ impl Store {
     pub(crate) fn opaque_token(&self, token: &str) -> Option<&OpaqueToken> {
         self.opaque_tokens
             .get(token)
-            .filter(|t| t.expires_at > Instant::now())
+            .filter(|t| t.expires_at > self.clock.moment())
     }
 }

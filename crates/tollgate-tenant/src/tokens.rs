@@ -1,5 +1,10 @@
-//! Building ID tokens, access tokens and the user profile claims they share with `/userinfo`.
+//! Building ID tokens, access tokens and the user profile claims they share with `/userinfo`;
+//! the token response every grant answers, and the record of a token request for the event log.
 
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::jwt::{self, Claims};
@@ -44,7 +49,7 @@ pub(crate) struct IdTokenSubject<'a> {
 
 /// Issues a signed ID token (with the configured fault, if any).
 pub(crate) fn id_token(state: &TenantState, subject: &IdTokenSubject<'_>) -> String {
-    let now = clock::now();
+    let now = state.now();
     let mut claims = profile_claims(state, subject.user, subject.scope);
     claims.insert("iss".to_owned(), json!(state.issuer));
     claims.insert("aud".to_owned(), json!(subject.client.client_id()));
@@ -96,7 +101,7 @@ pub(crate) fn user_access_token(
     if let Some(org) = user.organization() {
         claims.insert("org_id".to_owned(), json!(org));
     }
-    claims.insert("exp".to_owned(), json!(clock::now() + lifetime.as_secs()));
+    claims.insert("exp".to_owned(), json!(state.now() + lifetime.as_secs()));
     if let Some(jkt) = jkt {
         claims.insert("cnf".to_owned(), json!({ "jkt": jkt }));
     }
@@ -145,7 +150,7 @@ fn access_claims(
     client_id: &str,
     scopes: &[String],
 ) -> Claims {
-    let now = clock::now();
+    let now = state.now();
     let mut claims = Claims::new();
     claims.insert("iss".to_owned(), json!(state.issuer));
     claims.insert("sub".to_owned(), json!(sub));
@@ -159,4 +164,64 @@ fn access_claims(
     claims.insert("azp".to_owned(), json!(client_id));
     claims.insert("gty".to_owned(), json!("client-credentials"));
     claims
+}
+
+/// A successful token response.
+#[derive(Debug, Serialize)]
+pub(crate) struct TokenResponse {
+    pub(crate) access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) token_type: &'static str,
+    pub(crate) expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) scope: Option<String>,
+    /// The replacement recovery code (`mfa-recovery-code` grant only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) recovery_code: Option<String>,
+    /// What was issued (token exchanges only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) issued_token_type: Option<&'static str>,
+    /// A `DPoP-Nonce` header for the client's next proof.
+    #[serde(skip)]
+    pub(crate) dpop_nonce: Option<String>,
+}
+
+/// `invalid_grant` when a code or refresh token is bound to another DPoP key than the proof's.
+pub(crate) const DPOP_KEY_MISMATCH: &str =
+    "The DPoP proof key does not match the key this grant is bound to";
+
+impl IntoResponse for TokenResponse {
+    fn into_response(self) -> Response {
+        let nonce = self
+            .dpop_nonce
+            .as_deref()
+            .and_then(|n| HeaderValue::from_str(n).ok());
+        let mut response = (StatusCode::OK, Json(self)).into_response();
+        let headers = response.headers_mut();
+        if let Some(nonce) = nonce {
+            headers.insert("dpop-nonce", nonce);
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
+}
+
+/// What a token request turned out to be about, for the event log: the grants fill it in as
+/// they learn it.
+#[derive(Debug, Default)]
+pub(crate) struct GrantRecord<'a> {
+    /// The authenticated client.
+    pub(crate) client_id: Option<String>,
+    /// The user the grant is for.
+    pub(crate) user: Option<&'a UserConfig>,
+    /// The effective audience.
+    pub(crate) audience: Option<String>,
+    /// A rotated-away refresh token was presented and its family revoked.
+    pub(crate) reuse_detected: bool,
+    /// Extra `details` members.
+    pub(crate) details: Vec<(&'static str, serde_json::Value)>,
 }

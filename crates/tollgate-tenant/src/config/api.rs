@@ -2,6 +2,18 @@
 
 use serde::Deserialize;
 
+/// The permissions of the My Account API.
+pub(crate) const MY_ACCOUNT_SCOPES: [&str; 5] = [
+    "create:me:connected_accounts",
+    "read:me:connected_accounts",
+    "delete:me:connected_accounts",
+    "read:me:authentication_methods",
+    "delete:me:authentication_methods",
+];
+
+/// The permissions of the My Organization API.
+pub(crate) const MY_ORG_SCOPES: [&str; 2] = ["read:my_org:details", "update:my_org:details"];
+
 /// An API that access tokens can be issued for, identified by its `audience`.
 ///
 /// ```

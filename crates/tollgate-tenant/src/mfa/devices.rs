@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
-use crate::{clock, random};
+use crate::random;
 
 /// The device cookie: a random id per browser.
 pub(crate) const DEVICE_COOKIE: &str = "tollgate_did";
@@ -79,12 +79,13 @@ impl DeviceStore {
         device_known && ip_known
     }
 
-    /// Whether this browser was remembered for `email` after MFA and still is.
-    pub(crate) fn is_remembered(&self, email: &str, browser: &Browser) -> bool {
+    /// Whether this browser was remembered for `email` after MFA and still is at `now` (Unix
+    /// seconds).
+    pub(crate) fn is_remembered(&self, email: &str, browser: &Browser, now: u64) -> bool {
         browser.remember.as_ref().is_some_and(|token| {
             self.remembered
                 .get(token)
-                .is_some_and(|(owner, until)| owner == email && *until > clock::now())
+                .is_some_and(|(owner, until)| owner == email && *until > now)
         })
     }
 
@@ -99,9 +100,9 @@ impl DeviceStore {
         device
     }
 
-    /// Remembers a browser of `email` for `days`; returns the token for its cookie.
-    pub(crate) fn remember(&mut self, email: &str, days: u64) -> String {
-        let now = clock::now();
+    /// Remembers a browser of `email` for `days` from `now` (Unix seconds); returns the token
+    /// for its cookie.
+    pub(crate) fn remember(&mut self, email: &str, days: u64, now: u64) -> String {
         self.remembered.retain(|_, (_, until)| *until > now);
         let token = random::token(24);
         self.remembered.insert(

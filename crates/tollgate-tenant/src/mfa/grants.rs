@@ -10,10 +10,10 @@ use super::policy::{self, GrantKind, Requirement};
 use super::store::{Lookup, MfaTransaction, Verdict};
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
-use crate::routes::{GrantRecord, TokenResponse};
 use crate::state::TenantState;
 use crate::store::Store;
 use crate::tokens::{self, IdTokenSubject};
+use crate::tokens::{GrantRecord, TokenResponse};
 use crate::{ClientConfig, UserConfig, random, scope};
 
 /// The `mfa_required` description, in Auth0's words.
@@ -223,7 +223,7 @@ pub(crate) fn exchange<'a>(
     if let Some(bound) = family.as_ref().and_then(|f| f.jkt.as_deref())
         && jkt != Some(bound)
     {
-        return Err(OAuthError::invalid_grant(crate::routes::DPOP_KEY_MISMATCH));
+        return Err(OAuthError::invalid_grant(crate::tokens::DPOP_KEY_MISMATCH));
     }
 
     let verdict = {
@@ -344,9 +344,7 @@ pub(crate) fn exchange<'a>(
                 scope: &granted,
                 nonce: None,
                 sid: &sid,
-                auth_time: family
-                    .as_ref()
-                    .map_or_else(crate::clock::now, |f| f.auth_time),
+                auth_time: family.as_ref().map_or_else(|| state.now(), |f| f.auth_time),
                 // Tokens issued through the MFA API carry no `amr` at Auth0.
                 amr: None,
                 acr: None,

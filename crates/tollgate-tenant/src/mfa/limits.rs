@@ -1,6 +1,8 @@
 //! Token buckets for Auth0's MFA limits: failed codes, SMS/voice sends and email sends.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock::Moment;
 
 /// A bucket's size and refill rate.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +34,8 @@ impl Limit {
 pub(crate) struct Bucket {
     limit: Limit,
     tokens: u32,
-    last_refill: Instant,
+    /// When the bucket was last full or last earned a token (set while it is full).
+    last_refill: Moment,
 }
 
 impl Bucket {
@@ -41,11 +44,11 @@ impl Bucket {
         Self {
             limit,
             tokens: limit.capacity,
-            last_refill: Instant::now(),
+            last_refill: Moment::default(),
         }
     }
 
-    fn refill(&mut self, now: Instant) {
+    fn refill(&mut self, now: Moment) {
         if self.tokens >= self.limit.capacity {
             self.last_refill = now;
             return;
@@ -60,14 +63,14 @@ impl Bucket {
     }
 
     /// Whether a token is available, without taking it.
-    pub(crate) fn has_token(&mut self) -> bool {
-        self.refill(Instant::now());
+    pub(crate) fn has_token(&mut self, now: Moment) -> bool {
+        self.refill(now);
         self.tokens > 0
     }
 
     /// Takes a token; `false` when the bucket is empty.
-    pub(crate) fn take(&mut self) -> bool {
-        self.refill(Instant::now());
+    pub(crate) fn take(&mut self, now: Moment) -> bool {
+        self.refill(now);
         if self.tokens == 0 {
             return false;
         }
@@ -82,15 +85,16 @@ mod tests {
 
     #[test]
     fn empties_then_refills() {
+        let now = Moment::default() + Duration::from_secs(1_700_000_000);
         let mut bucket = Bucket::new(Limit::FAILED_CODES);
         for _ in 0..10 {
-            assert!(bucket.take());
+            assert!(bucket.take(now));
         }
-        assert!(!bucket.take());
-        assert!(!bucket.has_token());
+        assert!(!bucket.take(now));
+        assert!(!bucket.has_token(now));
         bucket.last_refill -= Duration::from_secs(6 * 60 + 1);
-        assert!(bucket.has_token());
-        assert!(bucket.take());
-        assert!(!bucket.take());
+        assert!(bucket.has_token(now));
+        assert!(bucket.take(now));
+        assert!(!bucket.take(now));
     }
 }

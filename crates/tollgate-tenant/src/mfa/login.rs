@@ -20,12 +20,12 @@ use super::pages::{self, Method, Screen};
 use super::policy::{self, GrantKind};
 use super::store::{SendError, Verdict};
 use super::{MFA_ACR, acr_requests_mfa, qr, totp};
+use crate::UserConfig;
 use crate::http::oauth_error::{error_redirect, redirect, with_query};
 use crate::http::params::Params;
 use crate::routes::login::{complete_login, expired};
 use crate::state::TenantState;
 use crate::store::{AuthorizeRequest, LoginTransaction, MfaStep, Session};
-use crate::{UserConfig, clock};
 
 /// The `error_description` of a cancelled challenge.
 const CANCELLED: &str = "The user cancelled the multifactor challenge.";
@@ -58,7 +58,7 @@ pub(crate) fn needs_mfa(
         let store = state.store();
         let devices = &store.mfa.devices;
         (
-            devices.is_remembered(email, browser),
+            devices.is_remembered(email, browser, state.now()),
             devices.is_known(email, browser),
         )
     };
@@ -102,7 +102,7 @@ pub(crate) fn record_browser(
     let device = devices.record_login(email, browser);
     let mut cookies: Vec<HeaderValue> = devices::device_cookie(&device).into_iter().collect();
     if let Some(days) = remember_days {
-        let token = devices.remember(email, days);
+        let token = devices.remember(email, days, state.now());
         cookies.extend(devices::remember_cookie(&token, days));
     }
     cookies
@@ -394,7 +394,7 @@ pub(crate) async fn submit(
 /// Keeps the transaction (the factor was accepted) and shows the new recovery code.
 fn show_recovery_code(state: &TenantState, id: &str, code: &str) -> Response {
     update_step(state, id, |step| {
-        step.verified_at = Some(clock::now());
+        step.verified_at = Some(state.now());
         step.oob_code = None;
         step.enrollment = None;
     });

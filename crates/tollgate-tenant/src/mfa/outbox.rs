@@ -129,13 +129,14 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    /// Records a message; returns its id.
+    /// Records a message sent at `now` (Unix seconds); returns its id.
     pub(crate) fn send(
         &mut self,
         user_email: &str,
         channel: OutboxChannel,
         to: &str,
         code: Option<String>,
+        now: u64,
     ) -> String {
         if self.messages.len() >= CAPACITY {
             self.messages.remove(0);
@@ -149,7 +150,7 @@ impl Outbox {
             channel,
             to: to.to_owned(),
             code,
-            created_at: crate::clock::now(),
+            created_at: now,
             state,
             binding_message: None,
         });
@@ -163,8 +164,9 @@ impl Outbox {
         user_email: &str,
         to: &str,
         binding_message: &str,
+        now: u64,
     ) -> String {
-        let id = self.send(user_email, OutboxChannel::Push, to, None);
+        let id = self.send(user_email, OutboxChannel::Push, to, None, now);
         if let Some(m) = self.messages.iter_mut().find(|m| m.id == id) {
             m.binding_message = Some(binding_message.to_owned());
         }

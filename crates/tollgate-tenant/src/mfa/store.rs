@@ -2,12 +2,13 @@
 //! outbox. Part of [`crate::store::Store`], behind the same mutex; nothing here awaits.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::factors::{Authenticator, Kind, UserFactors};
 use super::outbox::{Outbox, OutboxChannel, PushState};
 use super::policy::Requirement;
-use crate::{UserConfig, clock, random};
+use crate::clock::{Moment, SharedClock};
+use crate::{UserConfig, random};
 
 /// How long expired `mfa_token`s and `oob_code`s are remembered, to answer "expired" rather
 /// than "unknown".
@@ -15,12 +16,9 @@ const EXPIRED_MEMORY: Duration = Duration::from_secs(3600);
 /// The prefix of `mfa_token`s, like Auth0's iron-sealed tokens.
 const MFA_TOKEN_PREFIX: &str = "Fe26.2*";
 
-/// `start + lifetime`, saturating at about a century for absurd configured lifetimes.
-fn deadline(start: Instant, lifetime: Duration) -> Instant {
-    start
-        .checked_add(lifetime)
-        .or_else(|| start.checked_add(Duration::from_secs(100 * 365 * 86_400)))
-        .unwrap_or(start)
+/// `start + lifetime`, saturating (at the end of time) for absurd configured lifetimes.
+fn deadline(start: Moment, lifetime: Duration) -> Moment {
+    start + lifetime
 }
 
 /// What an `mfa_token` stands for: the request that was answered with `mfa_required`.
@@ -70,8 +68,8 @@ struct OobChallenge {
     client_id: Option<String>,
     authenticator_id: String,
     secret: OobSecret,
-    expires_at: Instant,
-    last_poll: Option<Instant>,
+    expires_at: Moment,
+    last_poll: Option<Moment>,
 }
 
 /// The outcome of checking a code, recovery code or `oob_code`.
@@ -117,13 +115,22 @@ pub(crate) enum SendError {
 #[derive(Debug, Default)]
 pub(crate) struct MfaStore {
     users: HashMap<String, UserFactors>,
-    tokens: HashMap<String, (MfaTransaction, Instant)>,
+    tokens: HashMap<String, (MfaTransaction, Moment)>,
     oob: HashMap<String, OobChallenge>,
     pub(crate) outbox: Outbox,
     pub(crate) devices: super::devices::DeviceStore,
+    clock: SharedClock,
 }
 
 impl MfaStore {
+    /// No MFA state yet, on the tenant's clock.
+    pub(crate) fn new(clock: SharedClock) -> Self {
+        Self {
+            clock,
+            ..Self::default()
+        }
+    }
+
     /// The user's authenticators, made from the configuration on first use.
     pub(crate) fn user(&mut self, user: &UserConfig) -> &mut UserFactors {
         self.users
@@ -132,7 +139,7 @@ impl MfaStore {
     }
 
     /// Forgets what expired long ago.
-    fn purge(&mut self, now: Instant) {
+    fn purge(&mut self, now: Moment) {
         self.tokens
             .retain(|_, (_, expires_at)| deadline(*expires_at, EXPIRED_MEMORY) > now);
         self.oob
@@ -145,7 +152,7 @@ impl MfaStore {
         transaction: MfaTransaction,
         lifetime: Duration,
     ) -> String {
-        let now = Instant::now();
+        let now = self.clock.moment();
         self.purge(now);
         let token = format!("{MFA_TOKEN_PREFIX}{}", random::secret());
         self.tokens
@@ -156,7 +163,7 @@ impl MfaStore {
     /// The transaction of an `mfa_token`.
     pub(crate) fn token(&self, token: &str) -> Lookup<MfaTransaction> {
         match self.tokens.get(token) {
-            Some((transaction, expires_at)) if *expires_at > Instant::now() => {
+            Some((transaction, expires_at)) if *expires_at > self.clock.moment() => {
                 Lookup::Live(transaction.clone())
             }
             Some(_) => Lookup::Expired,
@@ -178,7 +185,7 @@ impl MfaStore {
         client_id: Option<&str>,
         lifetime: Duration,
     ) -> Result<String, SendError> {
-        let now = Instant::now();
+        let now = self.clock.moment();
         self.purge(now);
         let factors = self.user(user);
         let kind = factors
@@ -193,8 +200,8 @@ impl MfaStore {
             _ => return Err(SendError::NoSuchAuthenticator),
         };
         let allowed = match channel {
-            OutboxChannel::Sms | OutboxChannel::Voice => factors.phone_sends.take(),
-            OutboxChannel::Email => factors.email_sends.take(),
+            OutboxChannel::Sms | OutboxChannel::Voice => factors.phone_sends.take(now),
+            OutboxChannel::Email => factors.email_sends.take(now),
             OutboxChannel::Push => true,
         };
         if !allowed {
@@ -202,12 +209,14 @@ impl MfaStore {
         }
         let secret = if channel == OutboxChannel::Push {
             OobSecret::Push {
-                message_id: self.outbox.send(user.email(), channel, &to, None),
+                message_id: self
+                    .outbox
+                    .send(user.email(), channel, &to, None, now.secs()),
             }
         } else {
             let code = random::digits(6);
             self.outbox
-                .send(user.email(), channel, &to, Some(code.clone()));
+                .send(user.email(), channel, &to, Some(code.clone()), now.secs());
             OobSecret::Code(code)
         };
         let oob_code = random::secret();
@@ -233,11 +242,12 @@ impl MfaStore {
         code: &str,
         eligible: impl Fn(&Authenticator) -> bool,
     ) -> Verdict {
+        let now = self.clock.moment();
         let factors = self.user(user);
-        if !factors.failures.has_token() {
+        if !factors.failures.has_token(now) {
             return Verdict::RateLimited;
         }
-        let matched = factors.verify_totp(code.trim(), clock::now(), eligible);
+        let matched = factors.verify_totp(code.trim(), now.secs(), eligible);
         match matched {
             Some(id) => {
                 let enrolled = factors.get(&id).is_some_and(|a| !a.active);
@@ -248,7 +258,7 @@ impl MfaStore {
                 }
             }
             None => {
-                factors.failures.take();
+                factors.failures.take(now);
                 Verdict::Invalid
             }
         }
@@ -256,8 +266,9 @@ impl MfaStore {
 
     /// Checks a recovery code; a correct one is replaced by a new one, returned in the verdict.
     pub(crate) fn verify_recovery_code(&mut self, user: &UserConfig, code: &str) -> Verdict {
+        let now = self.clock.moment();
         let factors = self.user(user);
-        if !factors.failures.has_token() {
+        if !factors.failures.has_token(now) {
             return Verdict::RateLimited;
         }
         if factors.recovery_code_matches(code) {
@@ -267,7 +278,7 @@ impl MfaStore {
                 enrolled: false,
             }
         } else {
-            factors.failures.take();
+            factors.failures.take(now);
             Verdict::Invalid
         }
     }
@@ -284,7 +295,7 @@ impl MfaStore {
         poll_interval: Duration,
         eligible: impl Fn(&str) -> bool,
     ) -> Verdict {
-        let now = Instant::now();
+        let now = self.clock.moment();
         let Some(challenge) = self.oob.get(oob_code).cloned() else {
             return Verdict::UnknownOob;
         };
@@ -313,7 +324,7 @@ impl MfaStore {
                     return Verdict::MissingBindingCode;
                 };
                 let factors = self.user(user);
-                if !factors.failures.has_token() {
+                if !factors.failures.has_token(now) {
                     return Verdict::RateLimited;
                 }
                 let matches: bool = subtle::ConstantTimeEq::ct_eq(
@@ -322,7 +333,7 @@ impl MfaStore {
                 )
                 .into();
                 if !matches {
-                    factors.failures.take();
+                    factors.failures.take(now);
                     return Verdict::Invalid;
                 }
                 self.oob.remove(oob_code);

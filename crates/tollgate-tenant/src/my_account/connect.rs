@@ -3,9 +3,8 @@
 //! application, and `complete`, which links the account so that the Token Vault exchange then
 //! issues tokens for that connection.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Form;
 use axum::body::Bytes;
@@ -18,8 +17,9 @@ use serde_json::{Map, Value, json};
 use super::{Problem, json_response, me as caller, respond};
 use crate::http::oauth_error::{redirect, with_query};
 use crate::http::pages::{error_page, escape, page};
+use crate::random;
 use crate::state::TenantState;
-use crate::{clock, random};
+use crate::store::{Account, Pending};
 
 /// How long a ticket and a `connect_code` live.
 const TICKET_LIFETIME: Duration = Duration::from_secs(300);
@@ -46,74 +46,6 @@ const AUTHORIZATION_PARAMS: [&str; 9] = [
     "prompt",
     "ui_locales",
 ];
-
-/// What a ticket or a `connect_code` remembers of the connect request.
-#[derive(Debug, Clone)]
-struct Pending {
-    auth_session: String,
-    email: String,
-    connection: String,
-    redirect_uri: String,
-    state: Option<String>,
-    code_challenge: Option<String>,
-    scopes: Vec<String>,
-    jkt: Option<String>,
-    expires_at: Instant,
-}
-
-/// A linked account.
-#[derive(Debug, Clone)]
-struct Account {
-    id: String,
-    email: String,
-    connection: String,
-    scopes: Vec<String>,
-    created_at: u64,
-}
-
-impl Account {
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "connection": self.connection,
-            "access_type": "offline",
-            "scopes": self.scopes,
-            "created_at": clock::iso8601(self.created_at),
-        })
-    }
-}
-
-/// Tickets, codes, linked accounts, and organization names changed through the API.
-#[derive(Debug, Default)]
-pub(crate) struct MyAccountStore {
-    tickets: HashMap<String, Pending>,
-    codes: HashMap<String, Pending>,
-    accounts: Vec<Account>,
-    org_names: HashMap<String, String>,
-}
-
-impl MyAccountStore {
-    fn purge(&mut self) {
-        let now = Instant::now();
-        self.tickets.retain(|_, p| p.expires_at > now);
-        self.codes.retain(|_, p| p.expires_at > now);
-    }
-
-    /// Whether `email` linked an account at `connection` through the API.
-    pub(crate) fn has_account(&self, email: &str, connection: &str) -> bool {
-        self.accounts
-            .iter()
-            .any(|a| a.email == email && a.connection == connection)
-    }
-
-    pub(crate) fn org_display_name(&self, org: &str) -> Option<&str> {
-        self.org_names.get(org).map(String::as_str)
-    }
-
-    pub(crate) fn set_org_display_name(&mut self, org: &str, name: String) {
-        self.org_names.insert(org.to_owned(), name);
-    }
-}
 
 /// The body as a JSON object whose keys are all in `allowed`.
 fn object(body: &[u8], allowed: &[&str]) -> Result<Map<String, Value>, Problem> {
@@ -269,11 +201,11 @@ pub(super) async fn connect(
             code_challenge: challenge.map(str::to_owned),
             scopes,
             jkt: caller.jkt.clone(),
-            expires_at: Instant::now() + TICKET_LIFETIME,
+            expires_at: state.moment() + TICKET_LIFETIME,
         };
         {
             let mut store = state.store();
-            store.my_account.purge();
+            store.my_account.purge(state.moment());
             store.my_account.tickets.insert(ticket.clone(), pending);
         }
         Ok(json_response(
@@ -301,7 +233,7 @@ pub(super) async fn consent_page(
 ) -> Response {
     let pending = {
         let mut store = state.store();
-        store.my_account.purge();
+        store.my_account.purge(state.moment());
         store.my_account.tickets.get(&q.ticket).cloned()
     };
     let Some(p) = pending else {
@@ -354,7 +286,7 @@ pub(super) async fn decide(
     Form(form): Form<Decision>,
 ) -> Response {
     let pending = state.store().my_account.tickets.remove(&form.ticket);
-    let Some(p) = pending.filter(|p| p.expires_at > Instant::now()) else {
+    let Some(p) = pending.filter(|p| p.expires_at > state.moment()) else {
         return error_page(
             StatusCode::BAD_REQUEST,
             "Link expired",
@@ -368,7 +300,7 @@ pub(super) async fn decide(
         state.store().my_account.codes.insert(
             code.clone(),
             Pending {
-                expires_at: Instant::now() + TICKET_LIFETIME,
+                expires_at: state.moment() + TICKET_LIFETIME,
                 ..p
             },
         );
@@ -424,7 +356,7 @@ pub(super) async fn complete(
         // The code is spent by any attempt, as an authorization code is.
         let pending = state.store().my_account.codes.remove(code);
         let p = pending
-            .filter(|p| p.expires_at > Instant::now())
+            .filter(|p| p.expires_at > state.moment())
             .ok_or_else(|| Problem::invalid("connect_code", "Invalid or expired connect_code"))?;
         if p.auth_session != auth_session {
             return Err(Problem::new(
@@ -460,7 +392,7 @@ pub(super) async fn complete(
             email: p.email,
             connection: p.connection,
             scopes: p.scopes,
-            created_at: clock::now(),
+            created_at: state.now(),
         };
         let answer = account.to_json();
         {

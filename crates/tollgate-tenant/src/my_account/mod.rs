@@ -25,21 +25,8 @@ use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 
 pub(crate) use auth::Caller;
-pub(crate) use connect::MyAccountStore;
 
 use crate::state::TenantState;
-
-/// The permissions of the My Account API.
-pub(crate) const MY_ACCOUNT_SCOPES: [&str; 5] = [
-    "create:me:connected_accounts",
-    "read:me:connected_accounts",
-    "delete:me:connected_accounts",
-    "read:me:authentication_methods",
-    "delete:me:authentication_methods",
-];
-
-/// The permissions of the My Organization API.
-pub(crate) const MY_ORG_SCOPES: [&str; 2] = ["read:my_org:details", "update:my_org:details"];
 
 /// The caller of a My Account API endpoint, with `scope`.
 fn me(

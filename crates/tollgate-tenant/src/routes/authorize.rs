@@ -13,7 +13,7 @@ use crate::http::pages;
 use crate::http::params::Params;
 use crate::state::TenantState;
 use crate::store::{AuthorizeRequest, Session};
-use crate::{clock, mfa, scope};
+use crate::{mfa, scope};
 
 /// Prompt values that change the flow.
 #[derive(Debug, Default, Clone, Copy)]
@@ -36,7 +36,7 @@ pub(super) async fn authorize(
         Ok(checked) => checked,
         Err(response) => return response,
     };
-    let now = clock::now();
+    let now = state.now();
     let session = cookies::sso_cookie(&headers).and_then(|c| state.store().session(&c).cloned());
     let too_old = |s: &Session| {
         request

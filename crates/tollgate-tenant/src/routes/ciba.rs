@@ -2,8 +2,7 @@
 //! the user approves or denies in the development outbox; the client polls the token endpoint
 //! with `grant_type=urn:openid:params:grant-type:ciba`.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -12,40 +11,21 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{AppState, GrantRecord, TokenResponse};
+use super::AppState;
 use crate::events::NewEvent;
 use crate::http::client_auth;
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
 use crate::mfa::PushState;
 use crate::state::TenantState;
-use crate::store::RefreshFamily;
-use crate::tokens::{self, IdTokenSubject};
-use crate::{ClientConfig, clock, random, scope};
+use crate::store::{CibaRequest, RefreshFamily};
+use crate::tokens::{self, GrantRecord, IdTokenSubject, TokenResponse};
+use crate::{ClientConfig, random, scope};
 
 /// The grant type of the poll.
 pub(crate) const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
 /// Longest `requested_expiry` accepted, in seconds (Auth0: email approval up to three days).
 const MAX_EXPIRY: u64 = 259_200;
-
-/// One back-channel login request.
-#[derive(Debug)]
-pub(crate) struct CibaRequest {
-    client_id: String,
-    email: String,
-    scope: Vec<String>,
-    audience: Option<String>,
-    outbox_id: String,
-    expires_at: Instant,
-    interval: Duration,
-    last_poll: Option<Instant>,
-}
-
-/// The requests in flight, by `auth_req_id`.
-#[derive(Debug, Default)]
-pub(crate) struct CibaStore {
-    requests: HashMap<String, CibaRequest>,
-}
 
 /// `POST /bc-authorize`.
 pub(super) async fn authorize(
@@ -138,7 +118,7 @@ fn start(state: &TenantState, headers: &HeaderMap, body: &[u8]) -> Result<Value,
     let outbox_id = store
         .mfa
         .outbox
-        .send_login_request(user.email(), device, message);
+        .send_login_request(user.email(), device, message, state.now());
     store.ciba.requests.insert(
         auth_req_id.clone(),
         CibaRequest {
@@ -147,7 +127,7 @@ fn start(state: &TenantState, headers: &HeaderMap, body: &[u8]) -> Result<Value,
             scope: scope::grant(&requested, audience.as_deref().and_then(|a| state.api(a))),
             audience,
             outbox_id,
-            expires_at: Instant::now() + Duration::from_secs(expires_in),
+            expires_at: state.moment() + Duration::from_secs(expires_in),
             interval,
             last_poll: None,
         },
@@ -175,7 +155,7 @@ pub(super) fn poll<'a>(
     let id = params
         .get("auth_req_id")
         .ok_or_else(|| OAuthError::missing("auth_req_id"))?;
-    let now = Instant::now();
+    let now = state.moment();
     let mut store = state.store();
     let request = store
         .ciba
@@ -194,7 +174,7 @@ pub(super) fn poll<'a>(
         return Err(denied());
     }
     if let Some(last) = request.last_poll
-        && now.duration_since(last) < request.interval
+        && now.saturating_duration_since(last) < request.interval
     {
         request.interval += Duration::from_secs(5);
         request.last_poll = Some(now);
@@ -234,7 +214,7 @@ pub(super) fn poll<'a>(
     let audience = request.audience.as_deref();
     record.audience = request.audience.clone();
     let sid = random::token(16);
-    let auth_time = clock::now();
+    let auth_time = state.now();
     let refresh_token = scope::has(&request.scope, "offline_access").then(|| {
         let family = RefreshFamily {
             client_id: client.client_id().to_owned(),

@@ -14,7 +14,7 @@ use crate::http::params::Params;
 use crate::mfa::login::MfaPassed;
 use crate::state::TenantState;
 use crate::store::{AuthorizeRequest, LoginTransaction};
-use crate::{UserConfig, clock, mfa};
+use crate::{UserConfig, mfa};
 
 /// The alert shown after a failed attempt, in Auth0's words.
 const WRONG_CREDENTIALS: &str = "Wrong email or password.";
@@ -120,7 +120,7 @@ pub(crate) fn complete_login(
     amr: Vec<String>,
     mfa: Option<MfaPassed>,
 ) -> Response {
-    let now = clock::now();
+    let now = state.now();
     let lifetime = state.config.session_lifetime();
     let existing = cookies::sso_cookie(headers);
     let (cookie, session) = {

@@ -2,8 +2,7 @@
 //! authorization parameters and answers a one-time `request_uri` that `/authorize` accepts in
 //! their place.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -19,24 +18,12 @@ use crate::http::pages;
 use crate::http::params::Params;
 use crate::random;
 use crate::state::TenantState;
+use crate::store::Pushed;
 
 /// The `request_uri` prefix RFC 9126 recommends.
 const PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// How long a pushed request may wait for the browser.
 const LIFETIME: Duration = Duration::from_secs(60);
-
-#[derive(Debug)]
-struct Pushed {
-    client_id: String,
-    params: Params,
-    expires_at: Instant,
-}
-
-/// Pushed requests by `request_uri`.
-#[derive(Debug, Default)]
-pub(crate) struct ParStore {
-    requests: HashMap<String, Pushed>,
-}
 
 /// `POST /oauth/par`.
 pub(super) async fn push(
@@ -69,7 +56,7 @@ pub(super) async fn push(
     let request_uri = format!("{PREFIX}{}", random::token(24));
     {
         let mut store = state.store();
-        let now = Instant::now();
+        let now = state.moment();
         store.par.requests.retain(|_, p| p.expires_at > now);
         store.par.requests.insert(
             request_uri.clone(),
@@ -110,7 +97,7 @@ pub(super) fn resolve(state: &TenantState, query: Params) -> Result<Params, Box<
         .par
         .requests
         .remove(uri)
-        .filter(|p| p.expires_at > Instant::now())
+        .filter(|p| p.expires_at > state.moment())
         .ok_or_else(|| invalid("The request_uri is unknown, expired or was already used."))?;
     if query.get("client_id") != Some(pushed.client_id.as_str()) {
         return Err(invalid("The client_id does not match the pushed request."));

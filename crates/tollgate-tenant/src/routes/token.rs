@@ -5,12 +5,10 @@ mod client_credentials;
 mod exchange;
 mod refresh_token;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 use super::AppState;
 
@@ -19,70 +17,11 @@ use crate::events::NewEvent;
 use crate::http::client_auth;
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
+use crate::mfa;
 use crate::mfa::grants::MfaGrant;
 use crate::state::TenantState;
-use crate::{UserConfig, mfa};
+use crate::tokens::{GrantRecord, TokenResponse};
 pub(crate) use authorization_code::verifier_matches;
-
-/// A successful token response.
-#[derive(Debug, Serialize)]
-pub(crate) struct TokenResponse {
-    pub(crate) access_token: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) id_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) refresh_token: Option<String>,
-    pub(crate) token_type: &'static str,
-    pub(crate) expires_in: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) scope: Option<String>,
-    /// The replacement recovery code (`mfa-recovery-code` grant only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) recovery_code: Option<String>,
-    /// What was issued (token exchanges only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) issued_token_type: Option<&'static str>,
-    /// A `DPoP-Nonce` header for the client's next proof.
-    #[serde(skip)]
-    pub(crate) dpop_nonce: Option<String>,
-}
-
-/// `invalid_grant` when a code or refresh token is bound to another DPoP key than the proof's.
-pub(crate) const DPOP_KEY_MISMATCH: &str =
-    "The DPoP proof key does not match the key this grant is bound to";
-
-impl IntoResponse for TokenResponse {
-    fn into_response(self) -> Response {
-        let nonce = self
-            .dpop_nonce
-            .as_deref()
-            .and_then(|n| HeaderValue::from_str(n).ok());
-        let mut response = (StatusCode::OK, Json(self)).into_response();
-        let headers = response.headers_mut();
-        if let Some(nonce) = nonce {
-            headers.insert("dpop-nonce", nonce);
-        }
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        response
-    }
-}
-
-/// What a token request turned out to be about, for the event log: the grants fill it in as
-/// they learn it.
-#[derive(Debug, Default)]
-pub(crate) struct GrantRecord<'a> {
-    /// The authenticated client.
-    pub(crate) client_id: Option<String>,
-    /// The user the grant is for.
-    pub(crate) user: Option<&'a UserConfig>,
-    /// The effective audience.
-    pub(crate) audience: Option<String>,
-    /// A rotated-away refresh token was presented and its family revoked.
-    pub(crate) reuse_detected: bool,
-    /// Extra `details` members.
-    pub(crate) details: Vec<(&'static str, serde_json::Value)>,
-}
 
 /// The handler.
 pub(super) async fn token(

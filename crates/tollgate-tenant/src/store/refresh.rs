@@ -6,8 +6,9 @@
 //! and the client's leeway has not run out since it was retired.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::clock::{Moment, SharedClock};
 use crate::random;
 
 /// What a refresh-token family grants.
@@ -26,7 +27,7 @@ pub(crate) struct RefreshFamily {
 #[derive(Debug)]
 struct Family {
     grant: RefreshFamily,
-    expires_at: Instant,
+    expires_at: Moment,
     current: String,
     /// Whether the family passed MFA (through the MFA API, or at the login that started it).
     mfa_satisfied: bool,
@@ -36,7 +37,7 @@ struct Family {
 struct TokenEntry {
     family: String,
     /// When it was retired, and the token issued in its place.
-    retired: Option<(Instant, String)>,
+    retired: Option<(Moment, String)>,
 }
 
 /// The answer to presenting a refresh token.
@@ -58,9 +59,18 @@ pub(crate) enum RefreshOutcome {
 pub(crate) struct RefreshTokens {
     families: HashMap<String, Family>,
     tokens: HashMap<String, TokenEntry>,
+    clock: SharedClock,
 }
 
 impl RefreshTokens {
+    /// No tokens yet, on the tenant's clock.
+    pub(crate) fn new(clock: SharedClock) -> Self {
+        Self {
+            clock,
+            ..Self::default()
+        }
+    }
+
     /// Starts a family; returns `(family id, first token)`.
     pub(crate) fn issue(&mut self, grant: RefreshFamily, lifetime: Duration) -> (String, String) {
         let family_id = random::id();
@@ -76,7 +86,7 @@ impl RefreshTokens {
             family_id.clone(),
             Family {
                 grant,
-                expires_at: Instant::now() + lifetime,
+                expires_at: self.clock.moment() + lifetime,
                 current: token.clone(),
                 mfa_satisfied: false,
             },
@@ -95,7 +105,7 @@ impl RefreshTokens {
         let entry = self.tokens.get(token)?;
         self.families
             .get(&entry.family)
-            .filter(|f| f.expires_at > Instant::now())
+            .filter(|f| f.expires_at > self.clock.moment())
             .map(|_| entry.family.as_str())
     }
 
@@ -117,14 +127,14 @@ impl RefreshTokens {
     pub(crate) fn family(&self, family_id: &str) -> Option<&RefreshFamily> {
         self.families
             .get(family_id)
-            .filter(|f| f.expires_at > Instant::now())
+            .filter(|f| f.expires_at > self.clock.moment())
             .map(|f| &f.grant)
     }
 
     /// Rotates a family without presenting a token (after an MFA grant answered for it): the
     /// current token is retired as if it had been used, and the new token is returned.
     pub(crate) fn rotate_family(&mut self, family_id: &str) -> Option<String> {
-        let now = Instant::now();
+        let now = self.clock.moment();
         let family = self
             .families
             .get_mut(family_id)
@@ -152,7 +162,7 @@ impl RefreshTokens {
         rotation: bool,
         leeway: Duration,
     ) -> RefreshOutcome {
-        let now = Instant::now();
+        let now = self.clock.moment();
         let Some(entry) = self.tokens.get(token) else {
             return RefreshOutcome::Invalid;
         };
@@ -238,7 +248,7 @@ impl RefreshTokens {
     }
 
     /// Forgets expired families.
-    pub(crate) fn purge(&mut self, now: Instant) {
+    pub(crate) fn purge(&mut self, now: Moment) {
         let expired: Vec<String> = self
             .families
             .iter()

@@ -5,12 +5,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{GrantRecord, TokenResponse};
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
 use crate::state::TenantState;
 use crate::store::{CodeUse, RefreshFamily};
 use crate::tokens::{self, IdTokenSubject};
+use crate::tokens::{GrantRecord, TokenResponse};
 use crate::{ClientConfig, scope};
 
 const INVALID_CODE: &str = "Invalid authorization code";
@@ -54,7 +54,7 @@ pub(super) fn exchange<'a>(
     if let Some(bound) = &request.dpop_jkt
         && jkt != Some(bound.as_str())
     {
-        return Err(OAuthError::invalid_grant(super::DPOP_KEY_MISMATCH));
+        return Err(OAuthError::invalid_grant(crate::tokens::DPOP_KEY_MISMATCH));
     }
     let user = state
         .config

@@ -1,9 +1,9 @@
 //! The `client_credentials` grant: machine-to-machine access tokens for a configured API.
 
-use super::{GrantRecord, TokenResponse};
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
 use crate::state::TenantState;
+use crate::tokens::{GrantRecord, TokenResponse};
 use crate::{ClientConfig, scope, tokens};
 
 /// Issues an access token with `sub` = `{client_id}@clients` and `gty: "client-credentials"`.

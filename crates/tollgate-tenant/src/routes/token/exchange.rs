@@ -4,13 +4,13 @@
 
 use axum::http::StatusCode;
 
-use super::{GrantRecord, TokenResponse};
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
 use crate::state::TenantState;
 use crate::store::RefreshFamily;
 use crate::tokens::{self, IdTokenSubject};
-use crate::{ClientConfig, clock, random, scope};
+use crate::tokens::{GrantRecord, TokenResponse};
+use crate::{ClientConfig, random, scope};
 
 /// RFC 8693 token exchange.
 pub(super) const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -74,7 +74,7 @@ pub(super) fn custom<'a>(
     let access_token =
         tokens::user_access_token(state, client.client_id(), user, audience, &granted, bound);
     let sid = random::token(16);
-    let now = clock::now();
+    let now = state.now();
     let id_token = scope::has(&granted, "openid").then(|| {
         tokens::id_token(
             state,

@@ -1,7 +1,6 @@
 //! The `refresh_token` grant: rotation with reuse detection, down-scoping and multi-resource
 //! refresh (`audience` naming any configured API).
 
-use super::{GrantRecord, TokenResponse};
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
 use crate::mfa;
@@ -9,6 +8,7 @@ use crate::mfa::store::MfaTransaction;
 use crate::state::TenantState;
 use crate::store::RefreshOutcome;
 use crate::tokens::{self, IdTokenSubject};
+use crate::tokens::{GrantRecord, TokenResponse};
 use crate::{ClientConfig, scope};
 
 const INVALID_REFRESH_TOKEN: &str = "Unknown or invalid refresh token.";
@@ -48,7 +48,7 @@ pub(super) fn exchange<'a>(
         if let Some(bound) = &original.jkt
             && jkt != Some(bound.as_str())
         {
-            return Err(OAuthError::invalid_grant(super::DPOP_KEY_MISMATCH));
+            return Err(OAuthError::invalid_grant(crate::tokens::DPOP_KEY_MISMATCH));
         }
         record.audience = requested_api
             .map(|a| a.identifier().to_owned())

@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests: a configured tenant, a browser-like HTTP client with
 //! redirects off, PKCE, the login hops and ID token verification against the JWKS.
 
-#![allow(dead_code, unreachable_pub)]
-
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -13,23 +11,25 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::{Client, Response, StatusCode, header};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use tollgate_tenant::{ApiConfig, ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
+use tollgate_tenant::{
+    ApiConfig, ClientConfig, ManualClock, RunningTenant, Tenant, TenantConfig, UserConfig,
+};
 use url::Url;
 
-pub mod mfa;
+pub(crate) mod mfa;
 
-pub const CLIENT_ID: &str = "app-client-id";
-pub const CLIENT_SECRET: &str = "app-client-secret";
-pub const CALLBACK: &str = "http://127.0.0.1:3000/auth/callback";
-pub const LOGOUT_URL: &str = "http://127.0.0.1:3000/";
-pub const EMAIL: &str = "alice@example.com";
-pub const PASSWORD: &str = "alice-password-1";
-pub const API: &str = "https://payments.example.com";
-pub const OTHER_API: &str = "https://orders.example.com";
-pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const CLIENT_ID: &str = "app-client-id";
+pub(crate) const CLIENT_SECRET: &str = "app-client-secret";
+pub(crate) const CALLBACK: &str = "http://127.0.0.1:3000/auth/callback";
+pub(crate) const LOGOUT_URL: &str = "http://127.0.0.1:3000/";
+pub(crate) const EMAIL: &str = "alice@example.com";
+pub(crate) const PASSWORD: &str = "alice-password-1";
+pub(crate) const API: &str = "https://payments.example.com";
+pub(crate) const OTHER_API: &str = "https://orders.example.com";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 /// The client used by most tests.
-pub fn app_client() -> ClientConfig {
+pub(crate) fn app_client() -> ClientConfig {
     ClientConfig::new(CLIENT_ID, CLIENT_SECRET)
         .with_callback(CALLBACK)
         .with_logout_url(LOGOUT_URL)
@@ -37,7 +37,7 @@ pub fn app_client() -> ClientConfig {
 }
 
 /// The configuration used by most tests.
-pub fn config() -> TenantConfig {
+pub(crate) fn config() -> TenantConfig {
     TenantConfig::new()
         .with_client(app_client())
         .with_client(
@@ -61,19 +61,27 @@ pub fn config() -> TenantConfig {
 }
 
 /// Starts a tenant with [`config`].
-pub async fn start() -> RunningTenant {
+pub(crate) async fn start() -> RunningTenant {
     start_with(config()).await
 }
 
 /// Starts a tenant with `config` on a free loopback port.
-pub async fn start_with(config: TenantConfig) -> RunningTenant {
+pub(crate) async fn start_with(config: TenantConfig) -> RunningTenant {
     Tenant::start(config, "127.0.0.1:0")
         .await
         .expect("the tenant starts")
 }
 
+/// Starts a tenant with `config` on a [`ManualClock`] standing at the current time, and returns
+/// the clock: the tenant's time moves only when the test advances it.
+pub(crate) async fn start_on_manual_clock(config: TenantConfig) -> (RunningTenant, ManualClock) {
+    let clock = ManualClock::starting_now();
+    let tenant = start_with(config.with_clock(clock.clone())).await;
+    (tenant, clock)
+}
+
 /// A browser-like client: keeps cookies, never follows redirects.
-pub fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
@@ -82,17 +90,17 @@ pub fn browser() -> Client {
 }
 
 /// The S256 challenge of [`VERIFIER`].
-pub fn challenge(verifier: &str) -> String {
+pub(crate) fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// `endpoint` under the tenant's issuer.
-pub fn url(tenant: &RunningTenant, endpoint: &str) -> Url {
+pub(crate) fn url(tenant: &RunningTenant, endpoint: &str) -> Url {
     tenant.base_url().join(endpoint).expect("endpoint joins")
 }
 
 /// The `Location` of a redirect, as a URL (relative locations resolved against `base`).
-pub fn location(response: &Response) -> Url {
+pub(crate) fn location(response: &Response) -> Url {
     let value = response
         .headers()
         .get(header::LOCATION)
@@ -103,12 +111,12 @@ pub fn location(response: &Response) -> Url {
 }
 
 /// The query pairs of a URL.
-pub fn query(url: &Url) -> HashMap<String, String> {
+pub(crate) fn query(url: &Url) -> HashMap<String, String> {
     url.query_pairs().into_owned().collect()
 }
 
 /// Standard `/authorize` parameters for the app client with PKCE, plus `extra` (which override).
-pub fn authorize_params(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn authorize_params(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut params: Vec<(String, String)> = [
         ("response_type", "code"),
         ("client_id", CLIENT_ID),
@@ -132,7 +140,7 @@ pub fn authorize_params(extra: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// `GET /authorize` with these parameters.
-pub async fn authorize(
+pub(crate) async fn authorize(
     http: &Client,
     tenant: &RunningTenant,
     params: &[(String, String)],
@@ -145,7 +153,7 @@ pub async fn authorize(
 }
 
 /// Posts the login form of transaction `state_id`.
-pub async fn submit_login(
+pub(crate) async fn submit_login(
     http: &Client,
     tenant: &RunningTenant,
     state_id: &str,
@@ -165,7 +173,11 @@ pub async fn submit_login(
 }
 
 /// Runs `/authorize` → `/u/login` → password, asserting each hop; returns the callback URL.
-pub async fn login_with(http: &Client, tenant: &RunningTenant, extra: &[(&str, &str)]) -> Url {
+pub(crate) async fn login_with(
+    http: &Client,
+    tenant: &RunningTenant,
+    extra: &[(&str, &str)],
+) -> Url {
     let response = authorize(http, tenant, &authorize_params(extra)).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let login_url = location(&response);
@@ -184,13 +196,17 @@ pub async fn login_with(http: &Client, tenant: &RunningTenant, extra: &[(&str, &
 }
 
 /// Logs in with the standard parameters and returns the code.
-pub async fn login_code(http: &Client, tenant: &RunningTenant) -> String {
+pub(crate) async fn login_code(http: &Client, tenant: &RunningTenant) -> String {
     let callback = login_with(http, tenant, &[]).await;
     query(&callback)["code"].clone()
 }
 
 /// Posts a form to `/oauth/token` with `client_secret_post` credentials of the app client.
-pub async fn token(http: &Client, tenant: &RunningTenant, form: &[(&str, &str)]) -> Response {
+pub(crate) async fn token(
+    http: &Client,
+    tenant: &RunningTenant,
+    form: &[(&str, &str)],
+) -> Response {
     let mut body: Vec<(&str, &str)> =
         vec![("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)];
     body.extend_from_slice(form);
@@ -202,7 +218,7 @@ pub async fn token(http: &Client, tenant: &RunningTenant, form: &[(&str, &str)])
 }
 
 /// Exchanges `code` with the standard verifier and redirect URI; returns the JSON body.
-pub async fn exchange(http: &Client, tenant: &RunningTenant, code: &str) -> Value {
+pub(crate) async fn exchange(http: &Client, tenant: &RunningTenant, code: &str) -> Value {
     let response = token(
         http,
         tenant,
@@ -219,7 +235,7 @@ pub async fn exchange(http: &Client, tenant: &RunningTenant, code: &str) -> Valu
 }
 
 /// Asserts an OAuth error answer: status, `error` and (if given) `error_description`.
-pub async fn assert_error(
+pub(crate) async fn assert_error(
     response: Response,
     status: StatusCode,
     error: &str,
@@ -239,7 +255,7 @@ pub async fn assert_error(
 }
 
 /// The tenant's JWKS.
-pub async fn jwks(http: &Client, tenant: &RunningTenant) -> JwkSet {
+pub(crate) async fn jwks(http: &Client, tenant: &RunningTenant) -> JwkSet {
     http.get(url(tenant, ".well-known/jwks.json"))
         .send()
         .await
@@ -250,7 +266,7 @@ pub async fn jwks(http: &Client, tenant: &RunningTenant) -> JwkSet {
 }
 
 /// Verifies an RS256 token against the JWKS (by `kid`), issuer and audience; returns its claims.
-pub async fn verify(
+pub(crate) async fn verify(
     http: &Client,
     tenant: &RunningTenant,
     token: &str,
@@ -271,21 +287,21 @@ pub async fn verify(
 }
 
 /// The claims of a JWT without checking anything.
-pub fn claims(token: &str) -> Map<String, Value> {
+pub(crate) fn claims(token: &str) -> Map<String, Value> {
     let payload = token.split('.').nth(1).expect("a payload");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url"))
         .expect("JSON claims")
 }
 
 /// The header of a JWT as JSON, without checking anything.
-pub fn header_json(token: &str) -> Map<String, Value> {
+pub(crate) fn header_json(token: &str) -> Map<String, Value> {
     let header = token.split('.').next().expect("a header");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("base64url"))
         .expect("JSON header")
 }
 
 /// Seconds since the epoch.
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
@@ -293,7 +309,7 @@ pub fn now() -> u64 {
 }
 
 /// Posts a form to `/oauth/token` as `client_id` with `client_secret_basic`.
-pub async fn token_as(
+pub(crate) async fn token_as(
     http: &Client,
     tenant: &RunningTenant,
     client_id: &str,
@@ -309,7 +325,7 @@ pub async fn token_as(
 }
 
 /// Logs in (fresh browser) for `client_id` and exchanges the code; returns the token response.
-pub async fn tokens_for(
+pub(crate) async fn tokens_for(
     tenant: &RunningTenant,
     client_id: &str,
     client_secret: &str,
@@ -338,7 +354,7 @@ pub async fn tokens_for(
 }
 
 /// Uses a refresh token as `client_id`, with extra form fields.
-pub async fn refresh_as(
+pub(crate) async fn refresh_as(
     tenant: &RunningTenant,
     client_id: &str,
     client_secret: &str,

@@ -1,8 +1,6 @@
 //! Each `IdTokenFault` changes the ID token exactly as documented.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;

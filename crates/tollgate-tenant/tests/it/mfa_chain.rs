@@ -1,12 +1,10 @@
 //! Chained MFA: a policy that requires two different factors answers the first successful MFA
 //! grant with a new `403 mfa_required` listing the remaining factors; the second succeeds.
 
-mod common;
-
 use std::time::Duration;
 
-use common::mfa::*;
-use common::*;
+use crate::common::mfa::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tollgate_tenant::{ConfigError, MfaPolicy, RunningTenant, TenantConfig, UserConfig};

@@ -1,10 +1,8 @@
 //! The tenant's event log: one entry per login, token request, MFA step and logout, readable
 //! through `RunningTenant::events*` and `GET /dev/logs(.json)`.
 
-mod common;
-
-use common::mfa::*;
-use common::*;
+use crate::common::mfa::*;
+use crate::common::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use tollgate_tenant::{RunningTenant, TenantEvent};

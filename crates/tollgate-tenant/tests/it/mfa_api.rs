@@ -1,10 +1,8 @@
 //! The MFA API: `GET /mfa/authenticators`, `POST /mfa/associate`, `POST /mfa/challenge` and
 //! `DELETE /mfa/authenticators/{id}`, with raw `mfa_token`s and MFA API access tokens.
 
-mod common;
-
-use common::mfa::*;
-use common::*;
+use crate::common::mfa::*;
+use crate::common::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use tollgate_tenant::RunningTenant;

@@ -1,12 +1,11 @@
 //! Configuration: TOML parsing (good and bad), the example file, signing key files and the
 //! listen address checks.
 
-mod common;
-
+use crate::common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use tollgate_tenant::{ConfigError, Tenant, TenantConfig, TenantError, UserConfig};

@@ -1,8 +1,6 @@
 //! `/v2/logout` and `/oidc/logout`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Client, StatusCode, header};
 use tollgate_tenant::RunningTenant;
 

@@ -2,9 +2,8 @@
 //! call them: token checks, the Connected Accounts contract of the wire contract §10 with each of
 //! its refusals, pagination, and the problem documents.
 
-mod common;
-
-use common::{CALLBACK, CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD, VERIFIER};
+use crate::common;
+use crate::common::{CALLBACK, CLIENT_ID, CLIENT_SECRET, EMAIL, PASSWORD, VERIFIER};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use tollgate_tenant::{RunningTenant, UserConfig};

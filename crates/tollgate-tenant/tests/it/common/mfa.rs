@@ -9,21 +9,21 @@ use tollgate_tenant::{MfaPolicy, RunningTenant, TenantConfig, UserConfig};
 
 use super::*;
 
-pub const ALICE_SECRET: &str = "JBSWY3DPEHPK3PXP";
-pub const ALICE_RECOVERY: &str = "ABCDEFGHJKLMNPQRSTUVWXYZ";
-pub const BOB: &str = "bob@example.com";
-pub const BOB_PASSWORD: &str = "bob-password-1";
-pub const CAROL: &str = "carol@example.com";
-pub const CAROL_PASSWORD: &str = "carol-password-1";
-pub const CAROL_PHONE: &str = "+15555550100";
-pub const GRANT_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
-pub const GRANT_OOB: &str = "http://auth0.com/oauth/grant-type/mfa-oob";
-pub const GRANT_RECOVERY: &str = "http://auth0.com/oauth/grant-type/mfa-recovery-code";
-pub const MFA_ACR: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+pub(crate) const ALICE_SECRET: &str = "JBSWY3DPEHPK3PXP";
+pub(crate) const ALICE_RECOVERY: &str = "ABCDEFGHJKLMNPQRSTUVWXYZ";
+pub(crate) const BOB: &str = "bob@example.com";
+pub(crate) const BOB_PASSWORD: &str = "bob-password-1";
+pub(crate) const CAROL: &str = "carol@example.com";
+pub(crate) const CAROL_PASSWORD: &str = "carol-password-1";
+pub(crate) const CAROL_PHONE: &str = "+15555550100";
+pub(crate) const GRANT_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
+pub(crate) const GRANT_OOB: &str = "http://auth0.com/oauth/grant-type/mfa-oob";
+pub(crate) const GRANT_RECOVERY: &str = "http://auth0.com/oauth/grant-type/mfa-recovery-code";
+pub(crate) const MFA_ACR: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
 
 /// [`config`] plus a recovery code for alice, carol with SMS/voice, email and push, a policy
 /// for [`API`] on the refresh grant, and no push polling interval.
-pub fn mfa_config() -> TenantConfig {
+pub(crate) fn mfa_config() -> TenantConfig {
     let mut config = TenantConfig::new()
         .with_client(app_client())
         .with_client(
@@ -53,12 +53,12 @@ pub fn mfa_config() -> TenantConfig {
 }
 
 /// Starts a tenant with [`mfa_config`].
-pub async fn start_mfa() -> RunningTenant {
+pub(crate) async fn start_mfa() -> RunningTenant {
     start_with(mfa_config()).await
 }
 
 /// Logs `email` in (fresh `/authorize` with `extra`), expecting the callback; returns its URL.
-pub async fn login_as(
+pub(crate) async fn login_as(
     http: &Client,
     tenant: &RunningTenant,
     email: &str,
@@ -74,12 +74,12 @@ pub async fn login_as(
 }
 
 /// Logs `email` in and exchanges the code for the app client; returns the token response.
-pub async fn tokens_as(tenant: &RunningTenant, email: &str, password: &str) -> Value {
+pub(crate) async fn tokens_as(tenant: &RunningTenant, email: &str, password: &str) -> Value {
     tokens_as_client(tenant, CLIENT_ID, CLIENT_SECRET, email, password).await
 }
 
 /// Logs `email` in for `client_id` and exchanges the code; returns the token response.
-pub async fn tokens_as_client(
+pub(crate) async fn tokens_as_client(
     tenant: &RunningTenant,
     client_id: &str,
     client_secret: &str,
@@ -108,7 +108,7 @@ pub async fn tokens_as_client(
 }
 
 /// The refresh token of a token response.
-pub fn refresh_token(tokens: &Value) -> String {
+pub(crate) fn refresh_token(tokens: &Value) -> String {
     tokens["refresh_token"]
         .as_str()
         .expect("a refresh token")
@@ -116,7 +116,7 @@ pub fn refresh_token(tokens: &Value) -> String {
 }
 
 /// Uses `rt` for `audience` (app client) and expects `403 mfa_required`; returns the body.
-pub async fn expect_mfa_required(tenant: &RunningTenant, rt: &str, audience: &str) -> Value {
+pub(crate) async fn expect_mfa_required(tenant: &RunningTenant, rt: &str, audience: &str) -> Value {
     let response = refresh_as(
         tenant,
         CLIENT_ID,
@@ -133,7 +133,7 @@ pub async fn expect_mfa_required(tenant: &RunningTenant, rt: &str, audience: &st
 
 /// Logs `email` in and meets `mfa_required` for [`API`]; returns `(mfa_token, refresh token,
 /// mfa_required body)`.
-pub async fn mfa_token_for(
+pub(crate) async fn mfa_token_for(
     tenant: &RunningTenant,
     email: &str,
     password: &str,
@@ -144,7 +144,7 @@ pub async fn mfa_token_for(
 }
 
 /// Posts an MFA grant for the app client with `client_secret_post`.
-pub async fn mfa_grant(
+pub(crate) async fn mfa_grant(
     tenant: &RunningTenant,
     grant_type: &str,
     fields: &[(&str, &str)],
@@ -155,7 +155,7 @@ pub async fn mfa_grant(
 }
 
 /// `GET /mfa/authenticators` with a bearer token.
-pub async fn list_authenticators(tenant: &RunningTenant, bearer: &str) -> Response {
+pub(crate) async fn list_authenticators(tenant: &RunningTenant, bearer: &str) -> Response {
     browser()
         .get(url(tenant, "mfa/authenticators"))
         .bearer_auth(bearer)
@@ -165,7 +165,7 @@ pub async fn list_authenticators(tenant: &RunningTenant, bearer: &str) -> Respon
 }
 
 /// `POST /mfa/associate` with a bearer token and a JSON body.
-pub async fn associate(tenant: &RunningTenant, bearer: &str, body: Value) -> Response {
+pub(crate) async fn associate(tenant: &RunningTenant, bearer: &str, body: Value) -> Response {
     browser()
         .post(url(tenant, "mfa/associate"))
         .bearer_auth(bearer)
@@ -176,7 +176,7 @@ pub async fn associate(tenant: &RunningTenant, bearer: &str, body: Value) -> Res
 }
 
 /// `POST /mfa/challenge` as the app client with a JSON body (credentials added).
-pub async fn mfa_challenge(tenant: &RunningTenant, mut body: Value) -> Response {
+pub(crate) async fn mfa_challenge(tenant: &RunningTenant, mut body: Value) -> Response {
     body["client_id"] = CLIENT_ID.into();
     body["client_secret"] = CLIENT_SECRET.into();
     browser()
@@ -188,7 +188,11 @@ pub async fn mfa_challenge(tenant: &RunningTenant, mut body: Value) -> Response 
 }
 
 /// `DELETE /mfa/authenticators/{id}` with a bearer token (the id percent-encoded).
-pub async fn delete_authenticator(tenant: &RunningTenant, bearer: &str, id: &str) -> Response {
+pub(crate) async fn delete_authenticator(
+    tenant: &RunningTenant,
+    bearer: &str,
+    id: &str,
+) -> Response {
     let encoded: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
     browser()
         .delete(url(tenant, &format!("mfa/authenticators/{encoded}")))
@@ -199,7 +203,7 @@ pub async fn delete_authenticator(tenant: &RunningTenant, bearer: &str, id: &str
 }
 
 /// Asserts a JSON error with status, `error` and optional description; returns the body.
-pub async fn expect_error(
+pub(crate) async fn expect_error(
     response: Response,
     status: StatusCode,
     error: &str,
@@ -215,7 +219,7 @@ pub async fn expect_error(
 }
 
 /// The newest outbox message for `email`.
-pub fn last_message(tenant: &RunningTenant, email: &str) -> tollgate_tenant::OutboxMessage {
+pub(crate) fn last_message(tenant: &RunningTenant, email: &str) -> tollgate_tenant::OutboxMessage {
     tenant
         .outbox()
         .into_iter()
@@ -224,15 +228,16 @@ pub fn last_message(tenant: &RunningTenant, email: &str) -> tollgate_tenant::Out
         .expect("a message in the outbox")
 }
 
-/// A TOTP code of alice's secret for a step offset from now (in steps of 30 s).
-pub fn alice_code(tenant: &RunningTenant, step_offset: i64) -> String {
+/// A TOTP code of alice's secret for a step offset from the tenant's now (in steps of 30 s).
+pub(crate) fn alice_code(tenant: &RunningTenant, step_offset: i64) -> String {
+    let now = tenant.config().clock().now();
     tenant
-        .totp_code_at(EMAIL, now().saturating_add_signed(step_offset * 30))
+        .totp_code_at(EMAIL, now.saturating_add_signed(step_offset * 30))
         .unwrap()
 }
 
 /// Passes MFA for alice with a TOTP code and returns the token response (asserting 200).
-pub async fn pass_with_otp(
+pub(crate) async fn pass_with_otp(
     tenant: &RunningTenant,
     mfa_token: &str,
     extra: &[(&str, &str)],
@@ -243,13 +248,4 @@ pub async fn pass_with_otp(
     let response = mfa_grant(tenant, GRANT_OTP, &fields).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
-}
-
-/// Waits until at least 8 seconds remain in the current 30-second TOTP step, so that a test
-/// using the codes of several steps (previous, current, next) stays within one step.
-pub async fn steady_step() {
-    let into_step = now() % 30;
-    if into_step > 22 {
-        tokio::time::sleep(Duration::from_secs(31 - into_step)).await;
-    }
 }

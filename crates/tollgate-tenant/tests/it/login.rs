@@ -1,8 +1,6 @@
 //! `/authorize` and `/u/login`: the full login, SSO, `prompt`, `max_age` and request errors.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{StatusCode, header};
 use serde_json::json;
 
@@ -212,7 +210,7 @@ async fn prompt_none_with_and_without_a_session() {
 
 #[tokio::test]
 async fn prompt_login_and_max_age_force_the_login_page() {
-    let tenant = start().await;
+    let (tenant, clock) = start_on_manual_clock(config()).await;
     let http = browser();
     login_with(&http, &tenant, &[]).await;
 
@@ -240,7 +238,7 @@ async fn prompt_login_and_max_age_force_the_login_page() {
         let tokens = exchange(&http, &tenant, &query(&callback)["code"]).await;
         claims(tokens["id_token"].as_str().unwrap())
     };
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    clock.advance(1);
     let callback = login_with(&http, &tenant, &[("max_age", "0")]).await;
     let tokens = exchange(&http, &tenant, &query(&callback)["code"]).await;
     let after = claims(tokens["id_token"].as_str().unwrap());

@@ -1,10 +1,8 @@
 //! The development outbox: `RunningTenant::outbox`, `GET /dev/outbox`, `GET /dev/outbox.json`
 //! and the push approve/deny endpoints.
 
-mod common;
-
-use common::mfa::*;
-use common::*;
+use crate::common::mfa::*;
+use crate::common::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use tollgate_tenant::{OutboxChannel, PushState, UserConfig};

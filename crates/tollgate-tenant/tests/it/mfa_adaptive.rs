@@ -1,9 +1,10 @@
 //! Login MFA policies beyond "always": a browser remembered for N days after MFA, and an adaptive
 //! rule that asks only new devices or addresses. Driven over HTTP like a browser.
 
-mod common;
-
-use common::{EMAIL, PASSWORD, authorize, authorize_params, location, query, submit_login, url};
+use crate::common;
+use crate::common::{
+    EMAIL, PASSWORD, authorize, authorize_params, location, query, submit_login, url,
+};
 use reqwest::Client;
 use reqwest::header::{HeaderMap, HeaderValue};
 use tollgate_tenant::{GrantKind, MfaPolicy, RunningTenant};

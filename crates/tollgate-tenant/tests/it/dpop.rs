@@ -2,11 +2,9 @@
 //! `token_type: DPoP`), codes bound with `dpop_jkt`, refresh-token binding, nonces, and refused
 //! proofs. Proofs are built here with p256 directly, independently of the SDK.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use reqwest::{Response, StatusCode};

@@ -1,8 +1,6 @@
 //! Discovery document, JWKS shape and signing-key rotation.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -168,4 +166,42 @@ async fn key_rotation_keeps_then_drops_the_previous_key() {
     assert_eq!(set.keys.len(), 1);
     assert_eq!(set.keys[0].common.key_id.as_deref(), Some(kids[0].as_str()));
     assert!(set.find(&old_kid).is_none());
+}
+
+/// Tenants of one process sign with one default key, generated once; a tenant started with
+/// `with_fresh_signing_key(true)` has its own, so its tokens do not verify with another tenant's
+/// keys. Rotating one tenant's key leaves the others' JWKS alone.
+#[tokio::test]
+async fn tenants_share_the_default_key_unless_one_asks_for_a_fresh_key() {
+    let http = browser();
+    let first = start().await;
+    let second = start().await;
+    let fresh = start_with(config().with_fresh_signing_key(true)).await;
+    let first_keys = jwks(&http, &first).await;
+    let fresh_keys = jwks(&http, &fresh).await;
+    let kid = |set: &jsonwebtoken::jwk::JwkSet| set.keys[0].common.key_id.clone().unwrap();
+    assert_eq!(kid(&jwks(&http, &second).await), kid(&first_keys));
+    assert_ne!(kid(&fresh_keys), kid(&first_keys));
+
+    let serde_json::Value::Object(claims) = serde_json::json!({"sub": "auth0|someone"}) else {
+        unreachable!()
+    };
+    let token = fresh.sign_jwt(serde_json::Map::new(), claims);
+    let verifies_with = |set: &jsonwebtoken::jwk::JwkSet| {
+        let key = jsonwebtoken::DecodingKey::from_jwk(&set.keys[0]).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        jsonwebtoken::decode::<Value>(&token, &key, &validation).map(|_| ())
+    };
+    verifies_with(&fresh_keys).unwrap();
+    assert_eq!(
+        verifies_with(&first_keys).unwrap_err().kind(),
+        &jsonwebtoken::errors::ErrorKind::InvalidSignature
+    );
+
+    first.rotate_signing_key();
+    assert_ne!(kid(&jwks(&http, &first).await), kid(&first_keys));
+    assert_eq!(kid(&jwks(&http, &second).await), kid(&first_keys));
 }

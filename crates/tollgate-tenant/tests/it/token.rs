@@ -1,9 +1,7 @@
 //! `/oauth/token` (authorization_code and client_credentials), client authentication,
 //! access tokens and `/userinfo`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 

@@ -2,18 +2,16 @@
 //! loopback port: on `/v2/logout`, `/oidc/logout` and `end_user_sessions`; failures as `fslo`;
 //! and `sign_jwt`.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::*;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode as AxumStatus, Uri, header as axum_header};
 use axum::response::{IntoResponse, Response as AxumResponse};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use reqwest::{Client, StatusCode};
 use serde_json::{Map, Value, json};
 use tollgate_tenant::{ClientConfig, RunningTenant, TenantConfig, TenantEvent, UserConfig};

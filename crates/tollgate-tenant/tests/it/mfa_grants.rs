@@ -2,12 +2,10 @@
 //! and single use, out-of-band codes through the outbox, push polling, recovery-code rotation,
 //! the failure limit and `mfa_token` errors.
 
-mod common;
-
 use std::time::Duration;
 
-use common::mfa::*;
-use common::*;
+use crate::common::mfa::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -169,12 +167,12 @@ async fn audience_and_scope_parameters_override_the_mfa_token() {
 
 #[tokio::test]
 async fn totp_accepts_one_step_of_drift_and_each_step_once() {
-    let tenant = start_mfa().await;
+    // The tenant's clock stands still, so "previous, current, next" stay the same three steps.
+    let (tenant, _clock) = start_on_manual_clock(mfa_config()).await;
     let mut tokens = Vec::new();
     for _ in 0..4 {
         tokens.push(mfa_token_for(&tenant, EMAIL, PASSWORD).await.0);
     }
-    steady_step().await;
     let try_code = |token: String, code: String| {
         let tenant = &tenant;
         async move { mfa_grant(tenant, GRANT_OTP, &[("mfa_token", &token), ("otp", &code)]).await }
@@ -363,7 +361,8 @@ async fn oob_grant(
 
 #[tokio::test]
 async fn expired_oob_code() {
-    let tenant = start_with(mfa_config().with_oob_code_lifetime(Duration::from_secs(1))).await;
+    let (tenant, clock) =
+        start_on_manual_clock(mfa_config().with_oob_code_lifetime(Duration::from_secs(1))).await;
     let (mfa_token, _, _) = mfa_token_for(&tenant, CAROL, CAROL_PASSWORD).await;
     let challenge = ok_json(
         mfa_challenge(
@@ -374,7 +373,7 @@ async fn expired_oob_code() {
     )
     .await;
     let code = last_message(&tenant, CAROL).code.unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(2);
     assert_error(
         mfa_grant(
             &tenant,
@@ -395,7 +394,8 @@ async fn expired_oob_code() {
 
 #[tokio::test]
 async fn push_pending_slow_down_deny_and_approve() {
-    let tenant = start_with(mfa_config().with_push_poll_interval(Duration::from_secs(1))).await;
+    let (tenant, clock) =
+        start_on_manual_clock(mfa_config().with_push_poll_interval(Duration::from_secs(1))).await;
     let (mfa_token, _, _) = mfa_token_for(&tenant, CAROL, CAROL_PASSWORD).await;
     let list: Value = list_authenticators(&tenant, &mfa_token)
         .await
@@ -451,7 +451,7 @@ async fn push_pending_slow_down_deny_and_approve() {
     )
     .await;
     assert!(tenant.deny_push(&message.id));
-    tokio::time::sleep(Duration::from_millis(1050)).await;
+    clock.advance(1);
     assert_error(
         poll(oob.clone()).await,
         StatusCode::FORBIDDEN,

@@ -1,13 +1,11 @@
 //! The MFA settings in code and TOML: users' factors, policies, lifetimes, validation and the
 //! built-in example.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::mfa::*;
-use common::*;
+use crate::common::mfa::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tollgate_tenant::{

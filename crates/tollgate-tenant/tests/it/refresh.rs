@@ -1,9 +1,7 @@
 //! The refresh_token grant (rotation, reuse detection, leeway, down-scoping, multi-resource)
 //! and `/oauth/revoke`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 

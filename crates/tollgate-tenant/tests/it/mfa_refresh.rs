@@ -2,12 +2,10 @@
 //! requirements vocabulary, policies by audience, `every_time`, the MFA API audience and the
 //! `mfa_token` lifetime.
 
-mod common;
-
 use std::time::Duration;
 
-use common::mfa::*;
-use common::*;
+use crate::common::mfa::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tollgate_tenant::{GrantKind, MfaPolicy};
@@ -208,10 +206,10 @@ async fn every_time_asks_on_each_request() {
 
 #[tokio::test]
 async fn the_mfa_api_audience_always_asks() {
-    let tenant = start_mfa().await;
+    // The tenant's clock stands still, so the codes of this step and the previous stay usable.
+    let (tenant, _clock) = start_on_manual_clock(mfa_config()).await;
     let mfa_audience = format!("{}mfa/", tenant.issuer());
     let (mfa_token, rt, _) = mfa_token_for(&tenant, EMAIL, PASSWORD).await;
-    steady_step().await;
     let tokens = pass_with_otp(&tenant, &mfa_token, &[]).await;
     // The refresh token that met mfa_required was rotated away by the MFA grant.
     expect_error(
@@ -279,9 +277,10 @@ async fn pass_with_otp_at(
 
 #[tokio::test]
 async fn expired_mfa_token() {
-    let tenant = start_with(mfa_config().with_mfa_token_lifetime(Duration::from_secs(1))).await;
+    let (tenant, clock) =
+        start_on_manual_clock(mfa_config().with_mfa_token_lifetime(Duration::from_secs(1))).await;
     let (mfa_token, _, _) = mfa_token_for(&tenant, EMAIL, PASSWORD).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(2);
     let code = tenant.totp_code(EMAIL).unwrap();
     assert_error(
         mfa_grant(

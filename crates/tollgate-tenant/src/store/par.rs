@@ -1,0 +1,21 @@
+//! Pushed Authorization Requests (RFC 9126) waiting for the browser: stored by `POST /oauth/par`,
+//! used once by `/authorize` (`routes/par.rs`).
+
+use std::collections::HashMap;
+
+use crate::clock::Moment;
+use crate::http::params::Params;
+
+/// One pushed request: its client and authorization parameters.
+#[derive(Debug)]
+pub(crate) struct Pushed {
+    pub(crate) client_id: String,
+    pub(crate) params: Params,
+    pub(crate) expires_at: Moment,
+}
+
+/// Pushed requests by `request_uri`.
+#[derive(Debug, Default)]
+pub(crate) struct ParStore {
+    pub(crate) requests: HashMap<String, Pushed>,
+}

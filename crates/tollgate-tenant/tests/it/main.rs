@@ -1,0 +1,26 @@
+//! The local tenant's integration tests, in one test binary: each module covers one area
+//! (login, tokens, refresh, logout, back-channel logout, DPoP, MFA, My Account, events, faults,
+//! configuration) through the tenant's HTTP endpoints, with the helpers in `common`.
+
+mod common;
+
+mod backchannel;
+mod clock;
+mod config;
+mod discovery;
+mod dpop;
+mod events;
+mod faults;
+mod login;
+mod logout;
+mod mfa_adaptive;
+mod mfa_api;
+mod mfa_chain;
+mod mfa_config;
+mod mfa_grants;
+mod mfa_outbox;
+mod mfa_pages;
+mod mfa_refresh;
+mod my_account_api;
+mod refresh;
+mod token;
