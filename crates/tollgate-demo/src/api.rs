@@ -107,10 +107,7 @@ async fn payments(State(api): State<PaymentsApi>, auth: Auth) -> Response {
                 serde_json::from_slice(answer.body())
                     .unwrap_or_else(|_| json!({"error": "payments_api_invalid_answer"})),
             ),
-            Err(tollgate::FetchError::AccessToken(error)) => (
-                error.status(),
-                error.to_json(),
-            ),
+            Err(tollgate::FetchError::AccessToken(error)) => (error.status(), error.to_json()),
             Err(error) => {
                 tracing::warn!(%error, "the payments API could not be called");
                 (

@@ -24,19 +24,14 @@ pub fn json(body: &str) -> serde_json::Value {
 pub const PAYMENTS: &str = "https://payments.example.com";
 
 /// An API handler that needs a token for the payments API.
-async fn payments(auth: Auth) -> axum::response::Response {
-    match auth
+async fn payments(auth: Auth) -> Result<axum::response::Response, tollgate_axum::AuthError> {
+    let t = auth
         .access_token(AccessTokenOptions::new().audience(PAYMENTS))
-        .await
-    {
-        Ok(t) => axum::Json(serde_json::json!({"paid_with": t.audience, "len": t.token.len()}))
+        .await?;
+    Ok(
+        axum::Json(serde_json::json!({"paid_with": t.audience, "len": t.token.len()}))
             .into_response(),
-        Err(e) => (
-            axum::http::StatusCode::from_u16(e.status()).unwrap(),
-            axum::Json(e.to_json()),
-        )
-            .into_response(),
-    }
+    )
 }
 /// An API handler that needs the user's token at the Google connection (Token Vault).
 async fn calendar(auth: Auth) -> axum::response::Response {
@@ -200,13 +195,14 @@ async fn start_inner(
     ))
     .build()
     .unwrap();
-    let mut auth = match &store {
-        Some(st) => Tollgate::with_store(config.clone(), st.clone()),
-        None => Tollgate::new(config.clone()),
-    };
-    if let Some(h) = hooks {
-        auth = auth.with_hooks(h);
+    let mut builder = Tollgate::builder(config.clone());
+    if let Some(st) = &store {
+        builder = builder.store(st.clone());
     }
+    if let Some(h) = hooks {
+        builder = builder.hooks(h);
+    }
+    let auth = builder.build();
     serve(listener, auth.clone());
     TestApp {
         tenant,
@@ -262,7 +258,9 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
         let auth = match &self.store {
-            Some(st) => Tollgate::with_store(self.config.clone(), st.clone()),
+            Some(st) => Tollgate::builder(self.config.clone())
+                .store(st.clone())
+                .build(),
             None => Tollgate::new(self.config.clone()),
         };
         serve(listener, auth);

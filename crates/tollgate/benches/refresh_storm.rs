@@ -39,8 +39,20 @@ async fn setup() -> (RunningTenant, Tollgate, SessionData) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let login = auth.start_login(LoginOptions::new()).await.unwrap();
-    let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
+    let login = auth
+        .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+        .await
+        .unwrap();
+    let jar = CookieJar::parse(
+        login
+            .cookies
+            .lines()
+            .next()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap(),
+    );
     let page = browser.get(login.url.as_str()).send().await.unwrap();
     let page = login
         .url
@@ -65,7 +77,13 @@ async fn setup() -> (RunningTenant, Tollgate, SessionData) {
     let back = page
         .join(back.headers()["location"].to_str().unwrap())
         .unwrap();
-    let outcome = auth.handle_callback(back.query().unwrap(), &jar).await;
+    let outcome = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(back.query().unwrap())
+                .with_cookies(jar.clone()),
+        )
+        .await;
     let session = outcome.result.unwrap().session;
     (tenant, auth, session)
 }

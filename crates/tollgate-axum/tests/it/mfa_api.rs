@@ -269,7 +269,7 @@ async fn an_expired_mfa_token_is_401_mfa_token_expired() {
         )
     })
     .await;
-    let short = tollgate::Tollgate::with_store(
+    let short = tollgate::Tollgate::builder(
         tollgate::ConfigBuilder::from_vars(|_| None)
             .unwrap()
             .domain(app.tenant.issuer())
@@ -281,8 +281,9 @@ async fn an_expired_mfa_token_is_401_mfa_token_expired() {
             .mfa_token_ttl(std::time::Duration::from_secs(1))
             .build()
             .unwrap(),
-        app.store.clone().unwrap(),
-    );
+    )
+    .store(app.store.clone().unwrap())
+    .build();
     let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let jar = CookieJar::parse(&format!("__session={}", b.cookies["__session"]));

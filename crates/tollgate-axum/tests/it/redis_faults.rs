@@ -52,7 +52,10 @@ async fn app(redis: Arc<RedisServer>, armed: Arc<AtomicBool>) -> TestApp {
             session
         }
     });
-    let auth = Tollgate::with_store(config.clone(), store.clone()).with_hooks(hooks);
+    let auth = Tollgate::builder(config.clone())
+        .store(store.clone())
+        .hooks(hooks)
+        .build();
     let router = tollgate_axum::routes(auth.clone()).layer(SessionLayer::new(auth.clone()));
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     TestApp {

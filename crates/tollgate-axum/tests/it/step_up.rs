@@ -23,8 +23,9 @@ async fn with_authentication(
         auth_time: Some(now()),
     });
     let loaded = app.auth.load_session(&jar).await.unwrap().unwrap();
-    let (_, lines) = app.auth.save_session(&jar, &loaded, &s).await.unwrap();
-    let (_, v) = lines[0].split(';').next().unwrap().split_once('=').unwrap();
+    let saved = app.auth.save_session(&jar, &loaded, &s).await.unwrap();
+    let line = saved.cookies.lines().next().unwrap();
+    let (_, v) = line.split(';').next().unwrap().split_once('=').unwrap();
     b.cookies.insert("__session".into(), v.to_owned());
 }
 

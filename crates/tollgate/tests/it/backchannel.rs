@@ -170,14 +170,15 @@ async fn every_bad_logout_token_is_refused_with_400() {
         ("not a JWT", "abc".to_owned()),
     ];
     for (name, token) in cases {
-        let resp = auth.handle_backchannel_logout(&form(&token)).await;
+        let resp = auth.backchannel_logout().handle(&form(&token)).await;
         assert_eq!(resp.status(), 400, "{name}: {}", resp.body());
         assert_eq!(resp.headers()["cache-control"], "no-store", "{name}");
         let body: Value = serde_json::from_str(resp.body()).unwrap();
         assert_eq!(body["error"], "invalid_request", "{name}");
     }
     assert_eq!(
-        auth.handle_backchannel_logout(b"nothing=here")
+        auth.backchannel_logout()
+            .handle(b"nothing=here")
             .await
             .status(),
         400
@@ -188,7 +189,7 @@ async fn every_bad_logout_token_is_refused_with_400() {
 async fn the_good_token_ends_the_session_once() {
     let op = FakeOp::start().await;
     let store = Arc::new(MemoryStore::new());
-    let auth = Tollgate::with_store(config(&op), store.clone());
+    let auth = Tollgate::builder(config(&op)).store(store.clone()).build();
     store
         .set("mine", &session("sid-1", "auth0|alice"), now() + 3600)
         .await
@@ -210,12 +211,12 @@ async fn the_good_token_ends_the_session_once() {
     for typ in [None, Some("JWT"), Some("logout+jwt")] {
         let token = op.sign(&claims(&op), typ);
         assert!(
-            auth.verify_logout_token(&token).await.is_ok(),
+            auth.backchannel_logout().verify(&token).await.is_ok(),
             "typ {typ:?}"
         );
     }
     let token = op.sign(&claims(&op), None);
-    let resp = auth.handle_backchannel_logout(&form(&token)).await;
+    let resp = auth.backchannel_logout().handle(&form(&token)).await;
     assert_eq!(resp.status(), 200, "{}", resp.body());
     assert_eq!(resp.headers()["cache-control"], "no-store");
     assert!(
@@ -230,18 +231,22 @@ async fn the_good_token_ends_the_session_once() {
 
     // The same jti again is a replay.
     assert_eq!(
-        auth.verify_logout_token(&token).await.unwrap_err(),
+        auth.backchannel_logout().verify(&token).await.unwrap_err(),
         LogoutTokenError::Replayed
     );
     assert_eq!(
-        auth.handle_backchannel_logout(&form(&token)).await.status(),
+        auth.backchannel_logout()
+            .handle(&form(&token))
+            .await
+            .status(),
         400
     );
 
     // sub only: every session of the user.
     let by_sub = op.sign(&with(claims(&op), "sid", Value::Null), None);
     assert_eq!(
-        auth.handle_backchannel_logout(&form(&by_sub))
+        auth.backchannel_logout()
+            .handle(&form(&by_sub))
             .await
             .status(),
         200
@@ -260,7 +265,10 @@ async fn cookie_sessions_are_ended_through_the_revocation_list() {
     assert!(auth.session(&jar).await.unwrap().is_some());
     let token = op.sign(&claims(&op), Some("logout+jwt"));
     assert_eq!(
-        auth.handle_backchannel_logout(&form(&token)).await.status(),
+        auth.backchannel_logout()
+            .handle(&form(&token))
+            .await
+            .status(),
         200
     );
     assert!(

@@ -6,12 +6,9 @@ use tollgate::{CallbackError, CookieJar, Error, LoginOptions, ProviderError};
 
 fn no_session(outcome: &tollgate::CallbackOutcome) {
     assert!(
-        !outcome
-            .set_cookies
-            .iter()
-            .any(|c| c.starts_with("__session")),
+        !outcome.cookies.lines().any(|c| c.starts_with("__session")),
         "{:?}",
-        outcome.set_cookies
+        outcome.cookies
     );
 }
 
@@ -20,7 +17,11 @@ async fn a_callback_without_state_explains_where_logins_start() {
     let tenant = common::tenant().await;
     let auth = common::client(&tenant, |b| b);
     let outcome = auth
-        .handle_callback("code=abc", &CookieJar::default())
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query("code=abc")
+                .with_cookies(CookieJar::default()),
+        )
         .await;
     let err = outcome.result.as_ref().unwrap_err();
     assert_eq!(err, &Error::Callback(CallbackError::MissingState));
@@ -45,7 +46,13 @@ async fn a_state_without_its_transaction_cookie_is_refused() {
     let auth = common::client(&tenant, |b| b);
     let browser = common::tenant_browser();
     let (query, _jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-    let outcome = auth.handle_callback(&query, &CookieJar::default()).await;
+    let outcome = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(CookieJar::default()),
+        )
+        .await;
     let err = outcome.result.as_ref().unwrap_err();
     assert_eq!(err, &Error::Callback(CallbackError::MissingTransaction));
     assert!(
@@ -72,10 +79,14 @@ async fn a_transaction_cookie_of_another_state_or_tampered_does_not_match() {
     let (_, value1) = jar1.iter().next().unwrap();
     let swapped = CookieJar::parse(&format!("__txn_{state2}={value1}"));
     assert_eq!(
-        auth.handle_callback(&q2, &swapped)
-            .await
-            .result
-            .unwrap_err(),
+        auth.handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q2)
+                .with_cookies(swapped.clone())
+        )
+        .await
+        .result
+        .unwrap_err(),
         Error::Callback(CallbackError::MissingTransaction)
     );
     // A tampered cookie.
@@ -85,10 +96,14 @@ async fn a_transaction_cookie_of_another_state_or_tampered_does_not_match() {
     bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
     let tampered = CookieJar::parse(&format!("{name}={}", String::from_utf8(bytes).unwrap()));
     assert_eq!(
-        auth.handle_callback(&q1, &tampered)
-            .await
-            .result
-            .unwrap_err(),
+        auth.handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q1)
+                .with_cookies(tampered.clone())
+        )
+        .await
+        .result
+        .unwrap_err(),
         Error::Callback(CallbackError::MissingTransaction)
     );
     // A session cookie offered as a transaction (another purpose key) is refused too.
@@ -100,7 +115,16 @@ async fn a_transaction_cookie_of_another_state_or_tampered_does_not_match() {
             .is_none()
     );
     // The genuine one still works.
-    assert!(auth.handle_callback(&q1, &jar1).await.result.is_ok());
+    assert!(
+        auth.handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q1)
+                .with_cookies(jar1.clone())
+        )
+        .await
+        .result
+        .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -109,16 +133,28 @@ async fn a_replayed_callback_gets_no_second_session() {
     let auth = common::client(&tenant, |b| b);
     let browser = common::tenant_browser();
     let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-    let first = auth.handle_callback(&query, &jar).await;
+    let first = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(jar.clone()),
+        )
+        .await;
     assert!(first.result.is_ok());
     assert!(
         first
-            .set_cookies
-            .iter()
+            .cookies
+            .lines()
             .any(|c| c.starts_with("__txn_") && c.contains("Max-Age=0"))
     );
     // An attacker who kept the transaction cookie replays the whole callback: the code is spent.
-    let replay = auth.handle_callback(&query, &jar).await;
+    let replay = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(jar.clone()),
+        )
+        .await;
     match &replay.result {
         Err(Error::Callback(CallbackError::TokenExchange(ProviderError::OAuth {
             status,
@@ -139,17 +175,35 @@ async fn provider_errors_reach_the_app_typed() {
     let auth = common::client(&tenant, |b| b);
     // prompt=none without a tenant session: the tenant answers login_required.
     let login = auth
-        .start_login(LoginOptions::new().param("prompt", "none"))
+        .start_login(
+            &tollgate::RequestOrigin::default(),
+            LoginOptions::new().param("prompt", "none"),
+        )
         .await
         .unwrap();
-    let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
+    let jar = CookieJar::parse(
+        login
+            .cookies
+            .lines()
+            .next()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap(),
+    );
     let resp = common::tenant_browser()
         .get(login.url.as_str())
         .send()
         .await
         .unwrap();
     let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
-    let outcome = auth.handle_callback(location.query().unwrap(), &jar).await;
+    let outcome = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(location.query().unwrap())
+                .with_cookies(jar.clone()),
+        )
+        .await;
     match outcome.result.as_ref().unwrap_err() {
         Error::Callback(CallbackError::Authorization { error, .. }) => {
             assert_eq!(error, "login_required")
@@ -158,7 +212,10 @@ async fn provider_errors_reach_the_app_typed() {
     }
     no_session(&outcome);
     // access_denied with a description, as an Action would send it.
-    let login = auth.start_login(LoginOptions::new()).await.unwrap();
+    let login = auth
+        .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+        .await
+        .unwrap();
     let state = login
         .url
         .query_pairs()
@@ -166,9 +223,24 @@ async fn provider_errors_reach_the_app_typed() {
         .unwrap()
         .1
         .into_owned();
-    let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
+    let jar = CookieJar::parse(
+        login
+            .cookies
+            .lines()
+            .next()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap(),
+    );
     let q = format!("error=access_denied&error_description=Not%20today&state={state}");
-    let outcome = auth.handle_callback(&q, &jar).await;
+    let outcome = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q)
+                .with_cookies(jar.clone()),
+        )
+        .await;
     assert_eq!(
         outcome.result.as_ref().unwrap_err(),
         &Error::Callback(CallbackError::Authorization {
@@ -192,7 +264,14 @@ async fn an_iss_parameter_naming_another_issuer_is_refused() {
     let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
     let q = format!("{query}&iss=https%3A%2F%2Fevil.example%2F");
     assert_eq!(
-        auth.handle_callback(&q, &jar).await.result.unwrap_err(),
+        auth.handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q)
+                .with_cookies(jar.clone())
+        )
+        .await
+        .result
+        .unwrap_err(),
         Error::Callback(CallbackError::IssuerMismatch)
     );
 }
@@ -201,7 +280,10 @@ async fn an_iss_parameter_naming_another_issuer_is_refused() {
 async fn a_missing_code_and_a_bad_max_age_are_clear_errors() {
     let tenant = common::tenant().await;
     let auth = common::client(&tenant, |b| b);
-    let login = auth.start_login(LoginOptions::new()).await.unwrap();
+    let login = auth
+        .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+        .await
+        .unwrap();
     let state = login
         .url
         .query_pairs()
@@ -209,15 +291,30 @@ async fn a_missing_code_and_a_bad_max_age_are_clear_errors() {
         .unwrap()
         .1
         .into_owned();
-    let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
+    let jar = CookieJar::parse(
+        login
+            .cookies
+            .lines()
+            .next()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap(),
+    );
     assert_eq!(
-        auth.handle_callback(&format!("state={state}"), &jar)
-            .await
-            .result
-            .unwrap_err(),
+        auth.handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(format!("state={state}"))
+                .with_cookies(jar.clone())
+        )
+        .await
+        .result
+        .unwrap_err(),
         Error::Callback(CallbackError::MissingCode)
     );
-    let resp = auth.handle_login("max_age=soon").await;
+    let resp = auth
+        .handle_login(&tollgate::AuthRequest::new().with_query("max_age=soon"))
+        .await;
     assert_eq!(resp.status(), 400);
     assert!(resp.body().contains("max_age"));
 }
@@ -229,12 +326,20 @@ async fn an_unreachable_provider_is_a_typed_error() {
         b.http_timeout(std::time::Duration::from_secs(1))
     });
     tenant.shutdown().await;
-    let err = auth.start_login(LoginOptions::new()).await.unwrap_err();
+    let err = auth
+        .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, Error::Provider(ProviderError::Unreachable { .. })),
         "{err:?}"
     );
-    assert_eq!(auth.handle_login("").await.status(), 502);
+    assert_eq!(
+        auth.handle_login(&tollgate::AuthRequest::new().with_query(""))
+            .await
+            .status(),
+        502
+    );
 }
 
 #[tokio::test]
@@ -248,7 +353,13 @@ async fn a_step_up_the_signed_id_token_does_not_show_upgrades_nothing() {
         .return_to("/billing")
         .param("acr_values", STRONG);
     let (q, jar) = common::login_to_callback(&auth, &browser, opts).await;
-    let outcome = auth.handle_callback(&q, &jar).await;
+    let outcome = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q)
+                .with_cookies(jar.clone()),
+        )
+        .await;
     match &outcome.result {
         Err(Error::Callback(CallbackError::StepUpNotSatisfied { requested, acr, .. })) => {
             assert_eq!(requested, STRONG);
@@ -257,7 +368,9 @@ async fn a_step_up_the_signed_id_token_does_not_show_upgrades_nothing() {
         other => panic!("{other:?}"),
     }
     no_session(&outcome);
-    let retry = outcome.retry_step_up.clone().unwrap();
+    let tollgate::CallbackMode::StepUp { retry_url: retry } = outcome.mode.clone() else {
+        panic!("a step-up callback: {:?}", outcome.mode)
+    };
     assert!(
         retry.starts_with("/auth/login?returnTo=%2Fbilling&acr_values=urn"),
         "{retry}"
@@ -273,7 +386,15 @@ async fn a_step_up_the_signed_id_token_does_not_show_upgrades_nothing() {
         .return_to("/billing")
         .param("acr_values", MFA);
     let (q, jar) = common::login_to_callback_mfa(&auth, &tenant, &browser, opts.clone()).await;
-    let ok = auth.handle_callback(&q, &jar).await.result.unwrap();
+    let ok = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q)
+                .with_cookies(jar.clone()),
+        )
+        .await
+        .result
+        .unwrap();
     assert!(ok.session.has_mfa());
     assert_eq!(ok.return_to, "/billing");
     // …and the acr the app asked for is enough even when amr says otherwise.
@@ -282,7 +403,16 @@ async fn a_step_up_the_signed_id_token_does_not_show_upgrades_nothing() {
         serde_json::json!(["pwd"]),
     )));
     let (q, jar) = common::login_to_callback_mfa(&auth, &tenant, &browser, opts).await;
-    assert!(auth.handle_callback(&q, &jar).await.result.is_ok());
+    assert!(
+        auth.handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q)
+                .with_cookies(jar.clone())
+        )
+        .await
+        .result
+        .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -290,10 +420,13 @@ async fn a_cancelled_step_up_offers_to_try_again() {
     let tenant = common::tenant().await;
     let auth = common::client(&tenant, |b| b);
     let login = auth
-        .start_login(LoginOptions::new().return_to("/billing").param(
-            "acr_values",
-            "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
-        ))
+        .start_login(
+            &tollgate::RequestOrigin::default(),
+            LoginOptions::new().return_to("/billing").param(
+                "acr_values",
+                "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
+            ),
+        )
         .await
         .unwrap();
     let state = login
@@ -303,13 +436,31 @@ async fn a_cancelled_step_up_offers_to_try_again() {
         .unwrap()
         .1
         .into_owned();
-    let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
+    let jar = CookieJar::parse(
+        login
+            .cookies
+            .lines()
+            .next()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap(),
+    );
     let q = format!("error=access_denied&error_description=The%20user%20cancelled&state={state}");
-    let outcome = auth.handle_callback(&q, &jar).await;
+    let outcome = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q)
+                .with_cookies(jar.clone()),
+        )
+        .await;
     assert!(
         matches!(&outcome.result, Err(Error::Callback(CallbackError::Authorization { error, .. })) if error == "access_denied")
     );
-    assert!(outcome.retry_step_up.is_some());
+    assert!(matches!(
+        outcome.mode,
+        tollgate::CallbackMode::StepUp { .. }
+    ));
     let page = outcome.into_response("/auth/login");
     assert!(
         page.body().contains("Verification needed") && page.body().contains("returnTo=%2Fbilling")

@@ -45,12 +45,12 @@ async fn an_approved_request_gives_validated_tokens() {
     let auth = common::client(&tenant, |b| b);
     let opts =
         BackchannelAuthOptions::new(alice(), "Approve transfer 4471").scope("offline_access");
-    let request = auth.start_backchannel_auth(&opts).await.unwrap();
+    let request = auth.ciba().start(&opts).await.unwrap();
     assert_eq!(request.interval, 1);
     assert_eq!(request.expires_in, 300);
     let id = outbox_id(&tenant, "Approve transfer 4471");
 
-    let pending = auth.poll_backchannel_auth(&request).await.unwrap();
+    let pending = auth.ciba().poll(&request).await.unwrap();
     assert!(
         matches!(pending, BackchannelPoll::Pending { interval: 1 }),
         "{pending:?}"
@@ -60,7 +60,7 @@ async fn an_approved_request_gives_validated_tokens() {
     let waiting = {
         let auth = auth.clone();
         let opts = BackchannelAuthOptions::new(alice(), "Sign in to the kiosk");
-        tokio::spawn(async move { auth.backchannel_auth(&opts).await })
+        tokio::spawn(async move { auth.ciba().run(&opts).await })
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let second = loop {
@@ -84,15 +84,14 @@ async fn an_approved_request_gives_validated_tokens() {
 
     // The first request, approved earlier and polled after its interval, gives its tokens once.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let BackchannelPoll::Approved(first) = auth.poll_backchannel_auth(&request).await.unwrap()
-    else {
+    let BackchannelPoll::Approved(first) = auth.ciba().poll(&request).await.unwrap() else {
         panic!("approved")
     };
     assert!(
         first.refresh_token.is_some(),
         "offline_access gives a refresh token"
     );
-    let again = auth.poll_backchannel_auth(&request).await.unwrap_err();
+    let again = auth.ciba().poll(&request).await.unwrap_err();
     assert!(
         matches!(&again, BackchannelAuthError::PollFailed(ProviderError::OAuth { error, .. }) if error == "invalid_grant"),
         "{again:?}"
@@ -104,45 +103,47 @@ async fn denied_expired_and_bad_requests_are_typed() {
     let tenant = tenant().await;
     let auth = common::client(&tenant, |b| b);
     let request = auth
-        .start_backchannel_auth(&BackchannelAuthOptions::new(alice(), "Approve login"))
+        .ciba()
+        .start(&BackchannelAuthOptions::new(alice(), "Approve login"))
         .await
         .unwrap();
     assert!(tenant.deny_push(&outbox_id(&tenant, "Approve login")));
     assert_eq!(
-        auth.poll_backchannel_auth(&request).await.unwrap_err(),
+        auth.ciba().poll(&request).await.unwrap_err(),
         BackchannelAuthError::Denied
     );
 
     let eager = auth
-        .start_backchannel_auth(&BackchannelAuthOptions::new(alice(), "Too eager"))
+        .ciba()
+        .start(&BackchannelAuthOptions::new(alice(), "Too eager"))
         .await
         .unwrap();
     assert!(matches!(
-        auth.poll_backchannel_auth(&eager).await.unwrap(),
+        auth.ciba().poll(&eager).await.unwrap(),
         BackchannelPoll::Pending { interval: 1 }
     ));
     // Polling again at once is too fast: the tenant says slow_down, the wait grows by 5 s.
-    let slow = auth.poll_backchannel_auth(&eager).await.unwrap();
+    let slow = auth.ciba().poll(&eager).await.unwrap();
     assert!(
         matches!(slow, BackchannelPoll::Pending { interval: 6 }),
         "{slow:?}"
     );
 
     let short = auth
-        .start_backchannel_auth(
-            &BackchannelAuthOptions::new(alice(), "Quick one").requested_expiry(1),
-        )
+        .ciba()
+        .start(&BackchannelAuthOptions::new(alice(), "Quick one").requested_expiry(1))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
-        auth.poll_backchannel_auth(&short).await.unwrap_err(),
+        auth.ciba().poll(&short).await.unwrap_err(),
         BackchannelAuthError::Denied,
         "expired"
     );
 
     let unknown = auth
-        .start_backchannel_auth(&BackchannelAuthOptions::new("auth0|nobody", "Hello"))
+        .ciba()
+        .start(&BackchannelAuthOptions::new("auth0|nobody", "Hello"))
         .await
         .unwrap_err();
     assert!(
@@ -151,7 +152,8 @@ async fn denied_expired_and_bad_requests_are_typed() {
     );
     let before = tenant.outbox().len();
     let bad = auth
-        .start_backchannel_auth(&BackchannelAuthOptions::new(alice(), "<b>bold</b>"))
+        .ciba()
+        .start(&BackchannelAuthOptions::new(alice(), "<b>bold</b>"))
         .await
         .unwrap_err();
     assert!(matches!(bad, BackchannelAuthError::InvalidRequest(_)));

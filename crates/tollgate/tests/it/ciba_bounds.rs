@@ -85,7 +85,7 @@ async fn a_huge_interval_ends_the_wait_at_once_instead_of_overflowing() {
     )
     .await;
     let auth = client(&issuer);
-    let result = auth.backchannel_auth(&opts()).await;
+    let result = auth.ciba().run(&opts()).await;
     assert!(
         matches!(result, Err(BackchannelAuthError::Denied)),
         "{result:?}"
@@ -105,16 +105,16 @@ async fn slow_down_on_a_huge_interval_saturates() {
     )
     .await;
     let auth = client(&issuer);
-    let request = auth.start_backchannel_auth(&opts()).await.unwrap();
+    let request = auth.ciba().start(&opts()).await.unwrap();
     assert_eq!(request.interval, u64::MAX);
-    let poll = auth.poll_backchannel_auth(&request).await.unwrap();
+    let poll = auth.ciba().poll(&request).await.unwrap();
     assert!(
         matches!(poll, BackchannelPoll::Pending { interval: u64::MAX }),
         "{poll:?}"
     );
     assert_eq!(polls.load(Ordering::SeqCst), 1);
     // And the loop: the interval is longer than the expiry, so it gives up without sleeping.
-    let result = auth.backchannel_auth(&opts()).await;
+    let result = auth.ciba().run(&opts()).await;
     assert!(
         matches!(result, Err(BackchannelAuthError::Denied)),
         "{result:?}"

@@ -76,7 +76,13 @@ fn claims(jwt: &str) -> Map<String, Value> {
 
 async fn login(auth: &Tollgate) -> SessionData {
     let (query, jar) = login_to_callback(auth, &tenant_browser(), LoginOptions::new()).await;
-    let outcome = auth.handle_callback(&query, &jar).await;
+    let outcome = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(jar.clone()),
+        )
+        .await;
     outcome.result.expect("the login succeeds").session
 }
 
@@ -90,7 +96,10 @@ async fn login_binds_the_code_and_the_tokens_to_the_key() {
     let key = DpopKey::generate();
     let auth = sdk(&tenant, (CLIENT_ID, CLIENT_SECRET), &key);
 
-    let redirect = auth.start_login(LoginOptions::new()).await.unwrap();
+    let redirect = auth
+        .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+        .await
+        .unwrap();
     let jkt = redirect
         .url
         .query_pairs()
@@ -340,7 +349,15 @@ async fn clock_skew_moves_the_proofs_iat() {
             .unwrap();
     let auth = Tollgate::new(config);
     let (query, jar) = login_to_callback(&auth, &tenant_browser(), LoginOptions::new()).await;
-    let err = auth.handle_callback(&query, &jar).await.result.unwrap_err();
+    let err = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(jar.clone()),
+        )
+        .await
+        .result
+        .unwrap_err();
     assert!(
         matches!(
             &err,
@@ -398,7 +415,10 @@ async fn dpop_jkt_is_pushed_with_par() {
             .build()
             .unwrap();
     let auth = Tollgate::new(config);
-    let redirect = auth.start_login(LoginOptions::new()).await.unwrap();
+    let redirect = auth
+        .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+        .await
+        .unwrap();
     assert!(redirect.url.query_pairs().all(|(k, _)| k != "dpop_jkt"));
     assert!(redirect.url.query_pairs().any(|(k, _)| k == "request_uri"));
     let session = login(&auth).await;

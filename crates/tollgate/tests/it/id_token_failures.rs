@@ -11,7 +11,12 @@ async fn outcome_with(fault: Option<IdTokenFault>) -> tollgate::CallbackOutcome 
     let browser = common::tenant_browser();
     tenant.set_id_token_fault(fault);
     let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-    auth.handle_callback(&query, &jar).await
+    auth.handle_callback(
+        &tollgate::AuthRequest::new()
+            .with_query(&query)
+            .with_cookies(jar.clone()),
+    )
+    .await
 }
 
 fn assert_refused(outcome: &tollgate::CallbackOutcome, want: &IdTokenError) {
@@ -20,17 +25,14 @@ fn assert_refused(outcome: &tollgate::CallbackOutcome, want: &IdTokenError) {
         other => panic!("expected {want:?}, got {other:?}"),
     }
     assert!(
-        !outcome
-            .set_cookies
-            .iter()
-            .any(|c| c.starts_with("__session")),
+        !outcome.cookies.lines().any(|c| c.starts_with("__session")),
         "no session cookie after a refused login: {:?}",
-        outcome.set_cookies
+        outcome.cookies
     );
     assert!(
         outcome
-            .set_cookies
-            .iter()
+            .cookies
+            .lines()
             .any(|c| c.starts_with("__txn_") && c.contains("Max-Age=0")),
         "the transaction is spent even on failure"
     );
@@ -41,12 +43,7 @@ async fn a_good_token_makes_a_session() {
     let outcome = outcome_with(None).await;
     let ok = outcome.result.as_ref().expect("login succeeds");
     assert_eq!(ok.session.user.email(), Some("alice@example.com"));
-    assert!(
-        outcome
-            .set_cookies
-            .iter()
-            .any(|c| c.starts_with("__session="))
-    );
+    assert!(outcome.cookies.lines().any(|c| c.starts_with("__session=")));
 }
 
 #[tokio::test]
@@ -94,14 +91,29 @@ async fn hs256_with_the_public_key_fails_even_when_hs256_is_allowed() {
     let (q, jar) =
         common::login_to_callback(&auth, &common::tenant_browser(), LoginOptions::new()).await;
     assert_refused(
-        &auth.handle_callback(&q, &jar).await,
+        &auth
+            .handle_callback(
+                &tollgate::AuthRequest::new()
+                    .with_query(&q)
+                    .with_cookies(jar.clone()),
+            )
+            .await,
         &IdTokenError::InvalidSignature,
     );
     // …while a token really signed with the client secret passes when HS256 is configured.
     tenant.set_id_token_fault(Some(IdTokenFault::Hs256WithClientSecret));
     let (q, jar) =
         common::login_to_callback(&auth, &common::tenant_browser(), LoginOptions::new()).await;
-    assert!(auth.handle_callback(&q, &jar).await.result.is_ok());
+    assert!(
+        auth.handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q)
+                .with_cookies(jar.clone())
+        )
+        .await
+        .result
+        .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -162,7 +174,13 @@ async fn wrong_issuer_audience_azp_nonce_and_times_are_refused() {
     for (fault, want) in cases {
         tenant.set_id_token_fault(Some(fault));
         let (q, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-        let outcome = auth.handle_callback(&q, &jar).await;
+        let outcome = auth
+            .handle_callback(
+                &tollgate::AuthRequest::new()
+                    .with_query(&q)
+                    .with_cookies(jar.clone()),
+            )
+            .await;
         let want = match want {
             IdTokenError::IssuerMismatch { found, .. } => IdTokenError::IssuerMismatch {
                 expected: tenant.issuer().to_owned(),
@@ -188,7 +206,13 @@ async fn max_age_requires_a_fresh_auth_time() {
         common::login_to_callback(&auth, &browser, LoginOptions::new().param("max_age", "60"))
             .await;
     assert_refused(
-        &auth.handle_callback(&q, &jar).await,
+        &auth
+            .handle_callback(
+                &tollgate::AuthRequest::new()
+                    .with_query(&q)
+                    .with_cookies(jar.clone()),
+            )
+            .await,
         &IdTokenError::AuthTimeTooOld,
     );
     tenant.set_id_token_fault(Some(IdTokenFault::RemoveClaim("auth_time".into())));
@@ -196,14 +220,29 @@ async fn max_age_requires_a_fresh_auth_time() {
         common::login_to_callback(&auth, &browser, LoginOptions::new().param("max_age", "60"))
             .await;
     assert_refused(
-        &auth.handle_callback(&q, &jar).await,
+        &auth
+            .handle_callback(
+                &tollgate::AuthRequest::new()
+                    .with_query(&q)
+                    .with_cookies(jar.clone()),
+            )
+            .await,
         &IdTokenError::InvalidClaim("auth_time"),
     );
     tenant.set_id_token_fault(None);
     let (q, jar) =
         common::login_to_callback(&auth, &browser, LoginOptions::new().param("max_age", "60"))
             .await;
-    assert!(auth.handle_callback(&q, &jar).await.result.is_ok());
+    assert!(
+        auth.handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q)
+                .with_cookies(jar.clone())
+        )
+        .await
+        .result
+        .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -213,13 +252,26 @@ async fn rotated_keys_are_fetched_again_on_an_unknown_kid() {
     let browser = common::tenant_browser();
     let (q, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
     assert!(
-        auth.handle_callback(&q, &jar).await.result.is_ok(),
+        auth.handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q)
+                .with_cookies(jar.clone())
+        )
+        .await
+        .result
+        .is_ok(),
         "keys cached"
     );
     tenant.rotate_signing_key();
     tenant.drop_previous_keys();
     let (q, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-    let outcome = auth.handle_callback(&q, &jar).await;
+    let outcome = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q)
+                .with_cookies(jar.clone()),
+        )
+        .await;
     assert!(
         outcome.result.is_ok(),
         "the new kid is found by fetching the keys again: {:?}",
@@ -231,7 +283,13 @@ async fn rotated_keys_are_fetched_again_on_an_unknown_kid() {
     tenant.set_id_token_fault(Some(IdTokenFault::UnknownKid));
     for _ in 0..3 {
         let (q, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-        let outcome = auth.handle_callback(&q, &jar).await;
+        let outcome = auth
+            .handle_callback(
+                &tollgate::AuthRequest::new()
+                    .with_query(&q)
+                    .with_cookies(jar.clone()),
+            )
+            .await;
         assert!(matches!(
             outcome.result,
             Err(Error::Callback(CallbackError::IdToken(
@@ -248,7 +306,16 @@ async fn concurrent_logins_after_a_rotation_share_one_key_fetch() {
     let auth = common::client(&tenant, |b| b);
     let browser = common::tenant_browser();
     let (q, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-    assert!(auth.handle_callback(&q, &jar).await.result.is_ok());
+    assert!(
+        auth.handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&q)
+                .with_cookies(jar.clone())
+        )
+        .await
+        .result
+        .is_ok()
+    );
     assert_eq!(auth.jwks_fetch_count(), 1);
     // Codes are issued now; the tenant signs the ID tokens at the exchange, after the rotation.
     let mut pending = Vec::new();
@@ -256,8 +323,15 @@ async fn concurrent_logins_after_a_rotation_share_one_key_fetch() {
         pending.push(common::login_to_callback(&auth, &browser, LoginOptions::new()).await);
     }
     tenant.rotate_signing_key();
-    let results =
-        futures_join_all(pending.iter().map(|(q, jar)| auth.handle_callback(q, jar))).await;
+    let requests: Vec<tollgate::AuthRequest> = pending
+        .iter()
+        .map(|(q, jar)| {
+            tollgate::AuthRequest::new()
+                .with_query(q)
+                .with_cookies(jar.clone())
+        })
+        .collect();
+    let results = futures_join_all(requests.iter().map(|r| auth.handle_callback(r))).await;
     assert!(results.iter().all(|o| o.result.is_ok()));
     assert_eq!(
         auth.jwks_fetch_count(),

@@ -54,11 +54,15 @@ fn sdk(tenant: &RunningTenant, dpop: Option<&DpopKey>) -> Tollgate {
 
 async fn login(auth: &Tollgate) -> SessionData {
     let (query, jar) = login_to_callback(auth, &tenant_browser(), LoginOptions::new()).await;
-    auth.handle_callback(&query, &jar)
-        .await
-        .result
-        .expect("the login succeeds")
-        .session
+    auth.handle_callback(
+        &tollgate::AuthRequest::new()
+            .with_query(&query)
+            .with_cookies(jar.clone()),
+    )
+    .await
+    .result
+    .expect("the login succeeds")
+    .session
 }
 
 fn request(
@@ -82,12 +86,13 @@ async fn get(
     path: &str,
     scope: &str,
 ) -> Result<tollgate::ProxyOutcome, ProxyError> {
-    auth.proxy(
-        Some(session),
-        api,
-        request("GET", path, &[("scope", scope)], ""),
-    )
-    .await
+    auth.my_account()
+        .proxy(
+            Some(session),
+            api,
+            request("GET", path, &[("scope", scope)], ""),
+        )
+        .await
 }
 
 fn body(resp: &http::Response<Vec<u8>>) -> Value {
@@ -202,6 +207,7 @@ async fn my_org_details_are_the_organization_in_the_token() {
     let session = read.session.unwrap_or(session);
 
     let update = auth
+        .my_account()
         .proxy(
             Some(&session),
             MyApi::Organization,
@@ -229,6 +235,7 @@ async fn my_org_details_are_the_organization_in_the_token() {
     // Extra fields are refused by the API, and the refusal comes back as it is.
     let session = update.session.unwrap_or(session);
     let bad = auth
+        .my_account()
         .proxy(
             Some(&session),
             MyApi::Organization,
@@ -273,6 +280,7 @@ async fn preflights_go_through_without_a_session_and_keep_the_apis_cors_answer()
         )
     };
     let allowed = auth
+        .my_account()
         .proxy(None, MyApi::Account, preflight(SPA))
         .await
         .unwrap();
@@ -288,6 +296,7 @@ async fn preflights_go_through_without_a_session_and_keep_the_apis_cors_answer()
     assert!(allowed.session.is_none());
 
     let refused = auth
+        .my_account()
         .proxy(None, MyApi::Account, preflight("https://evil.example.com"))
         .await
         .unwrap();
@@ -301,6 +310,7 @@ async fn preflights_go_through_without_a_session_and_keep_the_apis_cors_answer()
 
     // Anything but a preflight needs the session.
     let err = auth
+        .my_account()
         .proxy(
             None,
             MyApi::Account,
@@ -324,7 +334,11 @@ async fn a_user_outside_any_organization_gets_the_apis_403() {
     )
     .await;
     let session = auth
-        .handle_callback(&query, &jar)
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(jar.clone()),
+        )
         .await
         .result
         .unwrap()
@@ -357,7 +371,8 @@ async fn parallel_calls_for_different_scopes_share_the_rotating_refresh_token() 
     let call = |s: SessionData, api: MyApi, path: &'static str, scope: &'static str| {
         let auth = auth.clone();
         async move {
-            auth.proxy(Some(&s), api, request("GET", path, &[("scope", scope)], ""))
+            auth.my_account()
+                .proxy(Some(&s), api, request("GET", path, &[("scope", scope)], ""))
                 .await
                 .unwrap()
         }
@@ -446,7 +461,8 @@ async fn a_connect_uri_off_the_providers_origin_is_never_followed() {
     }))
     .unwrap();
     let err = auth
-        .connect_account(
+        .my_account()
+        .connect(
             &session,
             &tollgate::ConnectAccountOptions::new("google-oauth2"),
         )

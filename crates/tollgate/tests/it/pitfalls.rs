@@ -18,7 +18,12 @@ use tollgate_testkit::now;
 
 async fn login_with(op: &HostileOp, auth: &Tollgate, opts: LoginOptions) -> CallbackOutcome {
     let (query, jar) = op.authorize(auth, opts).await;
-    auth.handle_callback(&query, &jar).await
+    auth.handle_callback(
+        &tollgate::AuthRequest::new()
+            .with_query(&query)
+            .with_cookies(jar.clone()),
+    )
+    .await
 }
 
 /// A login by a browser that already holds `session` (its cookies go to the callback too).
@@ -29,12 +34,16 @@ async fn login_again(op: &HostileOp, auth: &Tollgate, session: &CookieJar) -> Ca
         .chain(session.iter())
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    auth.handle_callback(&query, &CookieJar::parse(&both.join("; ")))
-        .await
+    auth.handle_callback(
+        &tollgate::AuthRequest::new()
+            .with_query(&query)
+            .with_cookies(CookieJar::parse(&both.join("; "))),
+    )
+    .await
 }
 
 fn id_token_error(outcome: &CallbackOutcome) -> IdTokenError {
-    assert!(!sets_session(&outcome.set_cookies));
+    assert!(!sets_session(&outcome.cookies));
     match &outcome.result {
         Err(Error::Callback(CallbackError::IdToken(e))) => e.clone(),
         other => panic!("expected an ID token error, got {other:?}"),
@@ -57,7 +66,7 @@ async fn signed_in(
     let auth = auth_for(&op);
     let outcome = op.login(&auth).await;
     let session = outcome.result.unwrap().session;
-    (op, auth, session, jar_after(&outcome.set_cookies))
+    (op, auth, session, jar_after(&outcome.cookies))
 }
 
 fn logout_claims(op: &HostileOp) -> Value {
@@ -122,7 +131,8 @@ async fn p02_claim_type_confusion_string_exp_and_iat_are_refused_not_ignored() {
     let mut c = logout_claims(&op);
     c["exp"] = json!(far);
     let err = auth
-        .verify_logout_token(&sign_jws(&Signer::default(), None, &c))
+        .backchannel_logout()
+        .verify(&sign_jws(&Signer::default(), None, &c))
         .await
         .unwrap_err();
     assert_eq!(
@@ -167,7 +177,11 @@ async fn p03_crypto_backend_is_selected_and_verifies() {
 #[tokio::test]
 async fn p04_nonce_always_sent_and_required() {
     let op = HostileOp::start().await;
-    let login = op.client().start_login(LoginOptions::new()).await.unwrap();
+    let login = op
+        .client()
+        .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+        .await
+        .unwrap();
     assert!(
         login
             .url
@@ -192,30 +206,54 @@ async fn p05_state_is_single_use_and_bound_to_the_transaction_cookie() {
     let (query, jar) = op.authorize(&auth, LoginOptions::new()).await;
     // Another state with this cookie: no transaction.
     let forged = query.replace("state=", "state=x");
-    let out = auth.handle_callback(&forged, &jar).await;
+    let out = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&forged)
+                .with_cookies(jar.clone()),
+        )
+        .await;
     assert_eq!(
         out.result.unwrap_err(),
         Error::Callback(CallbackError::MissingTransaction)
     );
-    let out = auth.handle_callback(&query, &jar).await;
+    let out = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(jar.clone()),
+        )
+        .await;
     assert!(out.result.is_ok());
     let txn_name = jar.iter().next().unwrap().0.to_owned();
     assert!(
-        out.set_cookies
-            .iter()
+        out.cookies
+            .lines()
             .any(|c| c.starts_with(&format!("{txn_name}=;"))),
         "the transaction cookie is deleted"
     );
     // The browser's jar after the callback: the same callback again has no transaction.
-    let after = jar_after(&out.set_cookies);
-    let again = auth.handle_callback(&query, &after).await;
+    let after = jar_after(&out.cookies);
+    let again = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(after.clone()),
+        )
+        .await;
     assert_eq!(
         again.result.unwrap_err(),
         Error::Callback(CallbackError::MissingTransaction)
     );
     // A replay that kept the old cookie gets no session either (the code is spent).
-    let replay = auth.handle_callback(&query, &jar).await;
-    assert!(replay.result.is_err() && !sets_session(&replay.set_cookies));
+    let replay = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(jar.clone()),
+        )
+        .await;
+    assert!(replay.result.is_err() && !sets_session(&replay.cookies));
 }
 
 #[tokio::test]
@@ -229,7 +267,7 @@ async fn p06_step_up_is_checked_from_the_signed_id_token() {
         out.result,
         Err(Error::Callback(CallbackError::StepUpNotSatisfied { .. }))
     ));
-    assert!(!sets_session(&out.set_cookies));
+    assert!(!sets_session(&out.cookies));
     op.mutate(Mutation {
         id_token_claims: set("amr", json!(["pwd", "mfa"])),
         ..Mutation::default()
@@ -295,12 +333,16 @@ fn p07_return_to_accepts_only_same_origin_paths() {
 #[tokio::test]
 async fn p08_session_fixation_new_session_id_on_every_login() {
     let store = Arc::new(MemoryStore::new());
-    let (op, auth, _, jar) =
-        signed_in(|op| Tollgate::with_store(op.config().build().unwrap(), store.clone())).await;
+    let (op, auth, _, jar) = signed_in(|op| {
+        Tollgate::builder(op.config().build().unwrap())
+            .store(store.clone())
+            .build()
+    })
+    .await;
     let first = auth.load_session(&jar).await.unwrap().unwrap();
     let first_id = first.store_id().unwrap().to_owned();
     let again = login_again(&op, &auth, &jar).await;
-    let jar2 = jar_after(&again.set_cookies);
+    let jar2 = jar_after(&again.cookies);
     let second = auth.load_session(&jar2).await.unwrap().unwrap();
     assert_ne!(second.store_id().unwrap(), first_id);
     assert!(
@@ -318,8 +360,12 @@ async fn p08_session_fixation_new_session_id_on_every_login() {
 #[tokio::test]
 async fn p09_lost_updates_are_refused_by_versioned_saves() {
     let store = Arc::new(MemoryStore::new());
-    let (_, auth, _, jar) =
-        signed_in(|op| Tollgate::with_store(op.config().build().unwrap(), store.clone())).await;
+    let (_, auth, _, jar) = signed_in(|op| {
+        Tollgate::builder(op.config().build().unwrap())
+            .store(store.clone())
+            .build()
+    })
+    .await;
     let a = auth.load_session(&jar).await.unwrap().unwrap();
     let b = auth.load_session(&jar).await.unwrap().unwrap();
     let mut first = a.data.clone();
@@ -406,7 +452,8 @@ async fn p13_random_kids_cause_at_most_one_forced_fetch_per_cooldown() {
             kid: Some(format!("random-{i}")),
         };
         let err = auth
-            .verify_logout_token(&sign_jws(&signer, None, &logout_claims(&op)))
+            .backchannel_logout()
+            .verify(&sign_jws(&signer, None, &logout_claims(&op)))
             .await
             .unwrap_err();
         assert!(matches!(
@@ -439,7 +486,7 @@ async fn p14_large_sessions_are_chunked_within_browser_limits() {
         assert!(l.starts_with(&format!("__session__{i}=")));
         assert!(l.len() <= 4096, "a browser keeps it: {} bytes", l.len());
     }
-    let jar = jar_after(&lines);
+    let jar = jar_after(&lines.clone().into());
     assert_eq!(auth.session(&jar).await.unwrap().unwrap().user, s.user);
     // Half a session is no session.
     let missing: Vec<String> = lines
@@ -447,7 +494,12 @@ async fn p14_large_sessions_are_chunked_within_browser_limits() {
         .filter(|l| !l.starts_with("__session__1="))
         .cloned()
         .collect();
-    assert!(auth.session(&jar_after(&missing)).await.unwrap().is_none());
+    assert!(
+        auth.session(&jar_after(&missing.into()))
+            .await
+            .unwrap()
+            .is_none()
+    );
     // A smaller session deletes the chunks left over.
     s.user = User(serde_json::from_value(json!({"sub": SUB})).unwrap());
     let smaller = auth.session_codec().write(&jar, &s, now());
@@ -460,8 +512,12 @@ async fn p14_large_sessions_are_chunked_within_browser_limits() {
 #[tokio::test]
 async fn p15_logout_ends_the_local_session_and_goes_to_end_session() {
     let store = Arc::new(MemoryStore::new());
-    let (op, auth, _, jar) =
-        signed_in(|op| Tollgate::with_store(op.config().build().unwrap(), store.clone())).await;
+    let (op, auth, _, jar) = signed_in(|op| {
+        Tollgate::builder(op.config().build().unwrap())
+            .store(store.clone())
+            .build()
+    })
+    .await;
     let id = auth
         .load_session(&jar)
         .await
@@ -470,7 +526,13 @@ async fn p15_logout_ends_the_local_session_and_goes_to_end_session() {
         .store_id()
         .unwrap()
         .to_owned();
-    let resp = auth.handle_logout("", &jar).await;
+    let resp = auth
+        .handle_logout(
+            &tollgate::AuthRequest::new()
+                .with_query("")
+                .with_cookies(jar.clone()),
+        )
+        .await;
     assert_eq!(resp.status(), 302);
     let to = resp.headers()["location"].to_str().unwrap();
     assert!(
@@ -503,27 +565,35 @@ async fn p16_logout_tokens_are_fully_verified() {
     let mut no_jti = good.clone();
     no_jti.as_object_mut().unwrap().remove("jti");
     assert_eq!(
-        auth.verify_logout_token(&sign(&nonce)).await.unwrap_err(),
+        auth.backchannel_logout()
+            .verify(&sign(&nonce))
+            .await
+            .unwrap_err(),
         LogoutTokenError::Nonce
     );
     assert_eq!(
-        auth.verify_logout_token(&sign(&no_event))
+        auth.backchannel_logout()
+            .verify(&sign(&no_event))
             .await
             .unwrap_err(),
         LogoutTokenError::Events
     );
     assert_eq!(
-        auth.verify_logout_token(&sign(&no_jti)).await.unwrap_err(),
+        auth.backchannel_logout()
+            .verify(&sign(&no_jti))
+            .await
+            .unwrap_err(),
         LogoutTokenError::NoJti
     );
     let token = sign(&good);
-    assert!(auth.verify_logout_token(&token).await.is_ok());
+    assert!(auth.backchannel_logout().verify(&token).await.is_ok());
     assert_eq!(
-        auth.verify_logout_token(&token).await.unwrap_err(),
+        auth.backchannel_logout().verify(&token).await.unwrap_err(),
         LogoutTokenError::Replayed
     );
     let resp = auth
-        .handle_backchannel_logout(format!("logout_token={}", sign(&nonce)).as_bytes())
+        .backchannel_logout()
+        .handle(format!("logout_token={}", sign(&nonce)).as_bytes())
         .await;
     assert_eq!(resp.status(), 400);
     assert_eq!(resp.headers()["cache-control"], "no-store");
@@ -546,7 +616,7 @@ async fn p17_no_redirect_is_followed() {
     });
     let err = op
         .client()
-        .start_login(LoginOptions::new())
+        .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
         .await
         .unwrap_err();
     assert!(
@@ -564,7 +634,13 @@ async fn p17_no_redirect_is_followed() {
         )),
         ..Mutation::default()
     });
-    let out = auth.handle_callback(&query, &jar).await;
+    let out = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(jar.clone()),
+        )
+        .await;
     assert!(matches!(
         out.result,
         Err(Error::Callback(CallbackError::TokenExchange(_)))
@@ -581,7 +657,10 @@ async fn p18_audience_is_a_first_class_parameter_that_keys_the_token_cache() {
             .build()
             .unwrap(),
     );
-    let login = auth.start_login(LoginOptions::new()).await.unwrap();
+    let login = auth
+        .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+        .await
+        .unwrap();
     assert!(
         login
             .url

@@ -60,7 +60,15 @@ async fn an_unregistered_key_is_refused_as_invalid_client() {
     let auth = client(&tenant, ClientAssertionKey::generate());
     let browser = common::tenant_browser();
     let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-    let err = auth.handle_callback(&query, &jar).await.result.unwrap_err();
+    let err = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(jar.clone()),
+        )
+        .await
+        .result
+        .unwrap_err();
     assert!(
         matches!(&err, Error::Callback(CallbackError::TokenExchange(ProviderError::OAuth { status: 401, error, .. })) if error == "invalid_client"),
         "{err:?}"

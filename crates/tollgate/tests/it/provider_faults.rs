@@ -124,7 +124,10 @@ async fn each_provider_fault_is_a_typed_error_and_service_resumes() {
         let auth = client(&issuer);
         mode.store(m as u8, Ordering::SeqCst);
         let started = Instant::now();
-        let err = auth.start_login(LoginOptions::new()).await.unwrap_err();
+        let err = auth
+            .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+            .await
+            .unwrap_err();
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "bounded time: {:?}",
@@ -134,7 +137,12 @@ async fn each_provider_fault_is_a_typed_error_and_service_resumes() {
             Error::Provider(p) => assert!(expected(p), "mode {}: {p:?}", m as u8),
             other => panic!("mode {}: {other:?}", m as u8),
         }
-        assert_eq!(auth.handle_login("").await.status(), 502);
+        assert_eq!(
+            auth.handle_login(&tollgate::AuthRequest::new().with_query(""))
+                .await
+                .status(),
+            502
+        );
         assert!(
             auth.session(&jar).await.unwrap().is_some(),
             "the session is untouched"
@@ -144,10 +152,18 @@ async fn each_provider_fault_is_a_typed_error_and_service_resumes() {
     mode.store(Mode::Good as u8, Ordering::SeqCst);
     let auth2 = client(&issuer);
     mode.store(Mode::ServerError as u8, Ordering::SeqCst);
-    assert!(auth2.start_login(LoginOptions::new()).await.is_err());
+    assert!(
+        auth2
+            .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+            .await
+            .is_err()
+    );
     mode.store(Mode::Good as u8, Ordering::SeqCst);
     assert!(
-        auth2.start_login(LoginOptions::new()).await.is_ok(),
+        auth2
+            .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+            .await
+            .is_ok(),
         "recovers on the next request"
     );
 }
@@ -157,10 +173,16 @@ async fn cached_metadata_keeps_serving_while_discovery_fails() {
     let mode = Arc::new(AtomicU8::new(Mode::Good as u8));
     let issuer = faulty_provider(mode.clone()).await;
     let auth = client(&issuer);
-    assert!(auth.start_login(LoginOptions::new()).await.is_ok());
+    assert!(
+        auth.start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+            .await
+            .is_ok()
+    );
     mode.store(Mode::ServerError as u8, Ordering::SeqCst);
     assert!(
-        auth.start_login(LoginOptions::new()).await.is_ok(),
+        auth.start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+            .await
+            .is_ok(),
         "fresh cached metadata is reused"
     );
 }
@@ -192,7 +214,7 @@ async fn signed_in() -> (HostileOp, Tollgate, SessionData, CookieJar) {
     );
     let outcome = op.login(&auth).await;
     let session = outcome.result.unwrap().session;
-    (op, auth, session, jar_after(&outcome.set_cookies))
+    (op, auth, session, jar_after(&outcome.cookies))
 }
 
 fn fault(op: &HostileOp, at: Endpoint, f: Fault) {
@@ -225,16 +247,20 @@ async fn login_again(
         .chain(session.iter())
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    auth.handle_callback(&query, &CookieJar::parse(&both.join("; ")))
-        .await
+    auth.handle_callback(
+        &tollgate::AuthRequest::new()
+            .with_query(&query)
+            .with_cookies(CookieJar::parse(&both.join("; "))),
+    )
+    .await
 }
 
 fn callback_failed(outcome: &tollgate::CallbackOutcome) -> &Error {
-    assert!(!sets_session(&outcome.set_cookies), "no new session");
+    assert!(!sets_session(&outcome.cookies), "no new session");
     assert!(
         !outcome
-            .set_cookies
-            .iter()
+            .cookies
+            .lines()
             .any(|c| c.starts_with("__session=;")),
         "the old session is not deleted"
     );
@@ -272,9 +298,9 @@ async fn fault_provider_down_is_unreachable_then_recovers() {
     let lines = auth
         .session_codec()
         .write(&CookieJar::default(), &s, tollgate_testkit::now());
-    let jar = jar_after(&lines);
+    let jar = jar_after(&lines.into());
 
-    let err = bounded(auth.start_login(LoginOptions::new()))
+    let err = bounded(auth.start_login(&tollgate::RequestOrigin::default(), LoginOptions::new()))
         .await
         .unwrap_err();
     assert!(

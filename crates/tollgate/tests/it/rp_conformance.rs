@@ -24,8 +24,8 @@ use tollgate_testkit::now;
 /// A good run: the session is set and opens, and UserInfo answered for the user.
 async fn assert_completes(op: &HostileOp, auth: &Tollgate, run: RpRun) -> SessionData {
     let ok = run.outcome.result.expect("the login completes");
-    assert!(sets_session(&run.outcome.set_cookies));
-    let jar = jar_after(&run.outcome.set_cookies);
+    assert!(sets_session(&run.outcome.cookies));
+    let jar = jar_after(&run.outcome.cookies);
     assert_eq!(auth.session(&jar).await.unwrap().unwrap().user.sub(), SUB);
     let claims = run.userinfo.expect("UserInfo was called").unwrap();
     assert_eq!(claims["sub"], SUB);
@@ -36,9 +36,9 @@ async fn assert_completes(op: &HostileOp, auth: &Tollgate, run: RpRun) -> Sessio
 /// The suite's pass rule for a negative module: a typed error, no session, and silence.
 async fn assert_refused(op: &HostileOp, auth: &Tollgate, run: RpRun) -> Error {
     let err = run.outcome.result.expect_err("the login must be refused");
-    assert!(!sets_session(&run.outcome.set_cookies), "{err}");
+    assert!(!sets_session(&run.outcome.cookies), "{err}");
     assert!(
-        auth.session(&jar_after(&run.outcome.set_cookies))
+        auth.session(&jar_after(&run.outcome.cookies))
             .await
             .unwrap()
             .is_none(),
@@ -314,7 +314,11 @@ async fn basic_client_secret_basic_sends_form_encoded_credentials() {
 #[tokio::test]
 async fn basic_scope_userinfo_claims_are_requested() {
     let op = HostileOp::start().await;
-    let login = op.client().start_login(LoginOptions::new()).await.unwrap();
+    let login = op
+        .client()
+        .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+        .await
+        .unwrap();
     let scope = login
         .url
         .query_pairs()
@@ -403,12 +407,20 @@ async fn config_discovery_issuer_mismatch_stops_before_any_authorization_request
         ..Mutation::default()
     });
     let auth = op.client();
-    let err = auth.start_login(LoginOptions::new()).await.unwrap_err();
+    let err = auth
+        .start_login(&tollgate::RequestOrigin::default(), LoginOptions::new())
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, Error::Provider(ProviderError::IssuerMismatch { .. })),
         "{err:?}"
     );
-    assert_eq!(auth.handle_login("").await.status(), 502);
+    assert_eq!(
+        auth.handle_login(&tollgate::AuthRequest::new().with_query(""))
+            .await
+            .status(),
+        502
+    );
     assert!(
         op.calls()
             .iter()
@@ -539,16 +551,18 @@ fn now_nanos() -> u128 {
 /// Logs in through the OP with a server-side store; returns the cookies of the session.
 async fn bcl_setup() -> (HostileOp, Tollgate, tollgate::CookieJar) {
     let op = HostileOp::start().await;
-    let auth = Tollgate::with_store(op.config().build().unwrap(), Arc::new(MemoryStore::new()));
+    let auth = Tollgate::builder(op.config().build().unwrap())
+        .store(Arc::new(MemoryStore::new()))
+        .build();
     let run = op.rp_run(&auth).await;
-    let jar = jar_after(&run.outcome.set_cookies);
+    let jar = jar_after(&run.outcome.cookies);
     assert_completes(&op, &auth, run).await;
     (op, auth, jar)
 }
 
 async fn post_logout_token(auth: &Tollgate, token: &str) -> tollgate::AuthResponse {
     let body = format!("logout_token={token}&ignored_parameter=ignored");
-    let resp = auth.handle_backchannel_logout(body.as_bytes()).await;
+    let resp = auth.backchannel_logout().handle(body.as_bytes()).await;
     assert_eq!(resp.headers()["cache-control"], "no-store");
     resp
 }
@@ -617,7 +631,13 @@ async fn backchannel_alg_none_with_a_real_session_is_400() {
 // RP-Initiated logout plan
 
 async fn logout_redirect(auth: &Tollgate, query: &str, jar: &tollgate::CookieJar) -> url::Url {
-    let resp = auth.handle_logout(query, jar).await;
+    let resp = auth
+        .handle_logout(
+            &tollgate::AuthRequest::new()
+                .with_query(query)
+                .with_cookies(jar.clone()),
+        )
+        .await;
     assert_eq!(resp.status(), 302);
     let cookies: Vec<String> = resp
         .headers()
@@ -643,7 +663,7 @@ async fn rp_init_logout_sends_id_token_hint_and_the_registered_redirect() {
     let op = HostileOp::start().await;
     let auth = op.client();
     let run = op.rp_run(&auth).await;
-    let jar = jar_after(&run.outcome.set_cookies);
+    let jar = jar_after(&run.outcome.cookies);
     assert_completes(&op, &auth, run).await;
     let to = logout_redirect(&auth, "state=rp-state-1", &jar).await;
     assert_eq!(
@@ -671,7 +691,7 @@ async fn rp_init_logout_no_state() {
     let op = HostileOp::start().await;
     let auth = op.client();
     let run = op.rp_run(&auth).await;
-    let jar = jar_after(&run.outcome.set_cookies);
+    let jar = jar_after(&run.outcome.cookies);
     assert_completes(&op, &auth, run).await;
     let to = logout_redirect(&auth, "", &jar).await;
     assert_eq!(param(&to, "state"), None);

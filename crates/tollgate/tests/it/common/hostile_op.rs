@@ -516,8 +516,20 @@ impl HostileOp {
         auth: &Tollgate,
         opts: LoginOptions,
     ) -> (String, CookieJar) {
-        let login = auth.start_login(opts).await.unwrap();
-        let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
+        let login = auth
+            .start_login(&tollgate::RequestOrigin::default(), opts)
+            .await
+            .unwrap();
+        let jar = CookieJar::parse(
+            login
+                .cookies
+                .lines()
+                .next()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap(),
+        );
         let resp = browser().get(login.url.as_str()).send().await.unwrap();
         assert_eq!(resp.status(), 302, "{:?}", resp.text().await);
         let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
@@ -528,7 +540,12 @@ impl HostileOp {
     /// A whole login up to the callback's outcome.
     pub(crate) async fn login(&self, auth: &Tollgate) -> CallbackOutcome {
         let (query, jar) = self.authorize(auth, LoginOptions::new()).await;
-        auth.handle_callback(&query, &jar).await
+        auth.handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(jar.clone()),
+        )
+        .await
     }
 
     /// What a relying-party application does: log in, and only when that succeeded, call
@@ -557,9 +574,9 @@ pub(crate) fn browser() -> reqwest::Client {
 }
 
 /// The cookies a browser would hold after these `Set-Cookie` lines (deletions dropped).
-pub(crate) fn jar_after(set_cookies: &[String]) -> CookieJar {
+pub(crate) fn jar_after(set_cookies: &tollgate::SetCookies) -> CookieJar {
     let pairs: Vec<&str> = set_cookies
-        .iter()
+        .lines()
         .filter_map(|l| l.split(';').next())
         .filter(|p| p.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
         .collect();
@@ -567,9 +584,9 @@ pub(crate) fn jar_after(set_cookies: &[String]) -> CookieJar {
 }
 
 /// Whether the lines set a session cookie.
-pub(crate) fn sets_session(set_cookies: &[String]) -> bool {
+pub(crate) fn sets_session(set_cookies: &tollgate::SetCookies) -> bool {
     set_cookies
-        .iter()
+        .lines()
         .filter_map(|l| l.split(';').next())
         .any(|p| p.starts_with("__session") && !p.ends_with('='))
 }

@@ -68,8 +68,20 @@ pub(crate) async fn login_to_callback_as(
     opts: LoginOptions,
     user: (&str, &str),
 ) -> (String, CookieJar) {
-    let login = auth.start_login(opts).await.unwrap();
-    let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
+    let login = auth
+        .start_login(&tollgate::RequestOrigin::default(), opts)
+        .await
+        .unwrap();
+    let jar = CookieJar::parse(
+        login
+            .cookies
+            .lines()
+            .next()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap(),
+    );
     let mut resp = browser.get(login.url.as_str()).send().await.unwrap();
     let mut location = Url::parse(login.url.as_str())
         .unwrap()
@@ -104,11 +116,15 @@ pub(crate) async fn login_to_callback_as(
 pub(crate) async fn signed_in(auth: &Tollgate) -> tollgate::SessionData {
     let browser = tenant_browser();
     let (query, jar) = login_to_callback(auth, &browser, LoginOptions::new()).await;
-    auth.handle_callback(&query, &jar)
-        .await
-        .result
-        .expect("the login succeeds")
-        .session
+    auth.handle_callback(
+        &tollgate::AuthRequest::new()
+            .with_query(&query)
+            .with_cookies(jar.clone()),
+    )
+    .await
+    .result
+    .expect("the login succeeds")
+    .session
 }
 
 /// Like [`login_to_callback`], answering the tenant's password and MFA pages (alice's TOTP code).
@@ -118,8 +134,20 @@ pub(crate) async fn login_to_callback_mfa(
     browser: &reqwest::Client,
     opts: LoginOptions,
 ) -> (String, CookieJar) {
-    let login = auth.start_login(opts).await.unwrap();
-    let jar = CookieJar::parse(login.set_cookie.split(';').next().unwrap());
+    let login = auth
+        .start_login(&tollgate::RequestOrigin::default(), opts)
+        .await
+        .unwrap();
+    let jar = CookieJar::parse(
+        login
+            .cookies
+            .lines()
+            .next()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap(),
+    );
     let mut location = login.url.clone();
     for _ in 0..10 {
         let state = location
