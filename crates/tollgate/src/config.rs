@@ -936,6 +936,11 @@ pub(crate) fn parse_issuer(domain: &str, allow_http_loopback: bool) -> Result<Ur
     match url.scheme() {
         "https" => {}
         "http" if allow_http_loopback && is_loopback(&url) => {}
+        "http" if allow_http_loopback => {
+            return Err(ConfigError::InsecureRemoteIssuer {
+                issuer: url.to_string(),
+            });
+        }
         "http" => {
             return Err(ConfigError::InsecureIssuer {
                 issuer: url.to_string(),

@@ -5,8 +5,24 @@ use thiserror::Error;
 
 /// A configuration value is missing or wrong. Raised at start-up by [`ConfigBuilder::build`].
 ///
+/// `Debug` prints the same sentence as `Display`, so `fn main() -> Result<(), Box<dyn Error>>`
+/// (which prints `Debug`) tells the operator what to fix:
+///
+/// ```
+/// let err = tollgate::Config::builder()
+///     .domain("tenant.example.com")
+///     .client_id("app")
+///     .client_secret("s")
+///     .secret("too-short")
+///     .app_base_url("https://app.example.com")
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(format!("{err:?}"), err.to_string());
+/// assert!(err.to_string().starts_with("AUTH0_SECRET entry 0 is 9 bytes long"));
+/// ```
+///
 /// [`ConfigBuilder::build`]: crate::ConfigBuilder::build
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// A required setting is absent.
@@ -45,6 +61,15 @@ pub enum ConfigError {
         /// The issuer URL.
         issuer: String,
     },
+    /// The provider is on plain http on a host that is not loopback, with the loopback switch on:
+    /// the switch allows http only for `127.0.0.1`, `::1` and `localhost`.
+    #[error(
+        "AUTH0_DOMAIN {issuer} uses plain http on a host that is not loopback: insecure_allow_http_loopback_issuer allows http only for 127.0.0.1, [::1] and localhost; use https for any other host."
+    )]
+    InsecureRemoteIssuer {
+        /// The issuer URL.
+        issuer: String,
+    },
     /// A setting has a value outside its domain.
     #[error("{name} has the value {value:?}: expected {expected}.")]
     InvalidValue {
@@ -58,6 +83,12 @@ pub enum ConfigError {
     /// The DPoP key pair (`AUTH0_DPOP_PRIVATE_KEY` / `AUTH0_DPOP_PUBLIC_KEY`) cannot be used.
     #[error("AUTH0_DPOP_PRIVATE_KEY / AUTH0_DPOP_PUBLIC_KEY: {0}.")]
     DpopKey(#[source] crate::oidc::dpop::DpopKeyError),
+}
+
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// A call to the provider failed.
@@ -118,7 +149,7 @@ pub enum IdTokenError {
     #[error("the ID token is signed with {0:?}, which is not allowed")]
     DisallowedAlgorithm(String),
     /// No published key matches its `kid` and algorithm, even after fetching the keys again.
-    #[error("no key of the provider matches the ID token (kid {kid:?})")]
+    #[error("no key of the provider matches the ID token ({})", kid.as_deref().map_or_else(|| "it has no kid".to_owned(), |k| format!("kid {k:?}")))]
     NoMatchingKey {
         /// The token's `kid`.
         kid: Option<String>,
@@ -205,6 +236,15 @@ pub enum CallbackError {
     /// The code exchange failed.
     #[error("the code exchange failed: {0}")]
     TokenExchange(#[source] ProviderError),
+    /// The provider refused this application's own credentials at the code exchange
+    /// (`invalid_client`, `unauthorized_client`): a configuration error, not the user's.
+    #[error(
+        "the provider refused this application's credentials at the code exchange ({error}): check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (or the client assertion key) against the application's settings at the provider."
+    )]
+    ClientRejected {
+        /// The provider's error code.
+        error: String,
+    },
     /// The ID token is invalid.
     #[error("the login was refused: {0}")]
     IdToken(#[source] IdTokenError),
@@ -291,7 +331,9 @@ impl Error {
     /// The HTTP status an application should answer with.
     pub fn status(&self) -> http::StatusCode {
         match self {
-            Self::Config(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Config(_) | Self::Callback(CallbackError::ClientRejected { .. }) => {
+                http::StatusCode::INTERNAL_SERVER_ERROR
+            }
             Self::BaseUrl(_) => http::StatusCode::BAD_REQUEST,
             Self::Provider(_) => http::StatusCode::BAD_GATEWAY,
             Self::Store(crate::session::store::StoreError::Conflict) => http::StatusCode::CONFLICT,
@@ -318,6 +360,7 @@ impl Error {
                 CallbackError::MissingCode => "missing_code",
                 CallbackError::IssuerMismatch => "issuer_mismatch",
                 CallbackError::TokenExchange(_) => "token_exchange_error",
+                CallbackError::ClientRejected { .. } => "client_rejected",
                 CallbackError::IdToken(_) => "invalid_id_token",
                 CallbackError::StepUpNotSatisfied { .. } => "step_up_not_satisfied",
                 CallbackError::BaseUrlMismatch { .. } => "base_url_mismatch",
@@ -326,5 +369,24 @@ impl Error {
             Self::InvalidParameter { .. } => "invalid_request",
             Self::ConnectAccount(e) => e.code(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_key_is_named_by_its_value() {
+        let e = IdTokenError::NoMatchingKey {
+            kid: Some("key-2024".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "no key of the provider matches the ID token (kid \"key-2024\")"
+        );
+        let e = IdTokenError::NoMatchingKey { kid: None };
+        assert!(e.to_string().ends_with("(it has no kid)"), "{e}");
+        assert!(!e.to_string().contains("Some("));
     }
 }

@@ -3,28 +3,30 @@
 //! Sign users in with Auth0 (or any OpenID Connect provider), keep them in a secure session, and
 //! sign them out — the framework-agnostic core. The axum adapter (`tollgate-axum`) mounts the
 //! routes and extractors; this crate does the protocol work and speaks in plain types: a
-//! [`CookieJar`] parsed from the request, `Set-Cookie` lines, and [`http::Response`]s.
+//! [`CookieJar`] parsed from the request, [`SetCookies`] to send, and [`http::Response`]s.
 //!
 //! ## Quick start
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), tollgate::Error> {
-//! use tollgate::{Config, CookieJar, LoginOptions, Tollgate};
+//! use tollgate::{AuthRequest, Config, CookieJar, Tollgate};
 //!
 //! // AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET, AUTH0_SECRET, APP_BASE_URL
 //! let auth = Tollgate::new(Config::from_env()?);
 //!
-//! // GET /auth/login
-//! let resp = auth.handle_login("returnTo=%2Fbilling").await;
+//! // GET /auth/login?returnTo=%2Fbilling  (AuthRequest::from_parts(&headers, &uri) in a server)
+//! let resp = auth.handle_login(&AuthRequest::new().with_query("returnTo=%2Fbilling")).await;
 //! assert_eq!(resp.status(), 302);
 //!
 //! // GET /auth/callback?code=…&state=…  (with the request's cookies)
 //! let jar = CookieJar::parse("__txn_abc=…");
-//! let outcome = auth.handle_callback("code=…&state=abc", &jar).await;
+//! let callback = AuthRequest::new().with_query("code=…&state=abc").with_cookies(jar.clone());
+//! let outcome = auth.handle_callback(&callback).await;
 //! match &outcome.result {
 //!     Ok(done) => println!("welcome {}", done.session.user.sub()),
 //!     Err(e) => println!("login failed: {e}"),
 //! }
+//! let resp = auth.callback_response(outcome); // 302 with the session cookie, or an error page
 //!
 //! // Any later request
 //! if let Some(session) = auth.session(&jar).await? {
@@ -32,6 +34,24 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! ## Tasks
+//!
+//! * **Step-up MFA.** A page: guard it with a [`StepUp`] (`tollgate_axum::RequireMfa`); the
+//!   browser is sent round the login with `acr_values` and comes back with a session whose signed
+//!   ID token shows the second factor, once per session. An API: [`Tollgate::access_token`]
+//!   answers [`AccessTokenError::MfaRequired`] with a sealed `mfa_token`, and [`Mfa`]
+//!   (`auth.mfa(&session)`) challenges and verifies. EXAMPLES.md, "Step-up".
+//! * **Access tokens and their errors.** [`Tollgate::access_token`] (or
+//!   [`Tollgate::access_token_for`], which also saves the refreshed session) returns the cached
+//!   token or refreshes it, single-flight; [`AccessTokenError`] has `status()`, `code()` and
+//!   `to_json()` in the reference SDK's shape.
+//! * **Stores.** The default [`store::CookieStore`] keeps the whole session in the cookie;
+//!   [`store::MemoryStore`] and, with the `redis` feature, `store::RedisStore` keep it
+//!   server-side: `Tollgate::builder(config).store(Arc::new(store)).build()`.
+//! * **Testing.** [`testing`] makes signed-in session cookies for your own tests; the
+//!   `tollgate-tenant` crate is a local Auth0 to run them against; a [`ManualClock`] in
+//!   [`ConfigBuilder::clock`] moves time without sleeping.
 //!
 //! ## Where things are
 //!

@@ -126,9 +126,20 @@ fn plain_http_provider_needs_the_insecure_switch_and_loopback() {
     ]))
     .unwrap_err();
     assert!(
-        matches!(err, ConfigError::InsecureIssuer { .. }),
+        matches!(err, ConfigError::InsecureRemoteIssuer { .. }),
         "only loopback may be http"
     );
+    assert!(
+        !err.to_string().contains("turn on"),
+        "the switch is already on, so the fix is https: {err}"
+    );
+}
+
+#[test]
+fn a_configuration_error_debugs_as_its_sentence() {
+    let err = vars(&with(&[("AUTH0_DOMAIN", "http://127.0.0.1:4000")])).unwrap_err();
+    assert_eq!(format!("{err:?}"), err.to_string());
+    assert!(format!("{err:?}").contains("TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER=true"));
 }
 
 #[test]

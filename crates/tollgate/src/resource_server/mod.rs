@@ -359,11 +359,26 @@ impl ApiValidator {
     }
 }
 
+/// The JWT checks are shared with ID tokens; the API's answer names what it got: an access token.
 fn invalid(e: IdTokenError) -> ApiTokenError {
-    ApiTokenError::Invalid(e.to_string())
+    ApiTokenError::Invalid(e.to_string().replace("ID token", "access token"))
 }
 
 /// The string value of `name`, when it is one.
 fn str_claim<'a>(claims: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a str> {
     claims.get(name).and_then(Value::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_access_token_is_not_called_an_id_token() {
+        let e = invalid(IdTokenError::Malformed("not a JWS"));
+        assert_eq!(
+            e.to_string(),
+            "invalid access token: the access token is malformed: not a JWS"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::{AuthRequest, Tollgate};
-use crate::error::{CallbackError, Error, IdTokenError};
+use crate::error::{CallbackError, Error, IdTokenError, ProviderError};
 use crate::oidc::id_token::{self, Expectations, VerifyError};
 use crate::session::cookies::{CookieJar, SetCookies};
 use crate::session::transaction;
@@ -108,13 +108,20 @@ impl CallbackOutcome {
                 Some((&retry_url, "Try again")),
                 &self.cookies,
             ),
-            (_, Err(e)) => response::html_page(
-                e.status(),
-                "Sign-in failed",
-                &e.to_string(),
-                Some((login_path, "Sign in again")),
-                &self.cookies,
-            ),
+            (_, Err(e)) => {
+                // Signing in again cannot help when the application itself is misconfigured.
+                let retry = !matches!(
+                    e,
+                    Error::Config(_) | Error::Callback(CallbackError::ClientRejected { .. })
+                );
+                response::html_page(
+                    e.status(),
+                    "Sign-in failed",
+                    &e.to_string(),
+                    retry.then_some((login_path, "Sign in again")),
+                    &self.cookies,
+                )
+            }
         }
     }
 }
@@ -436,7 +443,16 @@ impl Tollgate {
                 &txn.code_verifier,
             )
             .await
-            .map_err(CallbackError::TokenExchange)?;
+            .map_err(|e| match e {
+                ProviderError::OAuth { error, .. }
+                    if error == "invalid_client" || error == "unauthorized_client" =>
+                {
+                    let e = CallbackError::ClientRejected { error };
+                    tracing::warn!(error = %e, "the provider refused the application's credentials");
+                    e
+                }
+                other => CallbackError::TokenExchange(other),
+            })?;
         let raw_id_token =
             tokens
                 .id_token

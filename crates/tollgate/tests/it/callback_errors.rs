@@ -466,3 +466,43 @@ async fn a_cancelled_step_up_offers_to_try_again() {
         page.body().contains("Verification needed") && page.body().contains("returnTo=%2Fbilling")
     );
 }
+
+#[tokio::test]
+async fn a_wrong_client_secret_names_the_settings_and_offers_no_sign_in_loop() {
+    let tenant = common::tenant().await;
+    let auth = common::client(&tenant, |b| b.client_secret("not-the-client-secret"));
+    let browser = common::tenant_browser();
+    let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
+    let outcome = auth
+        .handle_callback(
+            &tollgate::AuthRequest::new()
+                .with_query(&query)
+                .with_cookies(jar),
+        )
+        .await;
+    let err = outcome.result.as_ref().unwrap_err();
+    assert!(
+        matches!(err, Error::Callback(CallbackError::ClientRejected { error }) if error == "invalid_client"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.status(),
+        500,
+        "the application is misconfigured, not the user"
+    );
+    assert_eq!(err.code(), "client_rejected");
+    let text = err.to_string();
+    assert!(
+        text.contains("AUTH0_CLIENT_ID") && text.contains("AUTH0_CLIENT_SECRET"),
+        "{text}"
+    );
+    no_session(&outcome);
+    let resp = outcome.into_response("/auth/login");
+    assert_eq!(resp.status(), 500);
+    assert!(resp.body().contains("AUTH0_CLIENT_SECRET"));
+    assert!(
+        !resp.body().contains("Sign in again"),
+        "signing in again cannot help: {}",
+        resp.body()
+    );
+}
