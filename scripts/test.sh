@@ -156,8 +156,9 @@ cargo fmt --all --check
 section "cargo clippy --workspace --all-targets --all-features -- -D warnings -D clippy::incompatible_msrv"
 # incompatible_msrv is warn-by-default (so -D warnings already denies it); naming it says that the
 # MSRV check below relies on it. It reads each crate's `rust-version` and flags uses of std items
-# stabilised after it, in library and binary code (not in #[cfg(test)] code or tests/, unless
-# clippy.toml sets check-incompatible-msrv-in-tests).
+# stabilised after it (tried: File::lock_shared, 1.89, fails the run). It skips #[test] functions
+# and #[cfg(test)] modules unless clippy.toml sets check-incompatible-msrv-in-tests; helpers in
+# tests/ outside a #[test] function are checked.
 cargo clippy --workspace --all-targets --all-features -- -D warnings -D clippy::incompatible_msrv
 
 # ---------------------------------------------------------------------------------------------
