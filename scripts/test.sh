@@ -165,7 +165,8 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings -D clippy::
 section "MSRV: the dependency graph against the workspace's rust-version"
 # Only one toolchain is installed here and in CI (no rustup downloads), so there is no
 # `cargo +1.88 check`. What the MSRV checks do prove, with one toolchain:
-#   - clippy's incompatible_msrv (above): our code calls no std API newer than rust-version;
+#   - clippy's incompatible_msrv (above): our code, outside #[test] functions, calls no std API
+#     stabilised after rust-version;
 #   - this step: every crate in the resolved graph (Cargo.lock, all features, every platform, dev-
 #     dependencies too) that declares a `rust-version` declares one no higher than ours, so cargo
 #     on 1.88 would not refuse to build any of them.
