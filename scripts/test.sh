@@ -3,7 +3,11 @@
 #
 #   cargo fetch --locked                                    (every crate of Cargo.lock, all platforms)
 #   cargo fmt --all --check
-#   cargo clippy --workspace --all-targets --all-features -- -D warnings
+#   cargo clippy --workspace --all-targets --all-features -- -D warnings -D clippy::incompatible_msrv
+#   MSRV: no crate in the resolved graph declares a rust-version above the workspace's (1.88)
+#   cargo doc --workspace --no-deps --all-features          (RUSTDOCFLAGS=-D warnings)
+#   cargo check -p <crate> [--no-default-features --features <f>]   (default features, each alone)
+#   cargo package -p tollgate -p tollgate-axum -p tollgate-tenant   (the crates meant for crates.io)
 #   cargo deny check                                        (advisories, licences, bans, sources)
 #   scripts/fuzz.sh smoke                                   (each fuzz target for 10 s)
 #   cargo test --workspace --all-features --no-fail-fast   (unit, integration and doc tests)
@@ -149,8 +153,110 @@ cargo fetch --locked
 section "cargo fmt --all --check"
 cargo fmt --all --check
 
-section "cargo clippy --workspace --all-targets --all-features -- -D warnings"
-cargo clippy --workspace --all-targets --all-features -- -D warnings
+section "cargo clippy --workspace --all-targets --all-features -- -D warnings -D clippy::incompatible_msrv"
+# incompatible_msrv is warn-by-default (so -D warnings already denies it); naming it says that the
+# MSRV check below relies on it. It reads each crate's `rust-version` and flags uses of std items
+# stabilised after it (tried: File::lock_shared, 1.89, fails the run). It skips #[test] functions
+# and #[cfg(test)] modules unless clippy.toml sets check-incompatible-msrv-in-tests; helpers in
+# tests/ outside a #[test] function are checked.
+cargo clippy --workspace --all-targets --all-features -- -D warnings -D clippy::incompatible_msrv
+
+# ---------------------------------------------------------------------------------------------
+section "MSRV: the dependency graph against the workspace's rust-version"
+# Only one toolchain is installed here and in CI (no rustup downloads), so there is no
+# `cargo +1.88 check`. What the MSRV checks do prove, with one toolchain:
+#   - clippy's incompatible_msrv (above): our code, outside #[test] functions, calls no std API
+#     stabilised after rust-version;
+#   - this step: every crate in the resolved graph (Cargo.lock, all features, every platform, dev-
+#     dependencies too) that declares a `rust-version` declares one no higher than ours, so cargo
+#     on 1.88 would not refuse to build any of them.
+# What they do not prove: that the code compiles on 1.88. Language features (syntax, trait-solver
+# and borrow-checker changes, lints that became errors) are not checked, nor are crates that
+# declare no rust-version, nor what Cargo.lock does not pin (a downstream user resolves their own
+# versions). The floor is 1.88 because the code uses let-chains (`if let .. && let ..`), stable in
+# 1.88 with edition 2024; that is a language feature, so only a 1.88 toolchain would catch a newer one.
+if ! cargo metadata --format-version 1 --all-features --locked | python3 -c '
+import json, sys
+
+def version(text):
+    parts = [int(part) for part in text.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
+
+metadata = json.load(sys.stdin)
+packages = {package["id"]: package for package in metadata["packages"]}
+members = [packages[id] for id in metadata["workspace_members"]]
+floors = [member["rust_version"] for member in members if member.get("rust_version")]
+if not floors:
+    sys.exit("no workspace member declares rust-version")
+floor = min(floors, key=version)
+graph = [packages[node["id"]] for node in metadata["resolve"]["nodes"]]
+declared = [package for package in graph if package.get("rust_version")]
+above = sorted(
+    (package for package in declared if version(package["rust_version"]) > version(floor)),
+    key=lambda package: (package["name"], package["version"]),
+)
+print(f"rust-version {floor}: {len(graph)} crates in the resolved graph, {len(declared)} declare a rust-version")
+for package in above:
+    name, needs = package["name"] + " " + package["version"], package["rust_version"]
+    print(f"error: {name} needs Rust {needs}", file=sys.stderr)
+if above:
+    sys.exit(f"{len(above)} crate(s) need a newer Rust than {floor}: pin an older version (cargo update -p NAME --precise VERSION) or raise rust-version")
+print("ok: none declares a higher one")
+'; then
+    failed_steps+=("MSRV: a dependency needs a newer Rust than the workspace's rust-version")
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "cargo doc --workspace --no-deps --all-features, RUSTDOCFLAGS=-D warnings"
+# Broken intra-doc links, unclosed HTML tags, invalid code-block attributes, ...
+if ! RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked; then
+    failed_steps+=("cargo doc (rustdoc warnings are errors)")
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "cargo check: each crate with its default features, and with each feature alone"
+# Everything else builds with --all-features, which would hide a default build of tollgate that
+# only compiles because `redis` is on (review §5). `-p` resolves features for that crate alone,
+# so the other members' features do not leak in. The list comes from each member's [features].
+mapfile -t feature_checks < <(cargo metadata --format-version 1 --no-deps --locked | python3 -c '
+import json, sys
+for package in json.load(sys.stdin)["packages"]:
+    name, features = package["name"], package["features"]
+    print(f"-p {name}")
+    if features.get("default"):
+        print(f"-p {name} --no-default-features")
+    for feature in sorted(features):
+        if feature != "default":
+            print(f"-p {name} --no-default-features --features {feature}")
+')
+for check in "${feature_checks[@]}"; do
+    read -ra check_args <<<"$check"
+    printf -- '-- cargo check %s\n' "$check"
+    if ! cargo check --locked "${check_args[@]}"; then
+        failed_steps+=("cargo check $check")
+    fi
+done
+
+# ---------------------------------------------------------------------------------------------
+section "cargo package: the crates meant for crates.io"
+# Every member without `publish = false`, packaged together: cargo (1.90 or newer) resolves their
+# dependencies on each other through a local registry overlay, so tollgate-axum packages before
+# tollgate is on crates.io. Each .crate is then unpacked and built (verification), which catches
+# files missing from the package and path dependencies without a version. --allow-dirty lets
+# developers run this with uncommitted work; CI checks out a clean tree.
+mapfile -t publishable < <(cargo metadata --format-version 1 --no-deps --locked | python3 -c '
+import json, sys
+for package in json.load(sys.stdin)["packages"]:
+    if package["publish"] != []:
+        print(package["name"])
+')
+package_args=()
+for crate in "${publishable[@]}"; do
+    package_args+=(-p "$crate")
+done
+if ((${#package_args[@]})) && ! cargo package --locked --allow-dirty "${package_args[@]}"; then
+    failed_steps+=("cargo package ${publishable[*]}")
+fi
 
 section "cargo deny: advisories, licences, duplicate versions, sources (deny.toml)"
 

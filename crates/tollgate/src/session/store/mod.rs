@@ -16,6 +16,7 @@ use std::pin::Pin;
 pub use cookie::CookieStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;
 
 use crate::session::SessionData;
