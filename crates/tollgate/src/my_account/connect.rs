@@ -362,7 +362,7 @@ impl MyAccount<'_> {
     ///
     /// ```
     /// # fn f(auth: tollgate::Tollgate) {
-    /// let opts = auth.my_account_token(tollgate::SCOPE_READ_CONNECTED_ACCOUNTS);
+    /// let opts = auth.my_account().token_options(tollgate::SCOPE_READ_CONNECTED_ACCOUNTS);
     /// assert_eq!(opts.audience_value(), Some(format!("{}me/", auth.config().issuer()).as_str()));
     /// # }
     /// ```
@@ -417,7 +417,7 @@ impl MyAccount<'_> {
     /// ```no_run
     /// # async fn run(auth: tollgate::Tollgate, session: tollgate::SessionData) -> Result<(), tollgate::ConnectAccountError> {
     /// let opts = tollgate::ConnectAccountOptions::new("google-oauth2").scope("openid").return_to("/settings");
-    /// let redirect = auth.connect_account(&session, &opts).await?;
+    /// let redirect = auth.my_account().connect(&session, &opts).await?;
     /// // save `redirect.session` if it is Some, then answer with redirect.into_response()
     /// # Ok(()) }
     /// ```

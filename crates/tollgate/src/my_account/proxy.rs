@@ -328,7 +328,7 @@ impl MyAccount<'_> {
     ///     .header("scope", "read:me:connected_accounts")
     ///     .body(Vec::new())
     ///     .unwrap();
-    /// let prepared = auth.prepare_proxy(tollgate::MyApi::Account, request).unwrap();
+    /// let prepared = auth.my_account().prepare_proxy(tollgate::MyApi::Account, request).unwrap();
     /// assert_eq!(
     ///     prepared.request.uri().to_string(),
     ///     format!("{}me/v1/connected-accounts/accounts?next=abc", auth.config().issuer())

@@ -307,7 +307,8 @@ impl Ciba<'_> {
     /// ```no_run
     /// # async fn run(auth: tollgate::Tollgate) -> Result<(), tollgate::BackchannelAuthError> {
     /// let tokens = auth
-    ///     .backchannel_auth(&tollgate::BackchannelAuthOptions::new("auth0|64f0c0ffee", "Approve transfer 4471"))
+    ///     .ciba()
+    ///     .run(&tollgate::BackchannelAuthOptions::new("auth0|64f0c0ffee", "Approve transfer 4471"))
     ///     .await?;
     /// println!("approved: {:?}", tokens.id_token_claims);
     /// # Ok(()) }
