@@ -96,6 +96,15 @@ pub async fn start_store(
     start_inner(SECRET, "/auth/callback", |c| c, Some(store), tenant, None).await
 }
 
+/// [`start_store`] with config changes from `tweak` (a [`tollgate::ManualClock`], say).
+pub async fn start_store_with(
+    store: Arc<dyn SessionStore>,
+    tenant: impl FnOnce(TenantConfig) -> TenantConfig,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> TestApp {
+    start_inner(SECRET, "/auth/callback", tweak, Some(store), tenant, None).await
+}
+
 /// Starts the tenant (changed by `tenant`) and an app whose config `tweak` may change.
 pub async fn start_tenant(
     tenant: impl FnOnce(TenantConfig) -> TenantConfig,

@@ -269,6 +269,7 @@ async fn an_expired_mfa_token_is_401_mfa_token_expired() {
         )
     })
     .await;
+    let clock = tollgate::ManualClock::starting_now();
     let short = tollgate::Tollgate::builder(
         tollgate::ConfigBuilder::from_vars(|_| None)
             .unwrap()
@@ -279,6 +280,7 @@ async fn an_expired_mfa_token_is_401_mfa_token_expired() {
             .secret(common::SECRET)
             .app_base_url(app.base.as_str())
             .mfa_token_ttl(std::time::Duration::from_secs(1))
+            .clock(std::sync::Arc::new(clock.clone()))
             .build()
             .unwrap(),
     )
@@ -298,7 +300,7 @@ async fn an_expired_mfa_token_is_401_mfa_token_expired() {
     let tollgate::AccessTokenError::MfaRequired(m) = err else {
         panic!("{err:?}")
     };
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    clock.advance(std::time::Duration::from_secs(2));
     let e = short
         .mfa(&session)
         .authenticators(&m.mfa_token)

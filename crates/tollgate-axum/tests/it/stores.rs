@@ -116,17 +116,22 @@ async fn redis_store_never_resurrects() {
 async fn two_app_instances_on_one_redis_refresh_once() {
     let redis = RedisServer::start();
     let store: Arc<dyn SessionStore> = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
-    let app = start_store(store.clone(), |t| {
-        t.with_access_token_lifetime(Duration::from_secs(6))
-    })
+    // Both instances read one clock, which the test moves instead of sleeping.
+    let clock = tollgate::ManualClock::starting_now();
+    let app = tollgate_testkit::app::start_store_with(
+        store.clone(),
+        |t| t.with_access_token_lifetime(Duration::from_secs(6)),
+        |c| c.clock(Arc::new(clock.clone())),
+    )
     .await;
     let other = app.second_instance().await;
     let mut b = HttpBrowser::default();
     b.login(&app, "").await;
     let id = store_id(&app, &b).await;
     let before = store.get(&id, now()).await.unwrap().unwrap().session;
-    // Let the login token expire; the refreshed one then lives 6 s, far longer than the burst takes.
-    tokio::time::sleep(Duration::from_millis(6100)).await;
+    // The login token expires; the refreshed one then lives 6 s, and the clock stands still
+    // while the burst runs.
+    clock.advance(Duration::from_secs(7));
 
     let client = reqwest::Client::new();
     let cookie = format!("__session={}", b.cookies["__session"]);
