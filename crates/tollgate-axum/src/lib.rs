@@ -28,6 +28,8 @@
 
 mod api;
 mod auth;
+#[cfg(doctest)]
+mod docs;
 mod error;
 mod extract;
 mod layer;
