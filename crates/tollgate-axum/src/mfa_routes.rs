@@ -148,10 +148,7 @@ pub(crate) async fn access_token(auth: Auth, Query(q): Query<AccessTokenQuery>) 
     if q.merge_scopes.as_deref() == Some("false") {
         opts = opts.merge_scopes(false);
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = auth.tollgate().config().now();
     match auth.access_token(opts).await {
         Ok(t) => reply(StatusCode::OK, t.to_json(now)),
         Err(e) => reply(e.status(), e.to_json()),

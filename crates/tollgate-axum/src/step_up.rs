@@ -92,10 +92,7 @@ where
                 return Ok(crate::rejection::SessionUnavailable(e.to_string()).into_response());
             }
             let session = ctx.session();
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
+            let now = ctx.auth.config().now();
             if session
                 .as_deref()
                 .is_some_and(|s| step_up.is_satisfied(s, now))

@@ -213,6 +213,14 @@ async fn a_redis_outage_is_a_503_and_service_resumes() {
         200,
         "pages that need no session still work"
     );
+    // A step-up route cannot tell whether the session shows MFA: 503, not a step-up login (a
+    // page) or a 401 (an API) that would look like a logout.
+    let api = b.get(&app.url("/api/billing")).await;
+    assert_eq!(api.status, 503, "{api:?}");
+    let page = b
+        .get_with(&app.url("/billing"), &[("accept", "text/html")])
+        .await;
+    assert_eq!(page.status, 503, "no redirect to the step-up login: {page:?}");
     let token = b.get(&app.url("/auth/access-token")).await;
     assert_eq!(token.status, 503, "{token:?}");
     let body: serde_json::Value = serde_json::from_str(&token.body).unwrap();
