@@ -82,8 +82,24 @@ impl AuthError {
         }
     }
 
+    /// Whether the error is "no session", answered with the same body as the
+    /// [`User`](crate::User) extractor's [`LoginRequired`](crate::LoginRequired).
+    fn is_no_session(&self) -> bool {
+        let no_session = |e: &AccessTokenError| matches!(e, AccessTokenError::MissingSession);
+        match self {
+            Self::AccessToken(e) | Self::Fetch(FetchError::AccessToken(e)) => no_session(e),
+            Self::ConnectAccount(ConnectAccountError::AccessToken(e)) => no_session(e),
+            Self::Proxy(ProxyError::AccessToken(e)) => no_session(e),
+            Self::Mfa(MfaError::MissingSession) => true,
+            _ => false,
+        }
+    }
+
     /// The JSON body of the answer.
     pub fn to_json(&self) -> Value {
+        if self.is_no_session() {
+            return crate::rejection::no_session_json();
+        }
         match self {
             Self::Sdk(e) => json!({"error": e.code(), "error_description": e.to_string()}),
             Self::AccessToken(e) => e.to_json(),

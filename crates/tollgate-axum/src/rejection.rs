@@ -33,6 +33,30 @@ pub(crate) fn wants_html_headers(headers: &axum::http::HeaderMap) -> bool {
 #[derive(Debug, Clone)]
 pub struct HostNotAllowed(pub BaseUrlError);
 
+impl HostNotAllowed {
+    /// `400 Bad Request`.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+
+    /// The JSON body.
+    pub fn body_text(&self) -> String {
+        json!({"error": "invalid_host", "error_description": self.0.to_string()}).to_string()
+    }
+}
+
+impl std::fmt::Display for HostNotAllowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for HostNotAllowed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
 impl IntoResponse for HostNotAllowed {
     fn into_response(self) -> Response {
         let mut resp = (
@@ -106,6 +130,42 @@ fn url_encode(s: &str) -> String {
     out
 }
 
+/// The API answer for a request without a session; the same body whichever extractor or SDK call
+/// found no session.
+pub(crate) fn no_session_json() -> serde_json::Value {
+    json!({
+        "error": "unauthorized",
+        "error_description": "The user does not have an active session."
+    })
+}
+
+impl LoginRequired {
+    /// `302 Found` for a page, `401 Unauthorized` for an API call.
+    pub fn status(&self) -> StatusCode {
+        if self.redirect_to.is_some() {
+            StatusCode::FOUND
+        } else {
+            StatusCode::UNAUTHORIZED
+        }
+    }
+
+    /// The body: empty for a redirect, else the JSON error.
+    pub fn body_text(&self) -> String {
+        match self.redirect_to {
+            Some(_) => String::new(),
+            None => no_session_json().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for LoginRequired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the user does not have an active session")
+    }
+}
+
+impl std::error::Error for LoginRequired {}
+
 impl IntoResponse for LoginRequired {
     fn into_response(self) -> Response {
         match self.redirect_to {
@@ -118,14 +178,7 @@ impl IntoResponse for LoginRequired {
                     .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 resp
             }
-            None => (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({
-                    "error": "unauthorized",
-                    "error_description": "The user does not have an active session."
-                })),
-            )
-                .into_response(),
+            None => (StatusCode::UNAUTHORIZED, Json(no_session_json())).into_response(),
         }
     }
 }
@@ -134,16 +187,36 @@ impl IntoResponse for LoginRequired {
 #[derive(Debug, Clone, Copy)]
 pub struct MissingSessionLayer;
 
+const MISSING_LAYER: &str =
+    "Tollgate is misconfigured: add tollgate_axum::SessionLayer to the router.";
+
+impl MissingSessionLayer {
+    /// `500 Internal Server Error`.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    /// The body: what to fix.
+    pub fn body_text(&self) -> String {
+        MISSING_LAYER.to_owned()
+    }
+}
+
+impl std::fmt::Display for MissingSessionLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(MISSING_LAYER)
+    }
+}
+
+impl std::error::Error for MissingSessionLayer {}
+
 impl IntoResponse for MissingSessionLayer {
     fn into_response(self) -> Response {
         tracing::error!(
+            target: "tollgate_axum::rejection",
             "a Tollgate extractor ran without tollgate_axum::SessionLayer on the router"
         );
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Tollgate is misconfigured: add tollgate_axum::SessionLayer to the router.",
-        )
-            .into_response()
+        (self.status(), self.body_text()).into_response()
     }
 }
 
@@ -151,8 +224,29 @@ impl IntoResponse for MissingSessionLayer {
 #[derive(Debug, Clone)]
 pub struct SessionUnavailable(pub String);
 
+impl SessionUnavailable {
+    /// `503 Service Unavailable`.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+
+    /// The JSON body.
+    pub fn body_text(&self) -> String {
+        json!({"error": "session_store_unavailable", "error_description": self.0}).to_string()
+    }
+}
+
+impl std::fmt::Display for SessionUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the session store is unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for SessionUnavailable {}
+
 impl IntoResponse for SessionUnavailable {
     fn into_response(self) -> Response {
+        tracing::warn!(target: "tollgate_axum::rejection", error = %self, "answered 503");
         let mut resp = (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"error": "session_store_unavailable", "error_description": self.0})),
@@ -187,6 +281,50 @@ impl From<LoginRequired> for SessionRejection {
 impl From<MissingSessionLayer> for SessionRejection {
     fn from(r: MissingSessionLayer) -> Self {
         Self::MissingLayer(r)
+    }
+}
+
+impl SessionRejection {
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::LoginRequired(r) => r.status(),
+            Self::MissingLayer(r) => r.status(),
+            Self::Unavailable(r) => r.status(),
+            Self::HostNotAllowed(r) => r.status(),
+        }
+    }
+
+    /// The body of the answer.
+    pub fn body_text(&self) -> String {
+        match self {
+            Self::LoginRequired(r) => r.body_text(),
+            Self::MissingLayer(r) => r.body_text(),
+            Self::Unavailable(r) => r.body_text(),
+            Self::HostNotAllowed(r) => r.body_text(),
+        }
+    }
+}
+
+impl std::fmt::Display for SessionRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::LoginRequired(r) => r.fmt(f),
+            Self::MissingLayer(r) => r.fmt(f),
+            Self::Unavailable(r) => r.fmt(f),
+            Self::HostNotAllowed(r) => r.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SessionRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::LoginRequired(r) => Some(r),
+            Self::MissingLayer(r) => Some(r),
+            Self::Unavailable(r) => Some(r),
+            Self::HostNotAllowed(r) => Some(r),
+        }
     }
 }
 

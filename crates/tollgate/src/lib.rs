@@ -155,10 +155,15 @@ pub use oidc::client_assertion::{ClientAssertionKey, JWT_BEARER_ASSERTION};
 pub use oidc::dpop::{DpopKey, DpopKeyError, DpopOptions, MAX_DPOP_CLOCK_TOLERANCE};
 pub use oidc::provider::ProviderMetadata;
 pub use session::base_url::{AllowedBaseUrl, RequestOrigin};
+// The cookie codec and its constants are implementation details that the benchmarks, the
+// nextjs-auth0 interop tests and the fuzz targets drive directly; hidden, not a stable API.
+#[doc(hidden)]
 pub use session::codec::{CookieSessionCodec, ROLLING_GRANULARITY};
-pub use session::cookies::{CookieAttributes, CookieJar, MAX_CHUNK_SIZE, SameSite, SetCookies};
+#[doc(hidden)]
+pub use session::cookies::MAX_CHUNK_SIZE;
+pub use session::cookies::{CookieAttributes, CookieJar, SameSite, SetCookies};
 pub use session::return_to::{MAX_RETURN_TO_LEN, sanitize_return_to};
-pub use session::secret::{KeyPurpose, Keyring, MIN_SECRET_LEN, Secret};
+pub use session::secret::{MIN_SECRET_LEN, Secret};
 pub use session::{
     ACR_MULTI_FACTOR, AccessTokenEntry, Authentication, Internal, SessionData, TokenSet, User,
 };
@@ -177,7 +182,11 @@ pub use tokens::{
     AccessToken, AccessTokenError, AccessTokenOptions, AccessTokenOutcome, TokenFetch,
 };
 pub use web::browser::browser_module;
-pub use web::response::{AuthResponse, escape as escape_html};
+pub use web::response::AuthResponse;
+// The escaper of the SDK's own HTML pages, which the demo's pages share so both escape alike;
+// hidden, not a stable API.
+#[doc(hidden)]
+pub use web::response::escape as escape_html;
 pub use web::{
     AuthRequest, CallbackMode, CallbackOutcome, CallbackSuccess, DEFAULT_USER_CLAIMS,
     LoadedSession, LoginRedirect, SavedSession, Tollgate, TollgateBuilder,

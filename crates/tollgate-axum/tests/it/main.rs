@@ -13,6 +13,7 @@ mod backchannel;
 mod connected_accounts;
 mod connection_tokens;
 mod dynamic_base_url;
+mod errors;
 mod hooks;
 mod login_flow;
 mod mfa_api;

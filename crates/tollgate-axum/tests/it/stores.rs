@@ -220,7 +220,10 @@ async fn a_redis_outage_is_a_503_and_service_resumes() {
     let page = b
         .get_with(&app.url("/billing"), &[("accept", "text/html")])
         .await;
-    assert_eq!(page.status, 503, "no redirect to the step-up login: {page:?}");
+    assert_eq!(
+        page.status, 503,
+        "no redirect to the step-up login: {page:?}"
+    );
     let token = b.get(&app.url("/auth/access-token")).await;
     assert_eq!(token.status, 503, "{token:?}");
     let body: serde_json::Value = serde_json::from_str(&token.body).unwrap();

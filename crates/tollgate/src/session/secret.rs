@@ -52,7 +52,7 @@ impl fmt::Debug for Secret {
 /// What a derived key is for. Each purpose yields an unrelated key from the same secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum KeyPurpose {
+pub(crate) enum KeyPurpose {
     /// The session cookie (`__session`), nextjs-auth0 compatible.
     Session,
     /// The login transaction cookie (`__txn_{state}`).
@@ -86,7 +86,7 @@ impl fmt::Debug for DerivedKey {
 /// This is what makes secret rotation painless: put the new secret first and keep the old one after
 /// it until the longest-lived cookie sealed with it has expired.
 #[derive(Clone, Debug)]
-pub struct Keyring {
+pub(crate) struct Keyring {
     /// One AES-256-GCM instance per derived key, built once: the key schedule is not redone per
     /// request. The derived key bytes themselves are zeroized as soon as the cipher holds them.
     ciphers: Vec<aes_gcm::Aes256Gcm>,
@@ -97,7 +97,7 @@ impl Keyring {
     /// bytes, exactly as nextjs-auth0 uses `AUTH0_SECRET`.
     ///
     /// Returns `None` when `secrets` is empty.
-    pub fn derive(secrets: &[Secret], purpose: KeyPurpose) -> Option<Self> {
+    pub(crate) fn derive(secrets: &[Secret], purpose: KeyPurpose) -> Option<Self> {
         if secrets.is_empty() {
             return None;
         }

@@ -204,7 +204,9 @@ impl Tollgate {
         self.inner.provider.jwks_fetch_count()
     }
 
-    /// The session codec (cookie format, rolling rules).
+    /// The session codec (cookie format, rolling rules), for the benchmarks and interop tests;
+    /// hidden, not a stable API.
+    #[doc(hidden)]
     pub fn session_codec(&self) -> &CookieSessionCodec {
         &self.inner.sessions
     }
