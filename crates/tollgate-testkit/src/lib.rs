@@ -5,15 +5,14 @@
 //! - [`local_config`] / [`loopback_issuer`]: a [`ConfigBuilder`] for a client of a provider running
 //!   on loopback over plain HTTP (the local tenant, the hostile OP, a Node provider).
 //! - [`RedisServer`]: a throw-away `redis-server` on a free port, which tests can freeze and thaw.
-//! - [`store_suite!`]: the session-store conformance suite (one set of behaviours, instantiated per
-//!   store), with its helpers in [`store_suite`](mod@store_suite).
+//! - The session-store conformance suite is the core's own, for third-party stores too:
+//!   `tollgate::store_conformance!` and `tollgate::store::conformance` (the `testing` feature).
 //! - [`app`] and [`HttpBrowser`]: the axum adapter's test app against the local tenant, and a
 //!   cookie-keeping HTTP client that never follows redirects.
 
 pub mod app;
 mod http_browser;
 mod redis_server;
-pub mod store_suite;
 
 pub use app::TestApp;
 pub use http_browser::{HttpBrowser, Resp};

@@ -17,4 +17,4 @@ async fn make() -> Arc<CookieStore> {
     Arc::new(CookieStore::new(&config))
 }
 
-tollgate_testkit::store_suite!(make());
+tollgate::store_conformance!(make());

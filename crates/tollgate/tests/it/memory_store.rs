@@ -8,4 +8,4 @@ async fn make() -> Arc<MemoryStore> {
     Arc::new(MemoryStore::new())
 }
 
-tollgate_testkit::store_suite!(make());
+tollgate::store_conformance!(make());

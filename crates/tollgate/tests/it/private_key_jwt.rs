@@ -6,7 +6,7 @@ use crate::common;
 
 use tollgate::{
     AccessTokenOptions, CallbackError, ClientAssertionKey, ConfigBuilder, Error, LoginOptions,
-    ProviderError, Tollgate,
+    Tollgate,
 };
 use tollgate_tenant::{ClientConfig, RunningTenant, Tenant, TenantConfig, UserConfig};
 
@@ -70,7 +70,7 @@ async fn an_unregistered_key_is_refused_as_invalid_client() {
         .result
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Callback(CallbackError::TokenExchange(ProviderError::OAuth { status: 401, error, .. })) if error == "invalid_client"),
+        matches!(&err, Error::Callback(CallbackError::ClientRejected { error }) if error == "invalid_client"),
         "{err:?}"
     );
 }

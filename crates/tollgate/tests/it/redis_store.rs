@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use tollgate::store::conformance::{session, unique};
 use tollgate::store::{LockAttempt, RedisStore, SessionStore, StoreError};
 use tollgate_testkit::RedisServer;
 use tollgate_testkit::now;
-use tollgate_testkit::store_suite::{session, unique};
 
 /// A store with its own redis-server, which stops when the test ends.
 struct Fixture {
@@ -31,7 +31,7 @@ async fn make() -> Fixture {
     }
 }
 
-tollgate_testkit::store_suite!(make());
+tollgate::store_conformance!(make());
 
 #[tokio::test]
 async fn the_lock_is_exclusive_and_released_by_its_owner_only() {

@@ -304,8 +304,7 @@ async fn basic_client_secret_basic_sends_form_encoded_credentials() {
     assert!(
         matches!(
             &err,
-            Error::Callback(CallbackError::TokenExchange(ProviderError::OAuth { error, .. }))
-                if error == "invalid_client"
+            Error::Callback(CallbackError::ClientRejected { error }) if error == "invalid_client"
         ),
         "{err:?}"
     );

@@ -5,6 +5,9 @@
 //! read and never creates a session, so a rolling write can neither resurrect a session that a
 //! concurrent logout deleted nor overwrite a newer write.
 
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod conformance;
 mod cookie;
 mod memory;
 #[cfg(feature = "redis")]

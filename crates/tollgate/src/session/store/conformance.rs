@@ -1,11 +1,28 @@
-//! One conformance suite for every session store (the tower-sessions pattern): the same behaviours,
-//! instantiated per store with [`store_suite!`](crate::store_suite), and the helpers its tests
-//! and other store tests use.
+//! The conformance suite for [`SessionStore`] implementations (the `testing` feature): the
+//! behaviours every store must have, which the in-tree stores pass and a third-party store can
+//! check itself against with [`store_conformance!`](crate::store_conformance!).
+//!
+//! In the store's own crate, with `tollgate = { version = "…", features = ["testing"] }` and
+//! `tokio` (with `macros` and `rt`) among its dev-dependencies:
+//!
+//! ```
+//! // tests/conformance.rs of the store's crate; here with the in-memory store.
+//! mod conformance {
+//!     tollgate::store_conformance!(async {
+//!         std::sync::Arc::new(tollgate::store::MemoryStore::new())
+//!     });
+//! }
+//! ```
+//!
+//! Each test is an `async fn` here too, to call from a test harness of another shape. They panic
+//! on the first behaviour that differs, with a message that names it.
 
-use tollgate::store::{LogoutTarget, SessionStore, UpdateOutcome};
-use tollgate::{SessionData, User};
+use crate::session::store::{LogoutTarget, SessionStore, UpdateOutcome};
+use crate::session::{SessionData, User};
 
-use crate::now;
+fn now() -> u64 {
+    crate::time::system_now()
+}
 
 /// A session with id `sid` for user `sub`, whose name and access token carry `marker` (so a test
 /// can tell which write it reads back).
@@ -140,39 +157,44 @@ pub async fn logout_by_sid_or_sub(store: &dyn SessionStore) {
     }
 }
 
-/// Instantiates every conformance test for the store that `$make` (a future) builds, as
-/// `#[tokio::test]`s in the calling module (which needs `tokio` with its `macros` feature):
+/// Instantiates every [conformance test](crate::store::conformance) for the store that `$make`
+/// (a future giving an `Arc` of the store) builds, as `#[tokio::test]`s in the calling module
+/// (which needs `tokio` with its `macros` feature). Needs the `testing` feature.
 ///
-/// ```ignore
-/// tollgate_testkit::store_suite!(async { std::sync::Arc::new(MemoryStore::new()) });
+/// ```
+/// mod memory_store {
+///     tollgate::store_conformance!(async {
+///         std::sync::Arc::new(tollgate::store::MemoryStore::new())
+///     });
+/// }
 /// ```
 #[macro_export]
-macro_rules! store_suite {
+macro_rules! store_conformance {
     ($make:expr) => {
         #[tokio::test]
         async fn set_get_roundtrip() {
             let s = $make.await;
-            $crate::store_suite::set_get_roundtrip(&*s).await;
+            $crate::store::conformance::set_get_roundtrip(&*s).await;
         }
         #[tokio::test]
         async fn expired_sessions_are_gone() {
             let s = $make.await;
-            $crate::store_suite::expired_sessions_are_gone(&*s).await;
+            $crate::store::conformance::expired_sessions_are_gone(&*s).await;
         }
         #[tokio::test]
         async fn versioned_update_never_overwrites_a_newer_write() {
             let s = $make.await;
-            $crate::store_suite::versioned_update_never_overwrites_a_newer_write(&*s).await;
+            $crate::store::conformance::versioned_update_never_overwrites_a_newer_write(&*s).await;
         }
         #[tokio::test]
         async fn update_never_resurrects_a_deleted_session() {
             let s = $make.await;
-            $crate::store_suite::update_never_resurrects_a_deleted_session(&*s).await;
+            $crate::store::conformance::update_never_resurrects_a_deleted_session(&*s).await;
         }
         #[tokio::test]
         async fn logout_by_sid_or_sub() {
             let s = $make.await;
-            $crate::store_suite::logout_by_sid_or_sub(&*s).await;
+            $crate::store::conformance::logout_by_sid_or_sub(&*s).await;
         }
     };
 }
