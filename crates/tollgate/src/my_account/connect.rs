@@ -514,7 +514,7 @@ impl MyAccount<'_> {
             location: location.into(),
             cookies: SetCookies::from(vec![transaction::store(
                 config,
-                &self.auth.inner().transaction_keys,
+                self.auth.transaction_keys(),
                 &txn,
             )]),
             session: None,

@@ -401,8 +401,7 @@ impl MyAccount<'_> {
         }
         let resp = self
             .auth
-            .inner()
-            .provider
+            .provider()
             .http
             .fetch(
                 reqwest::Method::OPTIONS,

@@ -179,7 +179,7 @@ impl BackchannelLogout<'_> {
         let tolerance = config.clock_tolerance.as_secs();
         let jws = id_token::parse_jws(token)?;
         let claims = id_token::verify_signature(
-            &self.auth.inner().provider,
+            self.auth.provider(),
             &jws,
             &config.id_token_algorithms,
             config.client_secret(),
@@ -191,8 +191,7 @@ impl BackchannelLogout<'_> {
         })?;
         let meta = self
             .auth
-            .inner()
-            .provider
+            .provider()
             .metadata()
             .await
             .map_err(|e: ProviderError| LogoutTokenError::Unavailable(e.to_string()))?;
@@ -219,7 +218,7 @@ impl BackchannelLogout<'_> {
                 Err(e) => return Err(LogoutTokenError::Unavailable(e.to_string())),
             }
         }
-        if self.auth.inner().seen_jtis.first_use(jti, now, until) {
+        if self.auth.seen_jtis().first_use(jti, now, until) {
             Ok(())
         } else {
             Err(LogoutTokenError::Replayed)
@@ -232,7 +231,7 @@ impl BackchannelLogout<'_> {
         &self,
         target: &LogoutTarget,
     ) -> Result<usize, crate::session::store::StoreError> {
-        self.auth.inner().backend.delete_by_logout(target).await
+        self.auth.backend().delete_by_logout(target).await
     }
 
     /// The back-channel logout route: `POST` with a form body `logout_token=…`. Answers 200 when

@@ -191,7 +191,7 @@ impl Ciba<'_> {
         opts: &BackchannelAuthOptions,
     ) -> Result<BackchannelRequest, BackchannelAuthError> {
         opts.check()?;
-        let provider = &self.auth.inner().provider;
+        let provider = &self.auth.provider();
         let meta = provider
             .metadata()
             .await
@@ -249,8 +249,7 @@ impl Ciba<'_> {
         ];
         let result = self
             .auth
-            .inner()
-            .provider
+            .provider()
             .grant(&config.client_id, &config.client_auth, &form)
             .await;
         let resp = match result {

@@ -31,7 +31,7 @@ impl Tollgate {
     /// # Ok(()) }
     /// ```
     pub async fn userinfo(&self, session: &SessionData) -> Result<Map<String, Value>, Error> {
-        let meta = self.inner().provider.metadata().await?;
+        let meta = self.provider().metadata().await?;
         let url = meta
             .userinfo_endpoint
             .as_deref()
@@ -51,8 +51,7 @@ impl Tollgate {
         let (status, body) = if bound {
             self.userinfo_with_dpop(url, token).await?
         } else {
-            self.inner()
-                .provider
+            self.provider()
                 .http
                 .send_json(ENDPOINT, reqwest::Method::GET, url, Some(token), None)
                 .await?
@@ -82,7 +81,7 @@ impl Tollgate {
     /// Calls UserInfo with a DPoP-bound token and a proof; once more with the nonce when the
     /// provider answers `401 use_dpop_nonce` with a `DPoP-Nonce` header.
     async fn userinfo_with_dpop(&self, url: &str, token: &str) -> Result<(u16, Vec<u8>), Error> {
-        let provider = &self.inner().provider;
+        let provider = &self.provider();
         let dpop = provider.dpop.as_ref().ok_or(Error::InvalidParameter {
             name: "access_token",
             reason: "the session's access token is DPoP-bound but DPoP is not configured: configure the same DPoP key (ConfigBuilder::dpop or AUTH0_DPOP_*)",

@@ -212,13 +212,12 @@ impl Tollgate {
     ) -> Result<serde_json::Map<String, Value>, AccessTokenError> {
         let config = self.config();
         let meta = self
-            .inner()
-            .provider
+            .provider()
             .metadata()
             .await
             .map_err(AccessTokenError::RefreshFailed)?;
         let claims = id_token::validate(
-            &self.inner().provider,
+            self.provider(),
             raw,
             &Expectations {
                 issuer: &meta.issuer,

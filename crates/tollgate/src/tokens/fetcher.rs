@@ -112,7 +112,7 @@ impl Tollgate {
             };
             headers.append(n, v);
         }
-        let provider = &self.inner().provider;
+        let provider = &self.provider();
         let bound = token.token_type.eq_ignore_ascii_case("dpop");
         if !bound {
             headers.insert(

@@ -56,8 +56,7 @@ impl Tollgate {
         let aud_key = if default { "" } else { audience.unwrap_or("") };
         let scope_key = if opts.scope.is_some() { &requested } else { "" };
         let (shared, _) = self
-            .inner()
-            .refreshes
+            .refreshes()
             .run_rotating(&refresh_token, aud_key, scope_key, |current| {
                 let mut form: Vec<(&str, String)> = vec![
                     ("grant_type", "refresh_token".to_owned()),
@@ -72,8 +71,7 @@ impl Tollgate {
                 async move {
                     let form: Vec<(&str, &str)> =
                         form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                    self.inner()
-                        .provider
+                    self.provider()
                         .grant(&config.client_id, &config.client_auth, &form)
                         .await
                 }

@@ -42,16 +42,18 @@ pub struct Tollgate {
     inner: Arc<Inner>,
 }
 
+/// What the SDK shares between clones. The fields are private to `web/`; the other subsystems
+/// reach only what they need, through the accessors below.
 #[derive(Debug)]
 pub(crate) struct Inner {
     config: Config,
-    pub(crate) provider: Provider,
-    pub(crate) sessions: CookieSessionCodec,
-    pub(crate) backend: Arc<dyn crate::session::store::SessionStore>,
-    pub(crate) transaction_keys: Keyring,
+    provider: Provider,
+    sessions: CookieSessionCodec,
+    backend: Arc<dyn crate::session::store::SessionStore>,
+    transaction_keys: Keyring,
     mfa_keys: Keyring,
-    pub(crate) refreshes: crate::tokens::single_flight::RefreshCoordinator,
-    pub(crate) seen_jtis: crate::oidc::backchannel::SeenJtis,
+    refreshes: crate::tokens::single_flight::RefreshCoordinator,
+    seen_jtis: crate::oidc::backchannel::SeenJtis,
     hooks: crate::hooks::Hooks,
 }
 
@@ -180,8 +182,34 @@ impl Tollgate {
         }
     }
 
-    pub(crate) fn inner(&self) -> &Inner {
-        &self.inner
+    /// The provider client (discovery, keys, token endpoint).
+    pub(crate) fn provider(&self) -> &Provider {
+        &self.inner.provider
+    }
+
+    /// The session cookie codec.
+    pub(crate) fn codec(&self) -> &CookieSessionCodec {
+        &self.inner.sessions
+    }
+
+    /// The session store (the cookie store by default).
+    pub(crate) fn backend(&self) -> &Arc<dyn crate::session::store::SessionStore> {
+        &self.inner.backend
+    }
+
+    /// The keys that seal login and connect transactions.
+    pub(crate) fn transaction_keys(&self) -> &Keyring {
+        &self.inner.transaction_keys
+    }
+
+    /// The single-flight refresh coordinator.
+    pub(crate) fn refreshes(&self) -> &crate::tokens::single_flight::RefreshCoordinator {
+        &self.inner.refreshes
+    }
+
+    /// The back-channel logout `jti` replay cache.
+    pub(crate) fn seen_jtis(&self) -> &crate::oidc::backchannel::SeenJtis {
+        &self.inner.seen_jtis
     }
 
     pub(crate) fn mfa_keys(&self) -> &Keyring {

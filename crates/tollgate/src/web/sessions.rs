@@ -52,7 +52,7 @@ impl LoadedSession {
 
 impl Tollgate {
     fn session_store(&self) -> &Arc<dyn SessionStore> {
-        &self.inner().backend
+        self.backend()
     }
 
     /// The server-side store, when one is used (not the stateless cookie store).
@@ -63,7 +63,7 @@ impl Tollgate {
 
     /// The store key the request's cookie carries.
     fn key_in(&self, jar: &CookieJar, now: u64) -> Option<String> {
-        let codec = &self.inner().sessions;
+        let codec = &self.codec();
         if self.session_store().key_is_cookie() {
             codec.raw_value(jar).map(|v| v.into_owned())
         } else {
@@ -73,7 +73,7 @@ impl Tollgate {
 
     /// `Set-Cookie` lines that carry `key` until `exp`.
     fn cookie_for(&self, jar: &CookieJar, key: &str, exp: u64, now: u64) -> SetCookies {
-        let codec = &self.inner().sessions;
+        let codec = &self.codec();
         if self.session_store().key_is_cookie() {
             codec.write_value(jar, key, exp, now).into()
         } else {
@@ -151,11 +151,7 @@ impl Tollgate {
             return Ok(Some(SavedSession::unchanged(loaded)));
         }
         let now = self.config().now();
-        let Some(new_exp) = self
-            .inner()
-            .sessions
-            .rolled_exp(&loaded.data, loaded.exp, now)
-        else {
+        let Some(new_exp) = self.codec().rolled_exp(&loaded.data, loaded.exp, now) else {
             return Ok(Some(SavedSession::unchanged(loaded)));
         };
         let data = loaded.data.clone();
@@ -175,7 +171,7 @@ impl Tollgate {
         data: &SessionData,
     ) -> Result<SavedSession, Error> {
         let now = self.config().now();
-        let exp = now + self.inner().sessions.remaining(data, now);
+        let exp = now + self.codec().remaining(data, now);
         match self.write_over(jar, loaded, data, exp, now).await? {
             Ok(saved) => Ok(saved),
             Err(UpdateOutcome::Conflict) => Err(StoreError::Conflict.into()),
@@ -192,9 +188,9 @@ impl Tollgate {
     ) -> Result<SetCookies, Error> {
         let now = self.config().now();
         let store = self.session_store();
-        let exp = now + self.inner().sessions.remaining(data, now);
+        let exp = now + self.codec().remaining(data, now);
         if exp <= now {
-            return Ok(self.inner().sessions.clear(jar).into());
+            return Ok(self.codec().clear(jar).into());
         }
         if !store.key_is_cookie()
             && let Some(old) = self.key_in(jar, now)
@@ -213,6 +209,6 @@ impl Tollgate {
         {
             tracing::warn!(error = %e, "could not end the session in the store");
         }
-        self.inner().sessions.clear(jar).into()
+        self.codec().clear(jar).into()
     }
 }

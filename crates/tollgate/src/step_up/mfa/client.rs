@@ -62,8 +62,7 @@ impl Mfa<'_> {
     async fn mfa_url(&self, path: &str) -> Result<String, MfaError> {
         let meta = self
             .auth
-            .inner()
-            .provider
+            .provider()
             .metadata()
             .await
             .map_err(MfaError::Unavailable)?;
@@ -85,8 +84,7 @@ impl Mfa<'_> {
         let url = self.mfa_url(path).await?;
         let (status, bytes) = self
             .auth
-            .inner()
-            .provider
+            .provider()
             .http
             .send_json("MFA API", method, &url, bearer, body)
             .await
@@ -245,8 +243,7 @@ impl Mfa<'_> {
         let config = self.auth.config();
         let resp = match self
             .auth
-            .inner()
-            .provider
+            .provider()
             .grant(&config.client_id, &config.client_auth, &form)
             .await
         {

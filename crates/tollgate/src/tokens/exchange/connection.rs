@@ -190,7 +190,7 @@ impl Tollgate {
             .token_set
             .refresh_token
             .as_deref()
-            .map(|rt| self.inner().refreshes.current(rt))
+            .map(|rt| self.refreshes().current(rt))
             .ok_or(ConnectionTokenError::MissingRefreshToken)?;
         let mut form = vec![
             ("grant_type", TOKEN_EXCHANGE_GRANT_FEDERATED),
@@ -210,8 +210,7 @@ impl Tollgate {
         }
         let config = self.config();
         let resp = self
-            .inner()
-            .provider
+            .provider()
             .grant(&config.client_id, &config.client_auth, &form)
             .await
             .map_err(|e| {

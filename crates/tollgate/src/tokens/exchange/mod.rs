@@ -213,7 +213,7 @@ impl Tollgate {
             return Ok(None);
         };
         let config = self.config();
-        let provider = &self.inner().provider;
+        let provider = &self.provider();
         let meta = provider.metadata().await.map_err(VerifyError::Provider)?;
         let exp = Expectations {
             issuer: &meta.issuer,
@@ -270,7 +270,7 @@ impl Tollgate {
                 form.push((name, v));
             }
         }
-        let provider = &self.inner().provider;
+        let provider = &self.provider();
         let resp = provider
             .grant(&config.client_id, &config.client_auth, &form)
             .await
