@@ -30,7 +30,15 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# Each section's heading, and the time the one before it took (so a slow step shows in CI logs).
+section_name=
+section_start=$SECONDS
 section() {
+    if [[ -n $section_name ]]; then
+        printf -- '---- %s: %d s\n' "$section_name" $((SECONDS - section_start))
+    fi
+    section_name=$*
+    section_start=$SECONDS
     printf '\n==== %s ====\n' "$*"
 }
 
