@@ -17,11 +17,7 @@ async fn a_callback_without_state_explains_where_logins_start() {
     let tenant = common::tenant().await;
     let auth = common::client(&tenant, |b| b);
     let outcome = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query("code=abc")
-                .with_cookies(CookieJar::default()),
-        )
+        .handle_callback(&common::callback_request("code=abc", CookieJar::default()))
         .await;
     let err = outcome.result.as_ref().unwrap_err();
     assert_eq!(err, &Error::Callback(CallbackError::MissingState));
@@ -47,11 +43,7 @@ async fn a_state_without_its_transaction_cookie_is_refused() {
     let browser = common::tenant_browser();
     let (query, _jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
     let outcome = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(CookieJar::default()),
-        )
+        .handle_callback(&common::callback_request(&query, CookieJar::default()))
         .await;
     let err = outcome.result.as_ref().unwrap_err();
     assert_eq!(err, &Error::Callback(CallbackError::MissingTransaction));
@@ -79,14 +71,10 @@ async fn a_transaction_cookie_of_another_state_or_tampered_does_not_match() {
     let (_, value1) = jar1.iter().next().unwrap();
     let swapped = CookieJar::parse(&format!("__txn_{state2}={value1}"));
     assert_eq!(
-        auth.handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q2)
-                .with_cookies(swapped.clone())
-        )
-        .await
-        .result
-        .unwrap_err(),
+        auth.handle_callback(&common::callback_request(&q2, swapped.clone()))
+            .await
+            .result
+            .unwrap_err(),
         Error::Callback(CallbackError::MissingTransaction)
     );
     // A tampered cookie.
@@ -96,14 +84,10 @@ async fn a_transaction_cookie_of_another_state_or_tampered_does_not_match() {
     bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
     let tampered = CookieJar::parse(&format!("{name}={}", String::from_utf8(bytes).unwrap()));
     assert_eq!(
-        auth.handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q1)
-                .with_cookies(tampered.clone())
-        )
-        .await
-        .result
-        .unwrap_err(),
+        auth.handle_callback(&common::callback_request(&q1, tampered.clone()))
+            .await
+            .result
+            .unwrap_err(),
         Error::Callback(CallbackError::MissingTransaction)
     );
     // A session cookie offered as a transaction (another purpose key) is refused too.
@@ -116,14 +100,10 @@ async fn a_transaction_cookie_of_another_state_or_tampered_does_not_match() {
     );
     // The genuine one still works.
     assert!(
-        auth.handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q1)
-                .with_cookies(jar1.clone())
-        )
-        .await
-        .result
-        .is_ok()
+        auth.handle_callback(&common::callback_request(&q1, jar1.clone()))
+            .await
+            .result
+            .is_ok()
     );
 }
 
@@ -134,11 +114,7 @@ async fn a_replayed_callback_gets_no_second_session() {
     let browser = common::tenant_browser();
     let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
     let first = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&common::callback_request(&query, jar.clone()))
         .await;
     assert!(first.result.is_ok());
     assert!(
@@ -149,11 +125,7 @@ async fn a_replayed_callback_gets_no_second_session() {
     );
     // An attacker who kept the transaction cookie replays the whole callback: the code is spent.
     let replay = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&common::callback_request(&query, jar.clone()))
         .await;
     match &replay.result {
         Err(Error::Callback(CallbackError::TokenExchange(ProviderError::OAuth {
@@ -198,11 +170,10 @@ async fn provider_errors_reach_the_app_typed() {
         .unwrap();
     let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
     let outcome = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(location.query().unwrap())
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&common::callback_request(
+            location.query().unwrap(),
+            jar.clone(),
+        ))
         .await;
     match outcome.result.as_ref().unwrap_err() {
         Error::Callback(CallbackError::Authorization { error, .. }) => {
@@ -235,11 +206,7 @@ async fn provider_errors_reach_the_app_typed() {
     );
     let q = format!("error=access_denied&error_description=Not%20today&state={state}");
     let outcome = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&common::callback_request(&q, jar.clone()))
         .await;
     assert_eq!(
         outcome.result.as_ref().unwrap_err(),
@@ -264,14 +231,10 @@ async fn an_iss_parameter_naming_another_issuer_is_refused() {
     let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
     let q = format!("{query}&iss=https%3A%2F%2Fevil.example%2F");
     assert_eq!(
-        auth.handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q)
-                .with_cookies(jar.clone())
-        )
-        .await
-        .result
-        .unwrap_err(),
+        auth.handle_callback(&common::callback_request(&q, jar.clone()))
+            .await
+            .result
+            .unwrap_err(),
         Error::Callback(CallbackError::IssuerMismatch)
     );
 }
@@ -302,11 +265,10 @@ async fn a_missing_code_and_a_bad_max_age_are_clear_errors() {
             .unwrap(),
     );
     assert_eq!(
-        auth.handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(format!("state={state}"))
-                .with_cookies(jar.clone())
-        )
+        auth.handle_callback(&common::callback_request(
+            format!("state={state}"),
+            jar.clone()
+        ))
         .await
         .result
         .unwrap_err(),
@@ -354,11 +316,7 @@ async fn a_step_up_the_signed_id_token_does_not_show_upgrades_nothing() {
         .param("acr_values", STRONG);
     let (q, jar) = common::login_to_callback(&auth, &browser, opts).await;
     let outcome = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&common::callback_request(&q, jar.clone()))
         .await;
     match &outcome.result {
         Err(Error::Callback(CallbackError::StepUpNotSatisfied { requested, acr, .. })) => {
@@ -387,11 +345,7 @@ async fn a_step_up_the_signed_id_token_does_not_show_upgrades_nothing() {
         .param("acr_values", MFA);
     let (q, jar) = common::login_to_callback_mfa(&auth, &tenant, &browser, opts.clone()).await;
     let ok = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&common::callback_request(&q, jar.clone()))
         .await
         .result
         .unwrap();
@@ -404,14 +358,10 @@ async fn a_step_up_the_signed_id_token_does_not_show_upgrades_nothing() {
     )));
     let (q, jar) = common::login_to_callback_mfa(&auth, &tenant, &browser, opts).await;
     assert!(
-        auth.handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q)
-                .with_cookies(jar.clone())
-        )
-        .await
-        .result
-        .is_ok()
+        auth.handle_callback(&common::callback_request(&q, jar.clone()))
+            .await
+            .result
+            .is_ok()
     );
 }
 
@@ -448,11 +398,7 @@ async fn a_cancelled_step_up_offers_to_try_again() {
     );
     let q = format!("error=access_denied&error_description=The%20user%20cancelled&state={state}");
     let outcome = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&common::callback_request(&q, jar.clone()))
         .await;
     assert!(
         matches!(&outcome.result, Err(Error::Callback(CallbackError::Authorization { error, .. })) if error == "access_denied")
@@ -474,11 +420,7 @@ async fn a_wrong_client_secret_names_the_settings_and_offers_no_sign_in_loop() {
     let browser = common::tenant_browser();
     let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
     let outcome = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(jar),
-        )
+        .handle_callback(&common::callback_request(&query, jar))
         .await;
     let err = outcome.result.as_ref().unwrap_err();
     assert!(

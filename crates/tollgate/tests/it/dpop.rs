@@ -77,11 +77,7 @@ fn claims(jwt: &str) -> Map<String, Value> {
 async fn login(auth: &Tollgate) -> SessionData {
     let (query, jar) = login_to_callback(auth, &tenant_browser(), LoginOptions::new()).await;
     let outcome = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&crate::common::callback_request(&query, jar.clone()))
         .await;
     outcome.result.expect("the login succeeds").session
 }
@@ -350,11 +346,7 @@ async fn clock_skew_moves_the_proofs_iat() {
     let auth = Tollgate::new(config);
     let (query, jar) = login_to_callback(&auth, &tenant_browser(), LoginOptions::new()).await;
     let err = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&crate::common::callback_request(&query, jar.clone()))
         .await
         .result
         .unwrap_err();

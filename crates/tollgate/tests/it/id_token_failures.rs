@@ -11,12 +11,8 @@ async fn outcome_with(fault: Option<IdTokenFault>) -> tollgate::CallbackOutcome 
     let browser = common::tenant_browser();
     tenant.set_id_token_fault(fault);
     let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
-    auth.handle_callback(
-        &tollgate::AuthRequest::new()
-            .with_query(&query)
-            .with_cookies(jar.clone()),
-    )
-    .await
+    auth.handle_callback(&common::callback_request(&query, jar.clone()))
+        .await
 }
 
 fn assert_refused(outcome: &tollgate::CallbackOutcome, want: &IdTokenError) {
@@ -92,11 +88,7 @@ async fn hs256_with_the_public_key_fails_even_when_hs256_is_allowed() {
         common::login_to_callback(&auth, &common::tenant_browser(), LoginOptions::new()).await;
     assert_refused(
         &auth
-            .handle_callback(
-                &tollgate::AuthRequest::new()
-                    .with_query(&q)
-                    .with_cookies(jar.clone()),
-            )
+            .handle_callback(&common::callback_request(&q, jar.clone()))
             .await,
         &IdTokenError::InvalidSignature,
     );
@@ -105,14 +97,10 @@ async fn hs256_with_the_public_key_fails_even_when_hs256_is_allowed() {
     let (q, jar) =
         common::login_to_callback(&auth, &common::tenant_browser(), LoginOptions::new()).await;
     assert!(
-        auth.handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q)
-                .with_cookies(jar.clone())
-        )
-        .await
-        .result
-        .is_ok()
+        auth.handle_callback(&common::callback_request(&q, jar.clone()))
+            .await
+            .result
+            .is_ok()
     );
 }
 
@@ -175,11 +163,7 @@ async fn wrong_issuer_audience_azp_nonce_and_times_are_refused() {
         tenant.set_id_token_fault(Some(fault));
         let (q, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
         let outcome = auth
-            .handle_callback(
-                &tollgate::AuthRequest::new()
-                    .with_query(&q)
-                    .with_cookies(jar.clone()),
-            )
+            .handle_callback(&common::callback_request(&q, jar.clone()))
             .await;
         let want = match want {
             IdTokenError::IssuerMismatch { found, .. } => IdTokenError::IssuerMismatch {
@@ -207,11 +191,7 @@ async fn max_age_requires_a_fresh_auth_time() {
             .await;
     assert_refused(
         &auth
-            .handle_callback(
-                &tollgate::AuthRequest::new()
-                    .with_query(&q)
-                    .with_cookies(jar.clone()),
-            )
+            .handle_callback(&common::callback_request(&q, jar.clone()))
             .await,
         &IdTokenError::AuthTimeTooOld,
     );
@@ -221,11 +201,7 @@ async fn max_age_requires_a_fresh_auth_time() {
             .await;
     assert_refused(
         &auth
-            .handle_callback(
-                &tollgate::AuthRequest::new()
-                    .with_query(&q)
-                    .with_cookies(jar.clone()),
-            )
+            .handle_callback(&common::callback_request(&q, jar.clone()))
             .await,
         &IdTokenError::InvalidClaim("auth_time"),
     );
@@ -234,14 +210,10 @@ async fn max_age_requires_a_fresh_auth_time() {
         common::login_to_callback(&auth, &browser, LoginOptions::new().param("max_age", "60"))
             .await;
     assert!(
-        auth.handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q)
-                .with_cookies(jar.clone())
-        )
-        .await
-        .result
-        .is_ok()
+        auth.handle_callback(&common::callback_request(&q, jar.clone()))
+            .await
+            .result
+            .is_ok()
     );
 }
 
@@ -252,25 +224,17 @@ async fn rotated_keys_are_fetched_again_on_an_unknown_kid() {
     let browser = common::tenant_browser();
     let (q, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
     assert!(
-        auth.handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q)
-                .with_cookies(jar.clone())
-        )
-        .await
-        .result
-        .is_ok(),
+        auth.handle_callback(&common::callback_request(&q, jar.clone()))
+            .await
+            .result
+            .is_ok(),
         "keys cached"
     );
     tenant.rotate_signing_key();
     tenant.drop_previous_keys();
     let (q, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
     let outcome = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&common::callback_request(&q, jar.clone()))
         .await;
     assert!(
         outcome.result.is_ok(),
@@ -284,11 +248,7 @@ async fn rotated_keys_are_fetched_again_on_an_unknown_kid() {
     for _ in 0..3 {
         let (q, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
         let outcome = auth
-            .handle_callback(
-                &tollgate::AuthRequest::new()
-                    .with_query(&q)
-                    .with_cookies(jar.clone()),
-            )
+            .handle_callback(&common::callback_request(&q, jar.clone()))
             .await;
         assert!(matches!(
             outcome.result,
@@ -307,14 +267,10 @@ async fn concurrent_logins_after_a_rotation_share_one_key_fetch() {
     let browser = common::tenant_browser();
     let (q, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
     assert!(
-        auth.handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&q)
-                .with_cookies(jar.clone())
-        )
-        .await
-        .result
-        .is_ok()
+        auth.handle_callback(&common::callback_request(&q, jar.clone()))
+            .await
+            .result
+            .is_ok()
     );
     assert_eq!(auth.jwks_fetch_count(), 1);
     // Codes are issued now; the tenant signs the ID tokens at the exchange, after the rotation.

@@ -54,15 +54,11 @@ fn sdk(tenant: &RunningTenant, dpop: Option<&DpopKey>) -> Tollgate {
 
 async fn login(auth: &Tollgate) -> SessionData {
     let (query, jar) = login_to_callback(auth, &tenant_browser(), LoginOptions::new()).await;
-    auth.handle_callback(
-        &tollgate::AuthRequest::new()
-            .with_query(&query)
-            .with_cookies(jar.clone()),
-    )
-    .await
-    .result
-    .expect("the login succeeds")
-    .session
+    auth.handle_callback(&crate::common::callback_request(&query, jar.clone()))
+        .await
+        .result
+        .expect("the login succeeds")
+        .session
 }
 
 fn request(
@@ -334,11 +330,7 @@ async fn a_user_outside_any_organization_gets_the_apis_403() {
     )
     .await;
     let session = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&crate::common::callback_request(&query, jar.clone()))
         .await
         .result
         .unwrap()

@@ -18,12 +18,8 @@ use tollgate_testkit::now;
 
 async fn login_with(op: &HostileOp, auth: &Tollgate, opts: LoginOptions) -> CallbackOutcome {
     let (query, jar) = op.authorize(auth, opts).await;
-    auth.handle_callback(
-        &tollgate::AuthRequest::new()
-            .with_query(&query)
-            .with_cookies(jar.clone()),
-    )
-    .await
+    auth.handle_callback(&crate::common::callback_request(&query, jar.clone()))
+        .await
 }
 
 /// A login by a browser that already holds `session` (its cookies go to the callback too).
@@ -34,11 +30,10 @@ async fn login_again(op: &HostileOp, auth: &Tollgate, session: &CookieJar) -> Ca
         .chain(session.iter())
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    auth.handle_callback(
-        &tollgate::AuthRequest::new()
-            .with_query(&query)
-            .with_cookies(CookieJar::parse(&both.join("; "))),
-    )
+    auth.handle_callback(&crate::common::callback_request(
+        &query,
+        CookieJar::parse(&both.join("; ")),
+    ))
     .await
 }
 
@@ -207,22 +202,14 @@ async fn p05_state_is_single_use_and_bound_to_the_transaction_cookie() {
     // Another state with this cookie: no transaction.
     let forged = query.replace("state=", "state=x");
     let out = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&forged)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&crate::common::callback_request(&forged, jar.clone()))
         .await;
     assert_eq!(
         out.result.unwrap_err(),
         Error::Callback(CallbackError::MissingTransaction)
     );
     let out = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&crate::common::callback_request(&query, jar.clone()))
         .await;
     assert!(out.result.is_ok());
     let txn_name = jar.iter().next().unwrap().0.to_owned();
@@ -235,11 +222,7 @@ async fn p05_state_is_single_use_and_bound_to_the_transaction_cookie() {
     // The browser's jar after the callback: the same callback again has no transaction.
     let after = jar_after(&out.cookies);
     let again = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(after.clone()),
-        )
+        .handle_callback(&crate::common::callback_request(&query, after.clone()))
         .await;
     assert_eq!(
         again.result.unwrap_err(),
@@ -247,11 +230,7 @@ async fn p05_state_is_single_use_and_bound_to_the_transaction_cookie() {
     );
     // A replay that kept the old cookie gets no session either (the code is spent).
     let replay = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&crate::common::callback_request(&query, jar.clone()))
         .await;
     assert!(replay.result.is_err() && !sets_session(&replay.cookies));
 }
@@ -527,11 +506,7 @@ async fn p15_logout_ends_the_local_session_and_goes_to_end_session() {
         .unwrap()
         .to_owned();
     let resp = auth
-        .handle_logout(
-            &tollgate::AuthRequest::new()
-                .with_query("")
-                .with_cookies(jar.clone()),
-        )
+        .handle_logout(&crate::common::callback_request("", jar.clone()))
         .await;
     assert_eq!(resp.status(), 302);
     let to = resp.headers()["location"].to_str().unwrap();
@@ -635,11 +610,7 @@ async fn p17_no_redirect_is_followed() {
         ..Mutation::default()
     });
     let out = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&crate::common::callback_request(&query, jar.clone()))
         .await;
     assert!(matches!(
         out.result,

@@ -61,11 +61,7 @@ async fn an_unregistered_key_is_refused_as_invalid_client() {
     let browser = common::tenant_browser();
     let (query, jar) = common::login_to_callback(&auth, &browser, LoginOptions::new()).await;
     let err = auth
-        .handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(jar.clone()),
-        )
+        .handle_callback(&common::callback_request(&query, jar.clone()))
         .await
         .result
         .unwrap_err();

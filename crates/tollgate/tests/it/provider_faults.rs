@@ -247,11 +247,10 @@ async fn login_again(
         .chain(session.iter())
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    auth.handle_callback(
-        &tollgate::AuthRequest::new()
-            .with_query(&query)
-            .with_cookies(CookieJar::parse(&both.join("; "))),
-    )
+    auth.handle_callback(&crate::common::callback_request(
+        &query,
+        CookieJar::parse(&both.join("; ")),
+    ))
     .await
 }
 

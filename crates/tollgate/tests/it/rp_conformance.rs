@@ -631,11 +631,7 @@ async fn backchannel_alg_none_with_a_real_session_is_400() {
 
 async fn logout_redirect(auth: &Tollgate, query: &str, jar: &tollgate::CookieJar) -> url::Url {
     let resp = auth
-        .handle_logout(
-            &tollgate::AuthRequest::new()
-                .with_query(query)
-                .with_cookies(jar.clone()),
-        )
+        .handle_logout(&crate::common::callback_request(query, jar.clone()))
         .await;
     assert_eq!(resp.status(), 302);
     let cookies: Vec<String> = resp

@@ -540,12 +540,8 @@ impl HostileOp {
     /// A whole login up to the callback's outcome.
     pub(crate) async fn login(&self, auth: &Tollgate) -> CallbackOutcome {
         let (query, jar) = self.authorize(auth, LoginOptions::new()).await;
-        auth.handle_callback(
-            &tollgate::AuthRequest::new()
-                .with_query(&query)
-                .with_cookies(jar.clone()),
-        )
-        .await
+        auth.handle_callback(&super::callback_request(&query, jar.clone()))
+            .await
     }
 
     /// What a relying-party application does: log in, and only when that succeeded, call

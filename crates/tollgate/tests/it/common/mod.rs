@@ -116,15 +116,11 @@ pub(crate) async fn login_to_callback_as(
 pub(crate) async fn signed_in(auth: &Tollgate) -> tollgate::SessionData {
     let browser = tenant_browser();
     let (query, jar) = login_to_callback(auth, &browser, LoginOptions::new()).await;
-    auth.handle_callback(
-        &tollgate::AuthRequest::new()
-            .with_query(&query)
-            .with_cookies(jar.clone()),
-    )
-    .await
-    .result
-    .expect("the login succeeds")
-    .session
+    auth.handle_callback(&callback_request(&query, jar.clone()))
+        .await
+        .result
+        .expect("the login succeeds")
+        .session
 }
 
 /// Like [`login_to_callback`], answering the tenant's password and MFA pages (alice's TOTP code).
@@ -203,4 +199,11 @@ pub(crate) async fn login_to_callback_mfa(
         location = location.join(next.to_str().unwrap()).unwrap();
     }
     panic!("the login did not reach the callback");
+}
+
+/// The callback request a browser makes: the redirect's query and the cookies it holds.
+pub(crate) fn callback_request(query: impl Into<String>, jar: CookieJar) -> tollgate::AuthRequest {
+    tollgate::AuthRequest::new()
+        .with_query(query)
+        .with_cookies(jar)
 }
