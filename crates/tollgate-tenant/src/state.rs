@@ -6,7 +6,7 @@ use std::sync::{
 
 use std::time::Duration;
 
-use crate::backchannel::Backchannel;
+use crate::backchannel::sender::Backchannel;
 use crate::clock::Moment;
 use crate::events::EventLog;
 use crate::keys::{KeyRing, SigningKey};

@@ -1,7 +1,7 @@
 //! In-memory state that changes while the tenant runs: SSO sessions, login transactions,
 //! authorization codes, refresh-token families and opaque access tokens.
 //!
-//! Everything lives behind one mutex in [`crate::state::TenantState`]; no method here awaits.
+//! Everything lives behind one mutex in the tenant's state (`TenantState`); no method here awaits.
 
 mod ciba;
 mod my_account;

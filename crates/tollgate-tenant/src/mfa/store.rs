@@ -1,5 +1,5 @@
 //! In-memory MFA state: users' authenticators, `mfa_token`s, out-of-band challenges and the
-//! outbox. Part of [`crate::store::Store`], behind the same mutex; nothing here awaits.
+//! outbox. Part of the tenant's `Store`, behind the same mutex; nothing here awaits.
 
 use std::collections::HashMap;
 use std::time::Duration;

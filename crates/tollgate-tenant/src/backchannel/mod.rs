@@ -5,22 +5,21 @@
 //!
 //! Deliveries run in the background (Auth0 queues them too): each waits at most 5 s for an
 //! answer, follows no redirect, and records `sslo` (2xx) or `fslo` (anything else) in the event
-//! log. [`Backchannel::settled`] waits until none is in flight.
+//! log. `Backchannel::settled` waits until none is in flight.
 
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 use serde_json::json;
-use tokio::runtime::Handle;
-use tokio::sync::watch;
+
+pub(crate) mod sender;
+
+pub(crate) use sender::TIMEOUT;
 
 use crate::events::NewEvent;
 use crate::state::TenantState;
 use crate::store::Session;
 use crate::{UserConfig, jwt, random};
 
-/// How long Auth0 waits for an answer.
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
 /// `exp - iat` of a logout token: two minutes.
 pub(crate) const TOKEN_LIFETIME: u64 = 120;
 /// The event member of a logout token.
@@ -41,46 +40,6 @@ impl Initiator {
             Self::RpLogout => "rp-logout",
             Self::SessionRevoked => "session-revoked",
         }
-    }
-}
-
-/// The HTTP client, the runtime deliveries run on, and the number in flight.
-#[derive(Debug)]
-pub(crate) struct Backchannel {
-    client: OnceLock<Result<reqwest::Client, String>>,
-    runtime: Option<Handle>,
-    in_flight: watch::Sender<usize>,
-}
-
-impl Backchannel {
-    /// Deliveries will run on the current Tokio runtime (the tenant's).
-    pub(crate) fn new() -> Self {
-        Self {
-            client: OnceLock::new(),
-            runtime: Handle::try_current().ok(),
-            in_flight: watch::Sender::new(0),
-        }
-    }
-
-    /// The client: 5 s timeout, no redirects, no proxy (made on first use).
-    fn client(&self) -> Result<&reqwest::Client, &str> {
-        self.client
-            .get_or_init(|| {
-                reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .timeout(TIMEOUT)
-                    .no_proxy()
-                    .build()
-                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
-            })
-            .as_ref()
-            .map_err(String::as_str)
-    }
-
-    /// Waits until every delivery started so far has finished (answered, failed or timed out).
-    pub(crate) async fn settled(&self) {
-        let mut in_flight = self.in_flight.subscribe();
-        let _ = in_flight.wait_for(|n| *n == 0).await;
     }
 }
 
