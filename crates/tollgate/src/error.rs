@@ -177,6 +177,9 @@ pub enum IdTokenError {
     /// `iat` is in the future beyond the clock tolerance.
     #[error("the ID token was issued in the future: check the server clock")]
     IssuedInFuture,
+    /// `nbf` is later than now, beyond the clock tolerance.
+    #[error("the ID token is not valid yet (nbf): check the server clock")]
+    NotYetValid,
     /// A required claim is missing or has the wrong type.
     #[error("the ID token claim {0} is missing or has the wrong type")]
     InvalidClaim(&'static str),
@@ -221,6 +224,12 @@ pub enum CallbackError {
     /// The authorization response names another issuer (RFC 9207).
     #[error("the callback's iss parameter names another issuer")]
     IssuerMismatch,
+    /// The provider says it sends `iss` in authorization responses
+    /// (`authorization_response_iss_parameter_supported`, RFC 9207) and this callback has none.
+    #[error(
+        "the callback has no iss parameter although the provider says it always sends one (RFC 9207): the response may come from another provider, so it is refused."
+    )]
+    MissingIssuer,
     /// A step-up was requested (`acr_values`) but the signed ID token does not show it was done.
     #[error(
         "the extra verification that was asked for was not completed (requested acr_values {requested:?}; the ID token shows acr {acr:?} and amr {amr:?})"
@@ -359,6 +368,7 @@ impl Error {
                 CallbackError::Authorization { .. } => "authorization_error",
                 CallbackError::MissingCode => "missing_code",
                 CallbackError::IssuerMismatch => "issuer_mismatch",
+                CallbackError::MissingIssuer => "missing_iss",
                 CallbackError::TokenExchange(_) => "token_exchange_error",
                 CallbackError::ClientRejected { .. } => "client_rejected",
                 CallbackError::IdToken(_) => "invalid_id_token",

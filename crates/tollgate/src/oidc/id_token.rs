@@ -256,6 +256,11 @@ pub(crate) fn check_claims(
     if iat > exp.now.saturating_add(exp.tolerance) {
         return Err(IdTokenError::IssuedInFuture);
     }
+    if let Some(nbf) = numeric_date(claims, "nbf")?
+        && nbf > exp.now.saturating_add(exp.tolerance)
+    {
+        return Err(IdTokenError::NotYetValid);
+    }
     if let Some(expected) = exp.nonce {
         let got = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
         if !bool::from(got.as_bytes().ct_eq(expected.as_bytes())) {

@@ -417,8 +417,13 @@ impl Tollgate {
         }
         let txn = txn.ok_or(CallbackError::MissingTransaction)?;
         let meta = self.inner.provider.metadata().await?;
-        if p.iss.as_ref().is_some_and(|iss| iss != &meta.issuer) {
-            return Err(CallbackError::IssuerMismatch.into());
+        match &p.iss {
+            Some(iss) if iss != &meta.issuer => return Err(CallbackError::IssuerMismatch.into()),
+            // RFC 9207 §2.4: a provider that announces the parameter always sends it.
+            None if meta.authorization_response_iss_parameter_supported => {
+                return Err(CallbackError::MissingIssuer.into());
+            }
+            _ => {}
         }
         if let Some(error) = &p.error {
             return Err(CallbackError::Authorization {

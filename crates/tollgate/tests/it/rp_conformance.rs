@@ -713,3 +713,52 @@ async fn the_largest_expires_in_neither_overflows_nor_fails() {
         .unwrap();
     assert_eq!(out.token.expires_at, u64::MAX);
 }
+
+/// The callback query without its `iss` parameter.
+fn without_iss(query: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != "iss"))
+        .finish()
+}
+
+#[tokio::test]
+async fn rfc9207_a_callback_without_iss_is_refused_when_discovery_promises_it() {
+    let op = HostileOp::start().await;
+    let auth = op.client();
+    let (query, jar) = op.authorize(&auth, LoginOptions::new()).await;
+    assert!(query.contains("iss="), "the OP sends iss: {query}");
+    let outcome = auth
+        .handle_callback(&crate::common::callback_request(without_iss(&query), jar))
+        .await;
+    let err = outcome.result.as_ref().unwrap_err();
+    assert_eq!(
+        err,
+        &Error::Callback(CallbackError::MissingIssuer),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "missing_iss");
+    assert!(!sets_session(&outcome.cookies));
+    assert!(
+        !op.calls().iter().any(|c| c == "POST /oauth/token"),
+        "refused before the code is exchanged: {:?}",
+        op.calls()
+    );
+}
+
+#[tokio::test]
+async fn rfc9207_a_callback_without_iss_passes_when_discovery_does_not_promise_it() {
+    let op = HostileOp::start().await;
+    op.mutate(Mutation {
+        discovery: Some(Arc::new(|d: &mut Value| {
+            d["authorization_response_iss_parameter_supported"] = json!(false);
+        })),
+        ..Mutation::default()
+    });
+    let auth = op.client();
+    let (query, jar) = op.authorize(&auth, LoginOptions::new()).await;
+    let outcome = auth
+        .handle_callback(&crate::common::callback_request(without_iss(&query), jar))
+        .await;
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    assert!(sets_session(&outcome.cookies));
+}

@@ -100,6 +100,14 @@ fn each_bad_claim_has_its_error() {
             IdTokenError::InvalidClaim("iat"),
         ),
         (
+            with("nbf", serde_json::json!(1_000_061)),
+            IdTokenError::NotYetValid,
+        ),
+        (
+            with("nbf", serde_json::json!("999000")),
+            IdTokenError::InvalidClaim("nbf"),
+        ),
+        (
             with("nonce", serde_json::json!("n-2")),
             IdTokenError::NonceMismatch,
         ),
@@ -111,6 +119,20 @@ fn each_bad_claim_has_its_error() {
     for (c, want) in cases {
         assert_eq!(check_claims(&c, &e), Err(want.clone()), "{want}");
     }
+}
+
+#[test]
+fn an_nbf_within_the_clock_tolerance_passes() {
+    let secret = Secret::new("x".repeat(32));
+    let e = expectations(&secret);
+    assert_eq!(
+        check_claims(&with("nbf", serde_json::json!(1_000_060)), &e),
+        Ok(())
+    );
+    assert_eq!(
+        check_claims(&with("nbf", serde_json::json!(999_000)), &e),
+        Ok(())
+    );
 }
 
 #[test]
