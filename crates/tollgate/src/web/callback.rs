@@ -148,8 +148,20 @@ fn popup_page(
     let origin_js = serde_json::Value::String(origin.to_owned())
         .to_string()
         .replace('<', "\\u003c");
+    let script = format!(
+        "(function(){{var m={message};if(window.opener){{window.opener.postMessage(m,{origin_js});}}window.close();}})();"
+    );
     let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signing in</title></head>\n<body><main><p>You can close this window.</p></main>\n<script>(function(){{var m={message};if(window.opener){{window.opener.postMessage(m,{origin_js});}}window.close();}})();</script></body></html>\n"
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signing in</title></head>\n<body><main><p>You can close this window.</p></main>\n<script>{script}</script></body></html>\n"
+    );
+    // Only this page's own inline script may run: its hash is the policy.
+    let hash = {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script.as_bytes()))
+    };
+    let csp = format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     );
     let mut resp = http::Response::new(body);
     resp.headers_mut().insert(
@@ -160,6 +172,9 @@ fn popup_page(
         http::header::CACHE_CONTROL,
         http::HeaderValue::from_static("no-store"),
     );
+    if let Ok(csp) = http::HeaderValue::from_str(&csp) {
+        response::page_security_headers(resp.headers_mut(), csp);
+    }
     cookies.apply(resp.headers_mut());
     resp
 }

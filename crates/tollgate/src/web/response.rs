@@ -48,6 +48,28 @@ pub(crate) fn empty(status: StatusCode, cookies: &SetCookies) -> AuthResponse {
     with_cookies(resp, cookies)
 }
 
+/// The policy of the SDK's HTML pages: nothing loads, nothing runs, nothing frames them.
+const PAGE_CSP: &str =
+    "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The headers every HTML page of the SDK sends: `Content-Security-Policy` (`csp`), no framing,
+/// no MIME sniffing, no referrer.
+pub(crate) fn page_security_headers(headers: &mut http::HeaderMap, csp: HeaderValue) {
+    headers.insert(http::header::CONTENT_SECURITY_POLICY, csp);
+    headers.insert(
+        http::header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("DENY"),
+    );
+    headers.insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        http::header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
 /// A small HTML page with a title, a message and an optional link.
 pub(crate) fn html_page(
     status: StatusCode,
@@ -70,6 +92,7 @@ pub(crate) fn html_page(
         CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
+    page_security_headers(resp.headers_mut(), HeaderValue::from_static(PAGE_CSP));
     with_cookies(resp, cookies)
 }
 

@@ -448,3 +448,59 @@ async fn a_wrong_client_secret_names_the_settings_and_offers_no_sign_in_loop() {
         resp.body()
     );
 }
+
+/// The headers every HTML page of the SDK sends.
+fn assert_page_headers(resp: &tollgate::AuthResponse) -> String {
+    let h = resp.headers();
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    csp
+}
+
+#[tokio::test]
+async fn the_error_page_cannot_be_framed_or_run_scripts() {
+    let tenant = common::tenant().await;
+    let auth = common::client(&tenant, |b| b);
+    let outcome = auth
+        .handle_callback(&common::callback_request("code=abc", CookieJar::default()))
+        .await;
+    let resp = outcome.into_response("/auth/login");
+    assert_eq!(resp.status(), 400);
+    let csp = assert_page_headers(&resp);
+    assert!(!csp.contains("script-src"), "no script may run: {csp}");
+}
+
+#[tokio::test]
+async fn the_popup_page_runs_only_its_own_script() {
+    let tenant = common::tenant().await;
+    let auth = common::client(&tenant, |b| b);
+    let browser = common::tenant_browser();
+    let (query, jar) =
+        common::login_to_callback(&auth, &browser, LoginOptions::new().popup()).await;
+    let outcome = auth
+        .handle_callback(&common::callback_request(query, jar))
+        .await;
+    assert!(matches!(outcome.mode, tollgate::CallbackMode::Popup { .. }));
+    let resp = auth.callback_response(outcome);
+    assert_eq!(resp.status(), 200);
+    let csp = assert_page_headers(&resp);
+    // The policy names exactly the page's inline script by its hash.
+    let body = resp.body();
+    let script = body
+        .split("<script>")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .expect("the page has its script");
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script));
+    assert!(
+        csp.contains(&format!("script-src 'sha256-{hash}'")),
+        "{csp} for {script}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+}
