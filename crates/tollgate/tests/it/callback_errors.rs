@@ -153,16 +153,7 @@ async fn provider_errors_reach_the_app_typed() {
         )
         .await
         .unwrap();
-    let jar = CookieJar::parse(
-        login
-            .cookies
-            .lines()
-            .next()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap(),
-    );
+    let jar = crate::common::hostile_op::jar_after(&login.cookies);
     let resp = common::tenant_browser()
         .get(login.url.as_str())
         .send()
@@ -194,16 +185,7 @@ async fn provider_errors_reach_the_app_typed() {
         .unwrap()
         .1
         .into_owned();
-    let jar = CookieJar::parse(
-        login
-            .cookies
-            .lines()
-            .next()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap(),
-    );
+    let jar = crate::common::hostile_op::jar_after(&login.cookies);
     let q = format!("error=access_denied&error_description=Not%20today&state={state}");
     let outcome = auth
         .handle_callback(&common::callback_request(&q, jar.clone()))
@@ -254,16 +236,7 @@ async fn a_missing_code_and_a_bad_max_age_are_clear_errors() {
         .unwrap()
         .1
         .into_owned();
-    let jar = CookieJar::parse(
-        login
-            .cookies
-            .lines()
-            .next()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap(),
-    );
+    let jar = crate::common::hostile_op::jar_after(&login.cookies);
     assert_eq!(
         auth.handle_callback(&common::callback_request(
             format!("state={state}"),
@@ -386,16 +359,7 @@ async fn a_cancelled_step_up_offers_to_try_again() {
         .unwrap()
         .1
         .into_owned();
-    let jar = CookieJar::parse(
-        login
-            .cookies
-            .lines()
-            .next()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap(),
-    );
+    let jar = crate::common::hostile_op::jar_after(&login.cookies);
     let q = format!("error=access_denied&error_description=The%20user%20cancelled&state={state}");
     let outcome = auth
         .handle_callback(&common::callback_request(&q, jar.clone()))

@@ -520,16 +520,7 @@ impl HostileOp {
             .start_login(&tollgate::RequestOrigin::default(), opts)
             .await
             .unwrap();
-        let jar = CookieJar::parse(
-            login
-                .cookies
-                .lines()
-                .next()
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap(),
-        );
+        let jar = jar_after(&login.cookies);
         let resp = browser().get(login.url.as_str()).send().await.unwrap();
         assert_eq!(resp.status(), 302, "{:?}", resp.text().await);
         let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();

@@ -72,16 +72,7 @@ pub(crate) async fn login_to_callback_as(
         .start_login(&tollgate::RequestOrigin::default(), opts)
         .await
         .unwrap();
-    let jar = CookieJar::parse(
-        login
-            .cookies
-            .lines()
-            .next()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap(),
-    );
+    let jar = hostile_op::jar_after(&login.cookies);
     let mut resp = browser.get(login.url.as_str()).send().await.unwrap();
     let mut location = Url::parse(login.url.as_str())
         .unwrap()
@@ -134,16 +125,7 @@ pub(crate) async fn login_to_callback_mfa(
         .start_login(&tollgate::RequestOrigin::default(), opts)
         .await
         .unwrap();
-    let jar = CookieJar::parse(
-        login
-            .cookies
-            .lines()
-            .next()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap(),
-    );
+    let jar = hostile_op::jar_after(&login.cookies);
     let mut location = login.url.clone();
     for _ in 0..10 {
         let state = location
