@@ -19,8 +19,11 @@ use tower::{Layer, Service};
 
 /// Lets a request through only with a valid access token for the API, holding every required
 /// scope and claim. Refusals follow RFC 6750: `401` with `WWW-Authenticate: Bearer …` for a
-/// missing or invalid token, `403` `insufficient_scope` for a missing scope or claim, `503` when
-/// the provider's keys cannot be fetched. Use with `Router::route_layer`.
+/// missing or invalid token, `403` `insufficient_scope` for a missing scope or claim (or a
+/// machine-to-machine token with [`users_only`](Self::users_only)), `401`
+/// `insufficient_user_authentication` (RFC 9470) for a token without MFA with
+/// [`mfa`](Self::mfa), `503` when the provider's keys cannot be fetched. Use with
+/// `Router::route_layer`.
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
@@ -39,8 +42,9 @@ use tower::{Layer, Service};
 ///     .route("/api/payments", get(payments))
 ///     .route_layer(
 ///         RequireToken::new(api)
+///             .mfa()
 ///             .scopes(["read:payments"])
-///             .claim("https://example.com/mfa", serde_json::json!(true)),
+///             .claim("https://example.com/tier", serde_json::json!("gold")),
 ///     );
 /// # Ok(()) }
 /// ```
@@ -55,6 +59,9 @@ struct Rules {
     validator: ApiValidator,
     scopes: Vec<String>,
     claims: Vec<(String, Value)>,
+    users_only: bool,
+    /// The claim that lists the authentication methods, when MFA is required.
+    mfa: Option<String>,
 }
 
 impl RequireToken {
@@ -65,6 +72,8 @@ impl RequireToken {
                 validator,
                 scopes: Vec::new(),
                 claims: Vec::new(),
+                users_only: false,
+                mfa: None,
             }),
         }
     }
@@ -83,11 +92,40 @@ impl RequireToken {
         self.with_rules(|r| r.claims.push((name.into(), value)))
     }
 
+    /// Also refuses machine-to-machine tokens (`client_credentials`: `gty` is
+    /// `client-credentials` or `sub` ends with `@clients`) with `403 insufficient_scope`: for an
+    /// API that acts on a user's data.
+    pub fn users_only(self) -> Self {
+        self.with_rules(|r| r.users_only = true)
+    }
+
+    /// Also requires the token to show multi-factor authentication (RFC 9068's `amr` contains
+    /// `mfa`, or `acr` is the multi-factor policy), else `401` with RFC 9470's
+    /// `error="insufficient_user_authentication"` and `acr_values`. Implies
+    /// [`users_only`](Self::users_only). The scope alone never proves MFA: a provider policy that
+    /// missed one grant would otherwise open the API with a password.
+    pub fn mfa(self) -> Self {
+        self.mfa_claim("amr")
+    }
+
+    /// [`mfa`](Self::mfa), reading the methods from the array claim `name` instead of `amr`.
+    /// Auth0 puts no `amr` in access tokens; an Action adds a namespaced copy:
+    /// `api.accessToken.setCustomClaim("https://example.com/amr", event.authentication.methods.map(m => m.name))`.
+    pub fn mfa_claim(self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.with_rules(|r| {
+            r.mfa = Some(name);
+            r.users_only = true;
+        })
+    }
+
     fn with_rules(self, f: impl FnOnce(&mut Rules)) -> Self {
         let mut rules = Rules {
             validator: self.rules.validator.clone(),
             scopes: self.rules.scopes.clone(),
             claims: self.rules.claims.clone(),
+            users_only: self.rules.users_only,
+            mfa: self.rules.mfa.clone(),
         };
         f(&mut rules);
         Self {
@@ -111,6 +149,12 @@ impl Rules {
                 &seen.url,
             )
             .await?;
+        if self.users_only {
+            token.require_user()?;
+        }
+        if let Some(claim) = &self.mfa {
+            token.require_mfa_in(claim)?;
+        }
         let scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
         token.require_scopes(&scopes)?;
         for (name, value) in &self.claims {

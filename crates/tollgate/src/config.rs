@@ -164,6 +164,8 @@ pub struct Config {
     pub(crate) scope: String,
     pub(crate) audience: Option<String>,
     pub(crate) authorization_params: Vec<(String, String)>,
+    /// The authorization parameters the login route takes from its query string.
+    pub(crate) login_query_params: Vec<String>,
     pub(crate) session: SessionConfig,
     pub(crate) transaction: TransactionConfig,
     pub(crate) logout_strategy: LogoutStrategy,
@@ -225,6 +227,12 @@ impl Config {
     /// URLs for a request come from [`resolve_app_base_url`](Self::resolve_app_base_url).
     pub fn app_base_url(&self) -> &Url {
         &self.app_base_url
+    }
+
+    /// The authorization parameters the login route takes from its query string (default
+    /// [`DEFAULT_LOGIN_QUERY_PARAMS`](crate::DEFAULT_LOGIN_QUERY_PARAMS)).
+    pub fn login_query_params(&self) -> &[String] {
+        &self.login_query_params
     }
 
     /// The allow-list of base URLs; empty when the base URL is static.
@@ -357,6 +365,7 @@ pub struct ConfigBuilder {
     scope: Option<String>,
     audience: Option<String>,
     authorization_params: Vec<(String, String)>,
+    login_query_params: Option<Vec<String>>,
     rolling: Option<bool>,
     inactivity: Option<Duration>,
     absolute: Option<Duration>,
@@ -487,6 +496,33 @@ impl ConfigBuilder {
         value: impl Into<String>,
     ) -> Self {
         self.authorization_params.push((name.into(), value.into()));
+        self
+    }
+
+    /// The authorization parameters the login route takes from its query string, replacing
+    /// [`DEFAULT_LOGIN_QUERY_PARAMS`](crate::DEFAULT_LOGIN_QUERY_PARAMS). `returnTo` and
+    /// `challengeMode` are always read; any other parameter in a login URL answers 400.
+    ///
+    /// List `audience` and `scope` only if users may choose the API and the permissions of
+    /// their session's token: the provider then decides alone what the login must prove, so its
+    /// MFA policy for an API must cover logins that ask for that API. Names the SDK sets itself
+    /// (`state`, `redirect_uri`, …) are refused at build.
+    ///
+    /// ```
+    /// # let builder = tollgate::Config::builder()
+    /// #     .domain("example.eu.auth0.com").client_id("c").client_secret("s")
+    /// #     .secret("a-long-random-value-of-at-least-32-bytes").app_base_url("https://app.example.com");
+    /// let mut allowed: Vec<&str> = tollgate::DEFAULT_LOGIN_QUERY_PARAMS.to_vec();
+    /// allowed.extend(["organization", "invitation"]);
+    /// let config = builder.login_query_params(allowed).build().unwrap();
+    /// assert!(config.login_query_params().iter().any(|p| p == "invitation"));
+    /// ```
+    pub fn login_query_params<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.login_query_params = Some(names.into_iter().map(Into::into).collect());
         self
     }
 
@@ -816,6 +852,21 @@ impl ConfigBuilder {
                 });
             }
         }
+        let login_query_params = self.login_query_params.unwrap_or_else(|| {
+            crate::DEFAULT_LOGIN_QUERY_PARAMS
+                .iter()
+                .map(|&p| p.to_owned())
+                .collect()
+        });
+        if let Some(bad) = login_query_params.iter().find(|p| {
+            p.is_empty() || crate::oidc::authorize::is_protected_param(p) || *p == "client_secret"
+        }) {
+            return Err(ConfigError::InvalidValue {
+                name: "login_query_params (TOLLGATE_LOGIN_QUERY_PARAMS)",
+                value: bad.clone(),
+                expected: "authorization parameter names other than the ones the SDK sets (client_id, redirect_uri, response_type, code_challenge, code_challenge_method, state, nonce, response_mode, request, request_uri, dpop_jkt)",
+            });
+        }
         let inactivity = self.inactivity.unwrap_or(Duration::from_secs(86_400));
         let absolute = self.absolute.unwrap_or(Duration::from_secs(259_200));
         if inactivity.is_zero() || absolute.is_zero() {
@@ -878,6 +929,7 @@ impl ConfigBuilder {
             scope,
             audience: self.audience.filter(|a| !a.is_empty()),
             authorization_params: self.authorization_params,
+            login_query_params,
             session: SessionConfig {
                 rolling: self.rolling.unwrap_or(true),
                 inactivity_duration: inactivity,

@@ -334,6 +334,16 @@ pub enum Error {
         /// Why.
         reason: &'static str,
     },
+    /// The login route was asked to take an authorization parameter from its URL that the app
+    /// does not allow ([`ConfigBuilder::login_query_params`](crate::ConfigBuilder::login_query_params)),
+    /// or one the SDK sets itself (`state`, `redirect_uri`, …).
+    #[error(
+        "the login route does not take the parameter `{name}` from its URL; an app that lets users choose it lists it in login_query_params (TOLLGATE_LOGIN_QUERY_PARAMS)"
+    )]
+    LoginParameterNotAllowed {
+        /// The parameter's name (at most 64 characters).
+        name: String,
+    },
 }
 
 impl Error {
@@ -351,7 +361,9 @@ impl Error {
                 http::StatusCode::BAD_REQUEST
             }
             Self::Callback(CallbackError::TokenExchange(_)) => http::StatusCode::BAD_GATEWAY,
-            Self::Callback(_) | Self::InvalidParameter { .. } => http::StatusCode::BAD_REQUEST,
+            Self::Callback(_)
+            | Self::InvalidParameter { .. }
+            | Self::LoginParameterNotAllowed { .. } => http::StatusCode::BAD_REQUEST,
             Self::ConnectAccount(e) => e.status(),
         }
     }
@@ -376,7 +388,9 @@ impl Error {
                 CallbackError::BaseUrlMismatch { .. } => "base_url_mismatch",
             },
             Self::BaseUrl(_) => "invalid_host",
-            Self::InvalidParameter { .. } => "invalid_request",
+            Self::InvalidParameter { .. } | Self::LoginParameterNotAllowed { .. } => {
+                "invalid_request"
+            }
             Self::ConnectAccount(e) => e.code(),
         }
     }

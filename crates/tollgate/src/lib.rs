@@ -142,7 +142,7 @@ pub use my_account::{
     ProxyError, ProxyOutcome, SCOPE_CREATE_CONNECTED_ACCOUNTS, SCOPE_DELETE_CONNECTED_ACCOUNTS,
     SCOPE_READ_CONNECTED_ACCOUNTS, ValidationError,
 };
-pub use oidc::authorize::LoginOptions;
+pub use oidc::authorize::{DEFAULT_LOGIN_QUERY_PARAMS, LoginOptions};
 pub use oidc::backchannel::{
     BACKCHANNEL_LOGOUT_EVENT, BackchannelLogout, LogoutTokenError, MemoryRevocations,
     RevocationList,

@@ -12,6 +12,7 @@ use tollgate_tenant::{ApiConfig as TenantApi, ClientConfig, RunningTenant, Tenan
 
 const API: &str = "https://payments.example.com";
 const MFA_CLAIM: &str = "https://tollgate.example/mfa";
+const AMR_CLAIM: &str = "https://tollgate.example/amr";
 
 struct Fixture {
     tenant: RunningTenant,
@@ -56,10 +57,27 @@ async fn serve(issuer: &str) -> String {
         )
         .merge(
             Router::new().route("/mfa", get(who)).route_layer(
-                RequireToken::new(validator)
+                RequireToken::new(validator.clone())
                     .scopes(["read:payments"])
                     .claim(MFA_CLAIM, json!(true)),
             ),
+        )
+        .merge(
+            Router::new()
+                .route("/users", get(who))
+                .route_layer(RequireToken::new(validator.clone()).users_only()),
+        )
+        .merge(
+            Router::new().route("/step-up", get(who)).route_layer(
+                RequireToken::new(validator.clone())
+                    .mfa()
+                    .scopes(["read:payments"]),
+            ),
+        )
+        .merge(
+            Router::new()
+                .route("/step-up-namespaced", get(who))
+                .route_layer(RequireToken::new(validator).mfa_claim(AMR_CLAIM)),
         )
         .merge(
             Router::new()
@@ -429,4 +447,86 @@ async fn refused_dpop(resp: reqwest::Response, status: u16, code: &str) -> Strin
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], code);
     challenge
+}
+
+#[tokio::test]
+async fn users_only_refuses_machine_to_machine_tokens() {
+    let f = start().await;
+    let m2m = f.m2m_token("read:payments").await;
+    let body = refused(
+        f.call("/users", Some(&format!("Bearer {m2m}"))).await,
+        403,
+        Some("insufficient_scope"),
+    )
+    .await;
+    assert!(body.contains("only tokens issued to a user"), "{body}");
+    let forged_gty = f.signed(json!({}), json!({"gty": "client-credentials"}));
+    refused(
+        f.call("/users", Some(&format!("Bearer {forged_gty}")))
+            .await,
+        403,
+        Some("insufficient_scope"),
+    )
+    .await;
+    let user = f.signed(json!({}), json!({}));
+    let ok = f.call("/users", Some(&format!("Bearer {user}"))).await;
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn an_mfa_route_wants_mfa_in_the_token_not_only_the_scope() {
+    let f = start().await;
+    for (claims, why) in [
+        (json!({"amr": ["pwd"]}), "a password-only token"),
+        (json!({}), "a token that says nothing"),
+        (json!({"amr": "mfa"}), "amr that is not an array"),
+        (
+            json!({AMR_CLAIM: ["mfa"]}),
+            "the namespaced claim on an amr route",
+        ),
+    ] {
+        let t = f.signed(json!({}), claims);
+        let resp = f.call("/step-up", Some(&format!("Bearer {t}"))).await;
+        assert_eq!(resp.status(), 401, "{why}");
+        let challenge = resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            challenge.contains(r#"error="insufficient_user_authentication""#)
+                && challenge.contains(
+                    r#"acr_values="http://schemas.openid.net/pape/policies/2007/06/multi-factor""#
+                ),
+            "{why}: {challenge}"
+        );
+    }
+    let m2m = f.m2m_token("read:payments").await;
+    refused(
+        f.call("/step-up", Some(&format!("Bearer {m2m}"))).await,
+        403,
+        Some("insufficient_scope"),
+    )
+    .await;
+    let mfa = f.signed(json!({}), json!({"amr": ["pwd", "mfa"]}));
+    assert_eq!(
+        f.call("/step-up", Some(&format!("Bearer {mfa}")))
+            .await
+            .status(),
+        200
+    );
+    let namespaced = f.signed(json!({}), json!({AMR_CLAIM: ["pwd", "mfa"]}));
+    assert_eq!(
+        f.call("/step-up-namespaced", Some(&format!("Bearer {namespaced}")))
+            .await
+            .status(),
+        200
+    );
+    let no_scope = f.signed(json!({}), json!({"amr": ["mfa"], "scope": "openid"}));
+    refused(
+        f.call("/step-up", Some(&format!("Bearer {no_scope}")))
+            .await,
+        403,
+        Some("insufficient_scope"),
+    )
+    .await;
 }

@@ -16,6 +16,7 @@ impl ConfigBuilder {
     /// | `AUTH0_SECRET` | cookie secret(s), comma-separated: the first seals, all unseal |
     /// | `APP_BASE_URL` | the application's URL, or a comma-separated allow-list of them (see [`app_base_urls`](Self::app_base_urls)) |
     /// | `AUTH0_SCOPE`, `AUTH0_AUDIENCE` | login scope and API audience |
+    /// | `TOLLGATE_LOGIN_QUERY_PARAMS` | comma-separated parameters the login route takes from its URL (default `acr_values,max_age,prompt,login_hint,screen_hint,ui_locales`; empty: none) |
     /// | `AUTH0_COOKIE_NAME`, `AUTH0_COOKIE_PATH`, `AUTH0_COOKIE_DOMAIN` | cookie name and attributes |
     /// | `AUTH0_COOKIE_SECURE`, `AUTH0_COOKIE_TRANSIENT` | `true` / `false` |
     /// | `AUTH0_COOKIE_SAME_SITE` | `lax`, `strict` or `none` |
@@ -76,6 +77,14 @@ impl ConfigBuilder {
         }
         if let Some(v) = get("AUTH0_AUDIENCE") {
             b = b.audience(v);
+        }
+        if let Some(v) = get("TOLLGATE_LOGIN_QUERY_PARAMS") {
+            b = b.login_query_params(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+            );
         }
         if let Some(v) = get("AUTH0_COOKIE_NAME") {
             b = b.cookie_name(v);

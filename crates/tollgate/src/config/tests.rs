@@ -482,3 +482,44 @@ fn the_last_base_url_setter_wins() {
     assert!(c.has_dynamic_base_url());
     assert_eq!(c.app_base_url().as_str(), "https://a.example.com/");
 }
+
+#[test]
+fn the_login_query_allow_list_has_no_audience_or_scope_by_default() {
+    let c = vars(GOOD).unwrap();
+    assert_eq!(c.login_query_params(), crate::DEFAULT_LOGIN_QUERY_PARAMS);
+    assert!(
+        !c.login_query_params()
+            .iter()
+            .any(|p| p == "audience" || p == "scope")
+    );
+    let listed = vars(&with(&[(
+        "TOLLGATE_LOGIN_QUERY_PARAMS",
+        " audience, scope ,,prompt",
+    )]))
+    .unwrap();
+    assert_eq!(listed.login_query_params(), ["audience", "scope", "prompt"]);
+    let none = vars(&with(&[("TOLLGATE_LOGIN_QUERY_PARAMS", ",")])).unwrap();
+    assert!(none.login_query_params().is_empty());
+}
+
+#[test]
+fn the_login_query_allow_list_cannot_name_what_the_sdk_sets() {
+    for bad in ["state", "redirect_uri", "client_id", "nonce", "request_uri"] {
+        let list = format!("prompt,{bad}");
+        let err = ConfigBuilder::from_vars(|n| {
+            with(&[])
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| (*v).to_owned())
+                .or_else(|| (n == "TOLLGATE_LOGIN_QUERY_PARAMS").then(|| list.clone()))
+        })
+        .unwrap()
+        .build()
+        .unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::InvalidValue { value, .. } if value == bad),
+            "{bad}: {err}"
+        );
+        assert!(err.to_string().contains("TOLLGATE_LOGIN_QUERY_PARAMS"));
+    }
+}

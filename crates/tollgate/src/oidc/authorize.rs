@@ -26,6 +26,28 @@ pub(crate) fn is_protected_param(name: &str) -> bool {
     PROTECTED.contains(&name)
 }
 
+/// The authorization parameters the login route takes from its query string unless the app
+/// configures another list ([`ConfigBuilder::login_query_params`](crate::ConfigBuilder::login_query_params)).
+///
+/// Each can only make a login stricter or change how it looks: `acr_values`, `max_age` and
+/// `prompt` (step-up and re-authentication; the result is read from the signed ID token, so a
+/// user who edits them upgrades nothing), `login_hint`, `screen_hint` and `ui_locales`. Not on
+/// it, because they change what the session's tokens may do: `audience` and `scope` (a user who
+/// adds `audience=<an API>` would otherwise get that API's token with only the grants the login
+/// went through), and `organization`, `invitation` and `connection`. An app that wants users (or
+/// the browser module's `challengeWithPopup({audience})`) to choose them lists them.
+pub const DEFAULT_LOGIN_QUERY_PARAMS: &[&str] = &[
+    "acr_values",
+    "max_age",
+    "prompt",
+    "login_hint",
+    "screen_hint",
+    "ui_locales",
+];
+
+/// The longest parameter name an error message repeats.
+const MAX_NAME_IN_ERROR: usize = 64;
+
 /// The PKCE S256 challenge of a verifier.
 pub(crate) fn pkce_challenge(verifier: &str) -> String {
     B64.encode(Sha256::digest(verifier.as_bytes()))
@@ -82,12 +104,40 @@ impl LoginOptions {
         self
     }
 
-    /// Reads options from the login route's query string: `returnTo` and every other parameter
-    /// (protected ones dropped). `max_age` must be a non-negative integer.
-    pub fn from_query(query: &str) -> Result<Self, crate::Error> {
+    /// Reads options from the login route's query string: `returnTo`, `challengeMode` and the
+    /// authorization parameters named in `allowed` (the app's
+    /// [`Config::login_query_params`](crate::Config::login_query_params)). Any other parameter,
+    /// protected ones (`state`, `redirect_uri`, …) included, is refused with
+    /// [`Error::LoginParameterNotAllowed`](crate::Error::LoginParameterNotAllowed): the app
+    /// decides which parameters a user may choose, and a link that asks for more fails loudly
+    /// instead of silently logging in with less. `max_age` must be a non-negative integer.
+    ///
+    /// ```
+    /// use tollgate::{Error, LoginOptions, DEFAULT_LOGIN_QUERY_PARAMS};
+    ///
+    /// let opts = LoginOptions::from_query("returnTo=%2Fbilling&prompt=login", DEFAULT_LOGIN_QUERY_PARAMS)?;
+    /// assert_eq!(opts.return_to_value(), Some("/billing"));
+    ///
+    /// let refused = LoginOptions::from_query("audience=https%3A%2F%2Fpayments.example.com", DEFAULT_LOGIN_QUERY_PARAMS);
+    /// assert!(matches!(refused, Err(Error::LoginParameterNotAllowed { ref name }) if name == "audience"));
+    ///
+    /// // An app that lets its links pick the API lists `audience`:
+    /// assert!(LoginOptions::from_query("audience=https%3A%2F%2Fpayments.example.com", &["audience"]).is_ok());
+    /// # Ok::<(), tollgate::Error>(())
+    /// ```
+    pub fn from_query<S: AsRef<str>>(query: &str, allowed: &[S]) -> Result<Self, crate::Error> {
         let mut opts = Self::new();
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            match k.as_ref() {
+            let name = k.as_ref();
+            let is_sdk_own = matches!(name, "returnTo" | "challengeMode");
+            if !is_sdk_own
+                && (is_protected_param(name) || !allowed.iter().any(|a| a.as_ref() == name))
+            {
+                return Err(crate::Error::LoginParameterNotAllowed {
+                    name: name.chars().take(MAX_NAME_IN_ERROR).collect(),
+                });
+            }
+            match name {
                 "returnTo" => opts.return_to = Some(v.into_owned()),
                 "challengeMode" => match v.as_ref() {
                     "popup" => opts.popup = true,
@@ -196,19 +246,72 @@ mod tests {
         );
     }
 
+    fn refused(query: &str, allowed: &[&str]) -> Option<String> {
+        match LoginOptions::from_query(query, allowed) {
+            Err(crate::Error::LoginParameterNotAllowed { name }) => Some(name),
+            _ => None,
+        }
+    }
+
     #[test]
-    fn protected_params_never_pass_through() {
+    fn protected_params_are_refused_even_when_listed() {
+        for p in PROTECTED {
+            let listed = [*p, "acr_values"];
+            assert_eq!(
+                refused(&format!("returnTo=%2Fx&{p}=evil"), &listed).as_deref(),
+                Some(*p)
+            );
+        }
+    }
+
+    #[test]
+    fn only_listed_params_are_taken_from_the_query() {
         let opts = LoginOptions::from_query(
-            "returnTo=%2Fx&state=evil&client_id=evil&redirect_uri=https%3A%2F%2Fevil&acr_values=a&audience=api",
+            "returnTo=%2Fx&challengeMode=popup&acr_values=a&prompt=login",
+            DEFAULT_LOGIN_QUERY_PARAMS,
         )
         .unwrap();
         assert_eq!(opts.return_to_value(), Some("/x"));
+        assert!(opts.popup);
         assert_eq!(opts.get("acr_values"), Some("a"));
-        assert_eq!(opts.get("state"), None);
-        assert_eq!(opts.get("client_id"), None);
-        assert_eq!(opts.get("redirect_uri"), None);
-        assert!(LoginOptions::from_query("max_age=-1").is_err());
-        assert!(LoginOptions::from_query("max_age=abc").is_err());
-        assert!(LoginOptions::from_query("max_age=0").is_ok());
+        assert_eq!(opts.get("prompt"), Some("login"));
+        for p in [
+            "audience",
+            "scope",
+            "organization",
+            "connection",
+            "invitation",
+            "utm",
+        ] {
+            assert_eq!(
+                refused(&format!("{p}=x"), DEFAULT_LOGIN_QUERY_PARAMS).as_deref(),
+                Some(p)
+            );
+        }
+        let listed =
+            LoginOptions::from_query("audience=api&scope=read", &["audience", "scope"]).unwrap();
+        assert_eq!(listed.get("audience"), Some("api"));
+        assert_eq!(listed.get("scope"), Some("read"));
+        assert_eq!(
+            refused("prompt=login", &["audience"]).as_deref(),
+            Some("prompt")
+        );
+    }
+
+    #[test]
+    fn a_refused_name_is_capped_in_the_error() {
+        let long = "a".repeat(5_000);
+        assert_eq!(
+            refused(&format!("{long}=1"), DEFAULT_LOGIN_QUERY_PARAMS).map(|n| n.len()),
+            Some(MAX_NAME_IN_ERROR)
+        );
+    }
+
+    #[test]
+    fn max_age_must_be_a_whole_number() {
+        let d = DEFAULT_LOGIN_QUERY_PARAMS;
+        assert!(LoginOptions::from_query("max_age=-1", d).is_err());
+        assert!(LoginOptions::from_query("max_age=abc", d).is_err());
+        assert!(LoginOptions::from_query("max_age=0", d).is_ok());
     }
 }

@@ -123,6 +123,78 @@ impl AccessTokenClaims {
         }
     }
 
+    /// Whether the token was issued to a client for itself (Auth0's `client_credentials` grant:
+    /// `gty` is `client-credentials`, or `sub` is `{client_id}@clients`), not to a user.
+    pub fn is_machine_to_machine(&self) -> bool {
+        str_claim(&self.claims, "gty") == Some("client-credentials")
+            || self.sub().ends_with("@clients")
+    }
+
+    /// Succeeds when the token was issued to a user, not machine to machine.
+    ///
+    /// # Errors
+    /// [`ApiTokenError::UserRequired`].
+    pub fn require_user(&self) -> Result<(), ApiTokenError> {
+        if self.is_machine_to_machine() {
+            Err(ApiTokenError::UserRequired)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the token shows that the user passed multi-factor authentication: `amr` (RFC
+    /// 9068 §2.2.1) contains `mfa`, or `acr` is the multi-factor policy URI.
+    ///
+    /// Auth0 puts neither in access tokens (and Actions may not set them): there, an Action
+    /// copies `event.authentication.methods` into a namespaced claim, read with
+    /// [`has_mfa_in`](Self::has_mfa_in).
+    pub fn has_mfa(&self) -> bool {
+        self.has_mfa_in("amr")
+    }
+
+    /// Whether the array claim `methods_claim` (an `amr`-like list of method names, such as
+    /// `https://example.com/amr`) contains `mfa`, or `acr` is the multi-factor policy URI.
+    ///
+    /// ```
+    /// # use tollgate::api::AccessTokenClaims;
+    /// # fn check(token: &AccessTokenClaims) -> bool {
+    /// token.has_mfa_in("https://example.com/amr")
+    /// # }
+    /// ```
+    pub fn has_mfa_in(&self, methods_claim: &str) -> bool {
+        let listed = self
+            .claims
+            .get(methods_claim)
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|v| v.as_str() == Some("mfa")));
+        listed || str_claim(&self.claims, "acr") == Some(crate::session::ACR_MULTI_FACTOR)
+    }
+
+    /// Succeeds when the token was issued to a user and shows MFA in `methods_claim` (`"amr"`
+    /// for RFC 9068 tokens; see [`has_mfa_in`](Self::has_mfa_in)). A machine-to-machine token
+    /// never does.
+    ///
+    /// ```
+    /// # use tollgate::api::{AccessTokenClaims, ApiTokenError};
+    /// # fn check(token: &AccessTokenClaims) {
+    /// if let Err(e) = token.require_mfa_in("amr") {
+    ///     // RFC 9470: 401 with error="insufficient_user_authentication" and acr_values.
+    ///     assert_eq!(e, ApiTokenError::UserAuthenticationRequired);
+    ///     assert_eq!(e.status(), 401);
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ApiTokenError::UserAuthenticationRequired`].
+    pub fn require_mfa_in(&self, methods_claim: &str) -> Result<(), ApiTokenError> {
+        if self.has_mfa_in(methods_claim) && !self.is_machine_to_machine() {
+            Ok(())
+        } else {
+            Err(ApiTokenError::UserAuthenticationRequired)
+        }
+    }
+
     /// The DPoP key thumbprint the token is bound to (`cnf.jkt`), if any.
     pub fn cnf_jkt(&self) -> Option<&str> {
         self.claims
@@ -213,5 +285,49 @@ mod tests {
         assert!(t.require_claim("missing", &json!(true)).is_err());
         assert_eq!(t.sub(), "u");
         assert_eq!(t.cnf_jkt(), None);
+    }
+
+    #[test]
+    fn mfa_and_machine_tokens_are_told_apart() {
+        let with = |extra: Value| {
+            let mut c = claims(good());
+            c.extend(claims(extra));
+            AccessTokenClaims::new(c)
+        };
+        let password = with(json!({"amr": ["pwd"]}));
+        assert!(!password.has_mfa());
+        assert_eq!(
+            password.require_mfa_in("amr"),
+            Err(ApiTokenError::UserAuthenticationRequired)
+        );
+        assert!(password.require_user().is_ok());
+        assert!(
+            with(json!({"amr": ["pwd", "mfa"]}))
+                .require_mfa_in("amr")
+                .is_ok()
+        );
+        assert!(
+            with(json!({"acr": crate::session::ACR_MULTI_FACTOR}))
+                .require_mfa_in("amr")
+                .is_ok()
+        );
+        let namespaced = with(json!({"https://app/amr": ["pwd", "mfa"]}));
+        assert!(namespaced.has_mfa_in("https://app/amr"));
+        assert!(!namespaced.has_mfa(), "only the named claim counts");
+        assert!(!with(json!({"amr": "mfa"})).has_mfa(), "amr is an array");
+        assert!(!with(json!({"acr": "mfa"})).has_mfa());
+        for machine in [
+            json!({"gty": "client-credentials"}),
+            json!({"sub": "svc@clients"}),
+            json!({"sub": "svc@clients", "amr": ["mfa"]}),
+        ] {
+            let t = with(machine.clone());
+            assert_eq!(
+                t.require_user(),
+                Err(ApiTokenError::UserRequired),
+                "{machine}"
+            );
+            assert!(t.require_mfa_in("amr").is_err(), "{machine}");
+        }
     }
 }

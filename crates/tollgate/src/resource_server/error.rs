@@ -30,6 +30,14 @@ pub enum ApiTokenError {
         /// The claim's name.
         claim: String,
     },
+    /// The route takes only tokens issued to a user, and this one was issued machine to machine
+    /// (`client_credentials`).
+    #[error("this API accepts only tokens issued to a user, not machine-to-machine tokens")]
+    UserRequired,
+    /// The token does not show the multi-factor authentication the route requires (RFC 9470
+    /// `insufficient_user_authentication`).
+    #[error("this API requires a token obtained with multi-factor authentication")]
+    UserAuthenticationRequired,
     /// The provider's keys could not be fetched, so the token could not be checked.
     #[error("the access token could not be checked: {0}")]
     Unavailable(#[source] ProviderError),
@@ -45,12 +53,16 @@ pub enum ApiTokenError {
 }
 
 impl ApiTokenError {
-    /// The HTTP status to answer with: 401, 400, 403, 503 or 500.
+    /// The HTTP status to answer with: 401, 400, 403, 503 or 500 (401 for a token without the
+    /// required MFA, as RFC 9470 says).
     pub fn status(&self) -> http::StatusCode {
         match self {
-            Self::Missing | Self::Invalid(_) | Self::DpopRequired => http::StatusCode::UNAUTHORIZED,
+            Self::Missing
+            | Self::Invalid(_)
+            | Self::DpopRequired
+            | Self::UserAuthenticationRequired => http::StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) | Self::InvalidDpopProof(_) => http::StatusCode::BAD_REQUEST,
-            Self::InsufficientScope { .. } | Self::ClaimRequired { .. } => {
+            Self::InsufficientScope { .. } | Self::ClaimRequired { .. } | Self::UserRequired => {
                 http::StatusCode::FORBIDDEN
             }
             Self::Unavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
@@ -65,15 +77,17 @@ impl ApiTokenError {
             Self::InvalidRequest(_) => Some("invalid_request"),
             Self::Invalid(_) | Self::DpopRequired => Some("invalid_token"),
             Self::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
-            Self::InsufficientScope { .. } | Self::ClaimRequired { .. } => {
+            Self::InsufficientScope { .. } | Self::ClaimRequired { .. } | Self::UserRequired => {
                 Some("insufficient_scope")
             }
+            Self::UserAuthenticationRequired => Some("insufficient_user_authentication"),
             Self::Unavailable(_) => Some("temporarily_unavailable"),
             Self::Config(_) => Some("server_error"),
         }
     }
 
-    /// The `WWW-Authenticate` challenge for 401, 400 and 403 answers (RFC 6750 §3).
+    /// The `WWW-Authenticate` challenge for 401, 400 and 403 answers (RFC 6750 §3; RFC 9470's
+    /// `acr_values` when the token lacks MFA).
     ///
     /// ```
     /// use tollgate::api::ApiTokenError;
@@ -82,6 +96,10 @@ impl ApiTokenError {
     /// assert_eq!(
     ///     e.www_authenticate("api").unwrap(),
     ///     r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks a required scope: read:payments", scope="read:payments""#
+    /// );
+    /// assert_eq!(
+    ///     ApiTokenError::UserAuthenticationRequired.www_authenticate("api").unwrap(),
+    ///     r#"Bearer realm="api", error="insufficient_user_authentication", error_description="this API requires a token obtained with multi-factor authentication", acr_values="http://schemas.openid.net/pape/policies/2007/06/multi-factor""#
     /// );
     /// ```
     pub fn www_authenticate(&self, realm: &str) -> Option<String> {
@@ -97,6 +115,13 @@ impl ApiTokenError {
         }
         if let Self::InsufficientScope { required } = self {
             out.push_str(&format!(", scope=\"{}\"", quote(&required.join(" "))));
+        }
+        if let Self::UserAuthenticationRequired = self {
+            // RFC 9470 §3: the authentication the client must ask the provider for.
+            out.push_str(&format!(
+                ", acr_values=\"{}\"",
+                crate::session::ACR_MULTI_FACTOR
+            ));
         }
         Some(out)
     }

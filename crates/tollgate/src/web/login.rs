@@ -153,8 +153,11 @@ impl Tollgate {
             .unwrap_or_else(|| format!("{}/", app_base.path().trim_end_matches('/')))
     }
 
-    /// The login route. Query: `returnTo` and authorization parameters to pass to the provider
-    /// (the protected ones, such as `state` or `redirect_uri`, are refused). A bad parameter answers 400; an unreachable provider answers 502; with an
+    /// The login route. Query: `returnTo`, `challengeMode` and the authorization parameters the
+    /// app allows ([`Config::login_query_params`](crate::Config::login_query_params); by default
+    /// [`DEFAULT_LOGIN_QUERY_PARAMS`](crate::DEFAULT_LOGIN_QUERY_PARAMS), which has neither
+    /// `audience` nor `scope`). Any other parameter, and the protected ones such as `state` or
+    /// `redirect_uri`, answer 400 naming it; an unreachable provider answers 502; with an
     /// allow-list of base URLs, a host it does not name answers 400, with no redirect.
     ///
     /// ```no_run
@@ -163,7 +166,8 @@ impl Tollgate {
     /// # }
     /// ```
     pub async fn handle_login(&self, req: &AuthRequest) -> AuthResponse {
-        let result = match LoginOptions::from_query(req.query()) {
+        let result = match LoginOptions::from_query(req.query(), &self.config().login_query_params)
+        {
             Ok(opts) => self.login_at(req.origin(), opts).await,
             Err(e) => Err(e),
         };

@@ -164,8 +164,9 @@ export const mfa = {
     q.set("returnTo", options.returnTo || window.location.pathname);
     q.set("acr_values", options.acr_values || MFA_POLICY);
     q.set("challengeMode", "popup");
-    if (options.audience) q.set("audience", options.audience);
-    if (options.scope) q.set("scope", options.scope);
+    // `audience` and `scope` are not put in the login URL (the login route refuses them unless
+    // the app allows them): the step-up gives the session MFA, and the token for the API is then
+    // asked for from the server.
     if (options.prompt) q.set("prompt", options.prompt);
     const width = options.popupWidth || 400;
     const height = options.popupHeight || 600;
