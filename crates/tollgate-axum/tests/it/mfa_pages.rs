@@ -150,3 +150,41 @@ async fn a_step_up_replaces_the_session_with_a_fresh_one() {
     assert!(second.has_mfa() && !first.has_mfa());
     assert!(second.internal.created_at >= first.internal.created_at);
 }
+
+/// The refresh token of the session a step-up replaces is revoked: it would otherwise live on
+/// for the family's lifetime, outside any session, and survive the user's logout.
+#[tokio::test]
+async fn a_step_up_revokes_the_refresh_token_of_the_session_it_replaces() {
+    let app = start().await;
+    let mut b = HttpBrowser::default();
+    b.login(&app, "").await;
+    let session = |b: &HttpBrowser| {
+        let jar = CookieJar::parse(&format!("__session={}", b.cookies["__session"]));
+        let auth = app.auth.clone();
+        async move { auth.session(&jar).await.unwrap().unwrap() }
+    };
+    let old = session(&b).await.token_set.refresh_token.unwrap();
+    let back = b.step_up_with(&app, &app.url("/auth/login?returnTo=%2Fbilling&acr_values=http%3A%2F%2Fschemas.openid.net%2Fpape%2Fpolicies%2F2007%2F06%2Fmulti-factor"), totp).await;
+    assert_eq!(b.get(back.location().as_str()).await.status, 302);
+    let new = session(&b).await.token_set.refresh_token.unwrap();
+    assert_ne!(old, new);
+    let refresh = |token: String| {
+        let url = format!("{}oauth/token", app.tenant.issuer());
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.as_str()),
+                    ("client_id", common::CLIENT_ID),
+                    ("client_secret", common::CLIENT_SECRET),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(refresh(old).await, 403, "the replaced token was revoked");
+    assert_eq!(refresh(new).await, 200, "the session's own token lives");
+}

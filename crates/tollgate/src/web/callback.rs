@@ -284,12 +284,21 @@ impl Tollgate {
             Some(e) => Err(e),
             None => self.finish_login(&p, txn).await,
         };
-        if let Ok(ok) = &mut result {
+        // The refresh token of the session this login replaces (a step-up, or a new login over an
+        // old session): once the new session is stored it is dropped, so it is revoked.
+        let mut replaced_refresh_token = None;
+        if let Ok(ok) = &mut result
+            && let Ok(Some(previous)) = self.load_session(jar).await
+        {
+            replaced_refresh_token = previous
+                .data
+                .token_set
+                .refresh_token
+                .clone()
+                .filter(|old| ok.session.token_set.refresh_token.as_ref() != Some(old));
             // A new login of the same user (a step-up) keeps the tokens the session already had
             // for other APIs.
-            if let Ok(Some(previous)) = self.load_session(jar).await
-                && previous.data.user.sub() == ok.session.user.sub()
-            {
+            if previous.data.user.sub() == ok.session.user.sub() {
                 let new_audience = ok.session.token_set.audience.clone();
                 ok.session.access_tokens.extend(
                     previous
@@ -305,6 +314,13 @@ impl Tollgate {
                 Ok(mut lines) => {
                     lines.append(cookies);
                     cookies = lines;
+                    if let Some(old) = replaced_refresh_token {
+                        let config = self.config();
+                        self.inner
+                            .provider
+                            .revoke_refresh_token(&config.client_id, &config.client_auth, &old)
+                            .await;
+                    }
                 }
                 Err(e) => result = Err(e),
             }
