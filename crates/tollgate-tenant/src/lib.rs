@@ -168,3 +168,4 @@ pub use events::TenantEvent;
 pub use fault::IdTokenFault;
 pub use mfa::{GrantKind, MfaPolicy, OutboxChannel, OutboxMessage, PushState};
 pub use server::{RunningTenant, Tenant};
+pub use tokens::AMR_CLAIM;
