@@ -15,8 +15,7 @@ async fn app() -> TestApp {
     start_store(Arc::new(MemoryStore::new()), |t| {
         t.with_mfa_policy(
             MfaPolicy::new()
-                .for_audience(PAYMENTS)
-                .on_grants([GrantKind::RefreshToken]),
+                .for_audience(PAYMENTS),
         )
         .with_push_poll_interval(std::time::Duration::ZERO)
     })
@@ -264,8 +263,7 @@ async fn an_expired_mfa_token_is_401_mfa_token_expired() {
     let app = start_store(Arc::new(MemoryStore::new()), |t| {
         t.with_mfa_policy(
             MfaPolicy::new()
-                .for_audience(PAYMENTS)
-                .on_grants([GrantKind::RefreshToken]),
+                .for_audience(PAYMENTS),
         )
     })
     .await;
@@ -586,7 +584,6 @@ async fn chained_mfa_returns_a_new_sealed_token_for_the_next_factor() {
         t.with_mfa_policy(
             MfaPolicy::new()
                 .for_audience(PAYMENTS)
-                .on_grants([GrantKind::RefreshToken])
                 .with_required_factor_count(2),
         )
     })
