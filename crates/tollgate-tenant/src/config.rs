@@ -139,7 +139,8 @@ impl TenantConfig {
     /// logout URL `http://127.0.0.1:3000/`), the users `alice@example.com` / `alice-password-1`
     /// (TOTP secret `JBSWY3DPEHPK3PXP`, recovery code `ABCDEFGHJKLMNPQRSTUVWXYZ`) and
     /// `bob@example.com` / `bob-password-1` (no factor), the API `https://payments.example.com`,
-    /// and an MFA policy for that API on the refresh-token grant.
+    /// and an MFA policy for that API (which covers every grant that issues tokens for it: a login
+    /// with `audience` set to it passes the MFA page, a refresh for it answers `mfa_required`).
     pub fn example() -> Self {
         Self::new()
             .with_client(
@@ -160,11 +161,7 @@ impl TenantConfig {
                 ApiConfig::new("https://payments.example.com")
                     .with_scopes(["read:payments", "write:payments"]),
             )
-            .with_mfa_policy(
-                MfaPolicy::new()
-                    .for_audience("https://payments.example.com")
-                    .on_grants([GrantKind::RefreshToken]),
-            )
+            .with_mfa_policy(MfaPolicy::new().for_audience("https://payments.example.com"))
     }
 
     /// Parses a TOML document (field names as in `tenant.example.toml`) and checks it.
@@ -594,6 +591,12 @@ impl TenantConfig {
             if policy.factors().is_empty() || policy.grants().is_empty() {
                 return Err(ConfigError::EmptyMfaPolicy);
             }
+            if let (Some(audience), Some(grant)) = (policy.audience(), policy.open_grant()) {
+                return Err(ConfigError::MfaPolicyLeavesGrantOpen {
+                    audience: audience.to_owned(),
+                    grant,
+                });
+            }
             let count = policy.required_factor_count();
             if count == 0 || count > policy.factors().len() {
                 return Err(ConfigError::InvalidRequiredFactorCount {
@@ -608,6 +611,32 @@ impl TenantConfig {
                 return Err(ConfigError::DuplicateApi {
                     identifier: api.identifier().to_owned(),
                 });
+            }
+        }
+        self.validate_client_grants()
+    }
+
+    /// Every client grant names a configured API (once per client) and scopes it defines.
+    fn validate_client_grants(&self) -> Result<(), ConfigError> {
+        for client in &self.clients {
+            let mut seen = HashSet::new();
+            for grant in client.client_grants() {
+                let invalid = |reason: String| ConfigError::InvalidClientGrant {
+                    client_id: client.client_id().to_owned(),
+                    audience: grant.audience.clone(),
+                    reason,
+                };
+                let api = self
+                    .api(&grant.audience)
+                    .ok_or_else(|| invalid("no API has this identifier".to_owned()))?;
+                if !seen.insert(grant.audience.as_str()) {
+                    return Err(invalid("the client has two grants for it".to_owned()));
+                }
+                if let Some(scope) = grant.scopes.iter().find(|s| !api.defines_scope(s)) {
+                    return Err(invalid(format!(
+                        "the API does not define the scope {scope:?}"
+                    )));
+                }
             }
         }
         Ok(())
@@ -690,6 +719,29 @@ pub enum ConfigError {
         "an MFA policy has an empty factors or grants list; leave the field out for the default"
     )]
     EmptyMfaPolicy,
+    /// An MFA policy for an API does not cover every grant that issues tokens for it (its
+    /// `grants` / [`MfaPolicy::on_grants`] list leaves one out), which would let tokens for the
+    /// API out of that grant without a second factor.
+    #[error(
+        "the MFA policy for {audience:?} leaves the {} grant without MFA, so tokens for that API could be had without a second factor; a policy with an audience covers every grant: remove its grants list (TOML `grants`, Rust `on_grants`)",
+        grant.name()
+    )]
+    MfaPolicyLeavesGrantOpen {
+        /// The policy's audience.
+        audience: String,
+        /// The first grant the policy leaves out.
+        grant: GrantKind,
+    },
+    /// A client grant (`client_grants`, [`ClientConfig::with_client_grant`]) cannot be used.
+    #[error("the client grant of {client_id:?} for {audience:?} is invalid: {reason}")]
+    InvalidClientGrant {
+        /// The client.
+        client_id: String,
+        /// The grant's audience.
+        audience: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A client's `backchannel_logout_url` is not an absolute `http://` or `https://` URL.
     #[error(
         "backchannel_logout_url {url:?} is not an absolute http(s) URL; write it like https://app.example.com/auth/backchannel-logout"

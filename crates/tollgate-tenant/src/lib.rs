@@ -34,7 +34,7 @@
 //! | `GET /authorize` | `response_type=code`, PKCE S256, `prompt`, `max_age`, `audience`, `acr_values`; SSO reuse |
 //! | `GET/POST /u/login?state=…` | an accessible HTML login form (`username`, `password`, `state`) |
 //! | `GET/POST /u/mfa?state=…`, `GET/POST /u/mfa-enroll?state=…` | the MFA step: TOTP, SMS, voice, email, push, recovery code; TOTP enrollment with a QR code |
-//! | `POST /oauth/token` | `authorization_code`, `refresh_token` (rotation, reuse detection, leeway, MRRT, `mfa_required`), `client_credentials`, `mfa-otp`, `mfa-oob`, `mfa-recovery-code` |
+//! | `POST /oauth/token` | `authorization_code`, `refresh_token` (rotation, reuse detection, leeway, MRRT, `mfa_required`), `client_credentials` (with a client grant), Custom Token Exchange (`mfa_required` under an API policy), `mfa-otp`, `mfa-oob`, `mfa-recovery-code` |
 //! | `GET /mfa/authenticators`, `POST /mfa/associate`, `POST /mfa/challenge`, `DELETE /mfa/authenticators/{id}` | the MFA API |
 //! | `GET /dev/outbox`, `GET /dev/outbox.json`, `POST /dev/outbox/push/{id}/approve\|deny` | the development outbox of codes and push requests |
 //! | `GET /dev/logs`, `GET /dev/logs.json?type=…&client_id=…` | the event log ([`RunningTenant::events`]), newest first |
@@ -53,7 +53,9 @@
 //! # Multi-factor authentication
 //!
 //! Users start with the factors their [`UserConfig`] names; an [`MfaPolicy`] stands in for the
-//! post-login Action that requires MFA. A matching refresh-token request is answered with
+//! post-login Action that requires MFA. A policy for an API covers every grant that issues
+//! tokens for it: a login with that `audience` passes the `/u/mfa` page before the code, and a
+//! matching refresh-token or token-exchange request is answered with
 //! `403 mfa_required` and an `mfa_token`, which the MFA API and the `mfa-*` grants accept;
 //! `acr_values=http://schemas.openid.net/pape/policies/2007/06/multi-factor` adds the `/u/mfa`
 //! page to the login. A policy with [`MfaPolicy::with_required_factor_count`] chains factors:
@@ -168,3 +170,4 @@ pub use events::TenantEvent;
 pub use fault::IdTokenFault;
 pub use mfa::{GrantKind, MfaPolicy, OutboxChannel, OutboxMessage, PushState};
 pub use server::{RunningTenant, Tenant};
+pub use tokens::AMR_CLAIM;

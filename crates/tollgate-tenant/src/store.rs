@@ -100,6 +100,8 @@ pub(crate) struct AuthCode {
     pub(crate) acr: Option<String>,
     /// Whether the SSO session had passed MFA when the code was issued.
     pub(crate) mfa_done: bool,
+    /// The methods behind the code: `amr`, or the SSO session's for a login without one.
+    pub(crate) methods: Vec<String>,
     expires_at: Moment,
     used: bool,
     /// The refresh-token family created when the code was exchanged.
@@ -324,6 +326,7 @@ impl Store {
                 email: session.email.clone(),
                 sid: session.sid.clone(),
                 auth_time: session.auth_time,
+                methods: amr.clone().unwrap_or_else(|| session.amr.clone()),
                 amr,
                 acr,
                 mfa_done: session.mfa_at.is_some(),

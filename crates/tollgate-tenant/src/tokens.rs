@@ -72,14 +72,27 @@ pub(crate) fn id_token(state: &TenantState, subject: &IdTokenSubject<'_>) -> Str
     fault::sign_id_token(state, subject.client.client_secret(), claims)
 }
 
+/// The claim of a user's access token (for an API) that lists how the user authenticated, as
+/// the ID token's `amr` does: `["pwd"]`, `["pwd","mfa"]`, `["mfa"]`.
+///
+/// Auth0 puts no `amr` in access tokens (it is a restricted claim that Actions cannot set); an
+/// API that needs to know about MFA gets a namespaced custom claim from a post-login Action
+/// (`api.accessToken.setCustomClaim(…, event.authentication.methods…)`). The tenant's MFA
+/// policies stand in for that Action and set this claim, so an API checks the same claim
+/// locally and against Auth0 (with such an Action). Tokens whose methods the tenant does not
+/// know (Custom Token Exchange, CIBA) have no such claim.
+pub const AMR_CLAIM: &str = "https://tollgate.example/amr";
+
 /// Issues a user's access token: a JWT for `audience`, or an opaque token for `/userinfo` when
-/// there is no audience. With `jkt`, the token is DPoP-bound to that key (`cnf.jkt`).
+/// there is no audience. With `jkt`, the token is DPoP-bound to that key (`cnf.jkt`). `amr`
+/// (the authentication methods) becomes the [`AMR_CLAIM`] of a JWT.
 pub(crate) fn user_access_token(
     state: &TenantState,
     client_id: &str,
     user: &UserConfig,
     audience: Option<&str>,
     scopes: &[String],
+    amr: Option<&[String]>,
     jkt: Option<&str>,
 ) -> String {
     let lifetime = state.access_token_lifetime(audience);
@@ -100,6 +113,9 @@ pub(crate) fn user_access_token(
     claims.remove("gty");
     if let Some(org) = user.organization() {
         claims.insert("org_id".to_owned(), json!(org));
+    }
+    if let Some(amr) = amr.filter(|m| !m.is_empty()) {
+        claims.insert(AMR_CLAIM.to_owned(), json!(amr));
     }
     claims.insert("exp".to_owned(), json!(state.now() + lifetime.as_secs()));
     if let Some(jkt) = jkt {

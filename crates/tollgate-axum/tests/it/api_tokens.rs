@@ -23,7 +23,10 @@ struct Fixture {
 async fn start() -> Fixture {
     let tenant = Tenant::start(
         TenantConfig::new()
-            .with_client(ClientConfig::new("m2m", "m2m-secret"))
+            .with_client(
+                ClientConfig::new("m2m", "m2m-secret")
+                    .with_client_grant(API, ["read:payments", "write:payments"]),
+            )
             .with_api(TenantApi::new(API).with_scopes(["read:payments", "write:payments"])),
         "127.0.0.1:0",
     )

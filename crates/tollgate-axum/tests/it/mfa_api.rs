@@ -13,12 +13,8 @@ use tollgate_tenant::{GrantKind, MfaPolicy};
 
 async fn app() -> TestApp {
     start_store(Arc::new(MemoryStore::new()), |t| {
-        t.with_mfa_policy(
-            MfaPolicy::new()
-                .for_audience(PAYMENTS)
-                .on_grants([GrantKind::RefreshToken]),
-        )
-        .with_push_poll_interval(std::time::Duration::ZERO)
+        t.with_mfa_policy(MfaPolicy::new().for_audience(PAYMENTS))
+            .with_push_poll_interval(std::time::Duration::ZERO)
     })
     .await
 }
@@ -262,11 +258,7 @@ async fn the_mfa_token_is_bound_to_its_session_and_sealed() {
 #[tokio::test]
 async fn an_expired_mfa_token_is_401_mfa_token_expired() {
     let app = start_store(Arc::new(MemoryStore::new()), |t| {
-        t.with_mfa_policy(
-            MfaPolicy::new()
-                .for_audience(PAYMENTS)
-                .on_grants([GrantKind::RefreshToken]),
-        )
+        t.with_mfa_policy(MfaPolicy::new().for_audience(PAYMENTS))
     })
     .await;
     let clock = tollgate::ManualClock::starting_now();
@@ -586,7 +578,6 @@ async fn chained_mfa_returns_a_new_sealed_token_for_the_next_factor() {
         t.with_mfa_policy(
             MfaPolicy::new()
                 .for_audience(PAYMENTS)
-                .on_grants([GrantKind::RefreshToken])
                 .with_required_factor_count(2),
         )
     })

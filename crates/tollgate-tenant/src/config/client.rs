@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// A registered application: its credentials, allowed URLs and refresh-token policy.
+/// A registered application: its credentials, allowed URLs, refresh-token policy and client
+/// grants.
 ///
 /// Mirrors an Auth0 "Regular Web Application". The callback and logout URLs are matched exactly,
-/// as Auth0 does for URLs without wildcards.
+/// as Auth0 does for URLs without wildcards. The `client_credentials` grant gives a client
+/// machine-to-machine tokens only for the APIs it has a client grant for
+/// ([`with_client_grant`](Self::with_client_grant)), as at Auth0.
 ///
 /// ```
 /// use std::time::Duration;
@@ -46,6 +49,19 @@ pub struct ClientConfig {
     /// The P-256 public key (SPKI PEM) that verifies the client's `private_key_jwt` assertions.
     #[serde(default)]
     client_assertion_public_key: Option<String>,
+    /// The APIs the client may get `client_credentials` tokens for (TOML `client_grants`).
+    #[serde(default)]
+    client_grants: Vec<ClientGrant>,
+}
+
+/// An Auth0 "client grant": the client may get `client_credentials` tokens for `audience`, with
+/// at most `scopes`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClientGrant {
+    pub(crate) audience: String,
+    #[serde(default)]
+    pub(crate) scopes: Vec<String>,
 }
 
 fn default_rotation() -> bool {
@@ -65,7 +81,53 @@ impl ClientConfig {
             backchannel_logout_url: None,
             require_dpop_nonce: false,
             client_assertion_public_key: None,
+            client_grants: Vec::new(),
         }
+    }
+
+    /// Authorizes the client for machine-to-machine (`client_credentials`) tokens for the API
+    /// `audience`, with `scopes` as the ceiling: Auth0's "client grant" (the Machine to Machine
+    /// Applications tab of an API). Without one, the grant is refused with `403 access_denied`
+    /// (`Client is not authorized to access "<audience>"…`); a request for a scope outside
+    /// `scopes` is refused too (`Client has not been granted scopes: …`). The API must be
+    /// configured and define the scopes, else the tenant does not start. TOML:
+    /// `client_grants = [{ audience = "…", scopes = ["…"] }]`.
+    ///
+    /// ```
+    /// use tollgate_tenant::ClientConfig;
+    ///
+    /// let worker = ClientConfig::new("worker", "worker-secret")
+    ///     .with_client_grant("https://payments.example.com", ["read:payments"]);
+    /// assert_eq!(
+    ///     worker.client_grant("https://payments.example.com"),
+    ///     Some(&["read:payments".to_owned()][..])
+    /// );
+    /// assert_eq!(worker.client_grant("https://orders.example.com"), None);
+    /// ```
+    #[must_use]
+    pub fn with_client_grant<I, S>(mut self, audience: impl Into<String>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.client_grants.push(ClientGrant {
+            audience: audience.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
+    /// The scopes the client's grant for `audience` allows, if it has one.
+    pub fn client_grant(&self, audience: &str) -> Option<&[String]> {
+        self.client_grants
+            .iter()
+            .find(|g| g.audience == audience)
+            .map(|g| g.scopes.as_slice())
+    }
+
+    /// The client grants, for validation.
+    pub(crate) fn client_grants(&self) -> &[ClientGrant] {
+        &self.client_grants
     }
 
     /// Lets the client authenticate with `private_key_jwt`: ES256 client assertions verified with
@@ -192,6 +254,7 @@ impl fmt::Debug for ClientConfig {
             .field("rotation_leeway", &self.rotation_leeway)
             .field("backchannel_logout_url", &self.backchannel_logout_url)
             .field("require_dpop_nonce", &self.require_dpop_nonce)
+            .field("client_grants", &self.client_grants)
             .finish()
     }
 }

@@ -1,5 +1,5 @@
-//! `mfa_required` on the refresh-token grant, and the `mfa-otp`, `mfa-oob` and
-//! `mfa-recovery-code` grants that answer it at `/oauth/token`.
+//! `mfa_required` on the refresh-token and token-exchange grants, and the `mfa-otp`, `mfa-oob`
+//! and `mfa-recovery-code` grants that answer it at `/oauth/token`.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -55,15 +55,40 @@ pub(crate) fn refresh_requirement(
     family_id: &str,
     audience: Option<&str>,
 ) -> Option<Requirement> {
-    if audience == Some(state.mfa_audience()) {
-        return Some(Requirement::any_factor());
-    }
-    policy::requirement(
-        state.config.mfa_policies(),
+    requirement(
+        state,
         GrantKind::RefreshToken,
         audience,
         store.refresh.is_mfa_satisfied(family_id),
     )
+}
+
+/// What a `grant` request for `audience` needs, if anything: the MFA API always asks; policies
+/// covering the grant ask unless `satisfied` (then only `every_time` ones).
+pub(crate) fn requirement(
+    state: &TenantState,
+    grant: GrantKind,
+    audience: Option<&str>,
+    satisfied: bool,
+) -> Option<Requirement> {
+    if audience == Some(state.mfa_audience()) {
+        return Some(Requirement::any_factor());
+    }
+    policy::requirement(state.config.mfa_policies(), grant, audience, satisfied)
+}
+
+/// Whether completing `transaction` also meets what the policies ask for `audience` on any
+/// grant: the transaction's factors are all allowed there, and at least as many are required.
+/// An MFA grant that names another audience than its `mfa_token`'s is refused otherwise, so a
+/// token from a lenient policy cannot be turned into one for a stricter API.
+fn covers(state: &TenantState, transaction: &MfaTransaction, audience: Option<&str>) -> bool {
+    GrantKind::ALL
+        .into_iter()
+        .filter_map(|grant| requirement(state, grant, audience, false))
+        .all(|need| {
+            let own = &transaction.requirement;
+            own.count >= need.count && own.factors.iter().all(|f| need.allows(f))
+        })
 }
 
 /// Issues an `mfa_token` for `transaction` and builds the `403 mfa_required` answer, with
@@ -209,6 +234,12 @@ pub(crate) fn exchange<'a>(
         None => transaction.audience.clone(),
     };
     record.audience.clone_from(&audience);
+    if audience != transaction.audience && !covers(state, &transaction, audience.as_deref()) {
+        return Err(OAuthError::access_denied(format!(
+            "The mfa_token was issued for another audience, whose multifactor policy is weaker than the one of {}; request tokens for that audience to get an mfa_token for it",
+            audience.as_deref().unwrap_or("the requested audience")
+        )));
+    }
     let family = match &transaction.family {
         Some(id) => Some(
             state
@@ -326,12 +357,19 @@ pub(crate) fn exchange<'a>(
         }
     };
     let bound = tokens::binding(state, audience.as_deref(), jkt);
+    // The family's methods, now with `mfa`; a token for no family records the MFA alone.
+    let methods = match &transaction.family {
+        Some(id) => state.store().refresh.family(id).map(|f| f.amr.clone()),
+        None => None,
+    }
+    .unwrap_or_else(|| vec!["mfa".to_owned()]);
     let access_token = tokens::user_access_token(
         state,
         client.client_id(),
         user,
         audience.as_deref(),
         &granted,
+        Some(&methods),
         bound,
     );
     let sid = family.as_ref().map_or_else(random::id, |f| f.sid.clone());

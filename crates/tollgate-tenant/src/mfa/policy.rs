@@ -12,51 +12,108 @@ pub(crate) const FACTOR_TYPES: [&str; 5] = [
     "recovery-code",
 ];
 
-/// When an [`MfaPolicy`] is evaluated.
+/// When an [`MfaPolicy`] is evaluated: the grants that issue tokens for a user.
 ///
 /// The `authorization_code` grant itself never answers `mfa_required` (Auth0 runs MFA inside
-/// Universal Login); [`GrantKind::Login`] is that interactive step.
+/// Universal Login); [`GrantKind::Login`] is that interactive step, and the code exchange gives
+/// what the login earned. The MFA grants (`mfa-otp`, `mfa-oob`, `mfa-recovery-code`) are how a
+/// policy is answered, not something it covers; the federated connection exchange (Token Vault)
+/// issues another provider's tokens, for no API of this tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum GrantKind {
-    /// The `refresh_token` grant at `/oauth/token`: a matching policy answers
-    /// `403 mfa_required` with an `mfa_token` for the MFA API.
+    /// The `refresh_token` grant at `/oauth/token` (including a refresh for another API): a
+    /// matching policy answers `403 mfa_required` with an `mfa_token` for the MFA API.
     RefreshToken,
-    /// The interactive login at `/authorize`: a matching policy shows the MFA page after the
-    /// password (or straight away for an SSO session), as `acr_values` with the multi-factor
-    /// policy URI does.
+    /// The interactive login at `/authorize` (also after PAR): a matching policy shows the MFA
+    /// page after the password (or straight away for an SSO session), as `acr_values` with the
+    /// multi-factor policy URI does.
     Login,
+    /// Custom Token Exchange (`urn:ietf:params:oauth:grant-type:token-exchange`): the subject
+    /// token proves no second factor, so a matching policy answers `403 mfa_required` with an
+    /// `mfa_token`, and the MFA grant that answers it issues the tokens.
+    TokenExchange,
+    /// Client-Initiated Backchannel Authentication: a matching policy refuses `/bc-authorize`
+    /// with `access_denied`, because the approval of a backchannel request is one tap with no
+    /// way to ask for a second factor.
+    Ciba,
+}
+
+impl GrantKind {
+    /// Every grant a policy can cover: what a policy with an audience covers.
+    pub const ALL: [GrantKind; 4] = [
+        GrantKind::Login,
+        GrantKind::RefreshToken,
+        GrantKind::TokenExchange,
+        GrantKind::Ciba,
+    ];
+
+    /// The name used in TOML (`login`, `refresh_token`, `token_exchange`, `ciba`).
+    ///
+    /// ```
+    /// use tollgate_tenant::GrantKind;
+    ///
+    /// assert_eq!(GrantKind::RefreshToken.name(), "refresh_token");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            GrantKind::RefreshToken => "refresh_token",
+            GrantKind::Login => "login",
+            GrantKind::TokenExchange => "token_exchange",
+            GrantKind::Ciba => "ciba",
+        }
+    }
 }
 
 /// A rule that requires a second factor, like an Auth0 post-login Action.
 ///
-/// A policy applies to the grants named by [`on_grants`](Self::on_grants) (default: only the
-/// refresh-token grant) when the request's audience matches [`for_audience`](Self::for_audience)
-/// (default: any audience, including none). The user may answer with the factors named by
-/// [`with_factors`](Self::with_factors) (default: all of them), and must pass
-/// [`with_required_factor_count`](Self::with_required_factor_count) different ones (default 1).
+/// **A policy for an API covers every grant that issues tokens for that API.** With
+/// [`for_audience`](Self::for_audience), the policy applies to all of [`GrantKind::ALL`]: the
+/// login at `/authorize` whose `audience` is that API (the MFA page before the code is issued),
+/// the refresh-token grant (`mfa_required` until the family passed MFA), Custom Token Exchange
+/// (`mfa_required`) and CIBA (refused). An Auth0 post-login Action runs at the login and at the
+/// refresh alike; a policy that covered only some of them would leave the others as a way to the
+/// API without a second factor (a password login with `audience` would get the token the
+/// refresh grant refuses). So narrowing an audience policy with [`on_grants`](Self::on_grants)
+/// to less than all of them is refused when the tenant starts
+/// ([`ConfigError::MfaPolicyLeavesGrantOpen`](crate::ConfigError::MfaPolicyLeavesGrantOpen)),
+/// rather than silently widened: the configuration says something it cannot mean.
+///
+/// A policy without an audience applies to any audience (including none) on the grants named by
+/// [`on_grants`](Self::on_grants) (default: only the refresh-token grant): it is a rule about
+/// the session, not about an API, and may be narrowed.
+///
+/// The user may answer with the factors named by [`with_factors`](Self::with_factors) (default:
+/// all of them), and must pass [`with_required_factor_count`](Self::with_required_factor_count)
+/// different ones (default 1).
 ///
 /// ```
 /// use tollgate_tenant::{GrantKind, MfaPolicy};
 ///
 /// let policy = MfaPolicy::new()
 ///     .for_audience("https://payments.example.com")
-///     .on_grants([GrantKind::RefreshToken])
 ///     .with_factors(["otp", "phone", "recovery-code"])
 ///     .with_required_factor_count(2)
 ///     .every_time(false);
 /// assert_eq!(policy.audience(), Some("https://payments.example.com"));
+/// assert_eq!(policy.grants(), GrantKind::ALL);
 /// assert_eq!(policy.factors(), ["otp", "phone", "recovery-code"]);
 /// assert_eq!(policy.required_factor_count(), 2);
+///
+/// // Without an audience: the refresh-token grant, unless told otherwise.
+/// assert_eq!(MfaPolicy::new().grants(), [GrantKind::RefreshToken]);
+/// let at_login = MfaPolicy::new().on_grants([GrantKind::Login]);
+/// assert_eq!(at_login.grants(), [GrantKind::Login]);
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MfaPolicy {
     #[serde(default)]
     audience: Option<String>,
-    #[serde(default = "default_grants")]
-    grants: Vec<GrantKind>,
+    /// `None`: the default ([`GrantKind::ALL`] with an audience, else the refresh-token grant).
+    #[serde(default)]
+    grants: Option<Vec<GrantKind>>,
     #[serde(default = "default_factors")]
     factors: Vec<String>,
     #[serde(default)]
@@ -76,10 +133,6 @@ fn one() -> usize {
     1
 }
 
-fn default_grants() -> Vec<GrantKind> {
-    vec![GrantKind::RefreshToken]
-}
-
 fn default_factors() -> Vec<String> {
     FACTOR_TYPES.iter().map(|&f| f.to_owned()).collect()
 }
@@ -88,7 +141,7 @@ impl Default for MfaPolicy {
     fn default() -> Self {
         Self {
             audience: None,
-            grants: default_grants(),
+            grants: None,
             factors: default_factors(),
             every_time: false,
             required_factors: 1,
@@ -100,22 +153,26 @@ impl Default for MfaPolicy {
 
 impl MfaPolicy {
     /// A policy for any audience, on the refresh-token grant, accepting every factor, satisfied
-    /// once per refresh-token family.
+    /// once per refresh-token family. [`for_audience`](Self::for_audience) makes it cover every
+    /// grant.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Applies the policy only to requests for this API identifier (the `audience`).
+    /// Applies the policy only to requests for this API identifier (the `audience`), on every
+    /// grant that issues tokens for it ([`GrantKind::ALL`]).
     #[must_use]
     pub fn for_audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
         self
     }
 
-    /// Sets the grants the policy applies to (replacing the default `[RefreshToken]`).
+    /// Sets the grants the policy applies to (replacing the default: `[RefreshToken]` without an
+    /// audience). A policy with an audience must cover all of [`GrantKind::ALL`]; a shorter list
+    /// is refused when the tenant starts (see the type's documentation).
     #[must_use]
     pub fn on_grants(mut self, grants: impl IntoIterator<Item = GrantKind>) -> Self {
-        self.grants = grants.into_iter().collect();
+        self.grants = Some(grants.into_iter().collect());
         self
     }
 
@@ -192,7 +249,20 @@ impl MfaPolicy {
 
     /// The grants the policy applies to.
     pub fn grants(&self) -> &[GrantKind] {
-        &self.grants
+        match (&self.grants, &self.audience) {
+            (Some(grants), _) => grants,
+            (None, Some(_)) => &GrantKind::ALL,
+            (None, None) => &[GrantKind::RefreshToken],
+        }
+    }
+
+    /// The first grant an audience policy leaves out, if any: such a policy would let tokens
+    /// for its API out of that grant without MFA.
+    pub(crate) fn open_grant(&self) -> Option<GrantKind> {
+        self.audience.as_ref()?;
+        GrantKind::ALL
+            .into_iter()
+            .find(|grant| !self.grants().contains(grant))
     }
 
     /// The factors that satisfy the policy.
@@ -207,7 +277,7 @@ impl MfaPolicy {
 
     /// Whether the policy covers a `grant` request for `audience`.
     pub(crate) fn applies_to(&self, grant: GrantKind, audience: Option<&str>) -> bool {
-        self.grants.contains(&grant)
+        self.grants().contains(&grant)
             && self
                 .audience
                 .as_deref()
@@ -317,8 +387,19 @@ mod tests {
             (admin.factors.as_slice(), admin.count),
             (["email"].as_slice(), 1)
         );
-        assert!(
-            requirement(&policies, GrantKind::Login, Some("https://payments"), false).is_none()
+        // An audience policy covers the login and the other grants too, not only the refresh.
+        for grant in GrantKind::ALL {
+            assert!(requirement(&policies, grant, Some("https://payments"), false).is_some());
+            assert!(requirement(&policies, grant, Some("https://other"), false).is_none());
+        }
+        assert_eq!(policies[0].open_grant(), None);
+        let narrowed = MfaPolicy::new()
+            .for_audience("https://payments")
+            .on_grants([GrantKind::RefreshToken]);
+        assert_eq!(narrowed.open_grant(), Some(GrantKind::Login));
+        assert_eq!(
+            MfaPolicy::new().on_grants([GrantKind::Login]).open_grant(),
+            None
         );
 
         let any = MfaPolicy::new();

@@ -96,6 +96,21 @@ fn start(state: &TenantState, headers: &HeaderMap, body: &[u8]) -> Result<Value,
         ),
         None => None,
     };
+    // Approving a backchannel request is one tap, with no way to ask for a second factor: a
+    // policy covering the audience (or the MFA API) refuses the request before the user is
+    // bothered.
+    if crate::mfa::grants::requirement(
+        state,
+        crate::mfa::GrantKind::Ciba,
+        audience.as_deref(),
+        false,
+    )
+    .is_some()
+    {
+        return Err(OAuthError::access_denied(
+            "Multifactor authentication is required for this audience, and a backchannel authentication request cannot ask for it",
+        ));
+    }
     let expires_in = match params.get("requested_expiry") {
         None => 300,
         Some(v) => v
@@ -224,6 +239,7 @@ pub(super) fn poll<'a>(
             audience: request.audience.clone(),
             auth_time,
             jkt: None,
+            amr: Vec::new(),
         };
         store
             .refresh
@@ -251,6 +267,7 @@ pub(super) fn poll<'a>(
             user,
             audience,
             &request.scope,
+            None,
             None,
         ),
         id_token: Some(id_token),

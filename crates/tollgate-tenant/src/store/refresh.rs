@@ -22,6 +22,9 @@ pub(crate) struct RefreshFamily {
     pub(crate) auth_time: u64,
     /// The DPoP key the family is bound to: refreshes must prove it.
     pub(crate) jkt: Option<String>,
+    /// How the user authenticated for this family (`pwd`, `mfa`), for the access tokens'
+    /// [`AMR_CLAIM`](crate::tokens::AMR_CLAIM); `mfa` is added when the family passes MFA.
+    pub(crate) amr: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -120,6 +123,9 @@ impl RefreshTokens {
     pub(crate) fn mark_mfa_satisfied(&mut self, family_id: &str) {
         if let Some(family) = self.families.get_mut(family_id) {
             family.mfa_satisfied = true;
+            if !family.grant.amr.iter().any(|m| m == "mfa") {
+                family.grant.amr.push("mfa".to_owned());
+            }
         }
     }
 
@@ -274,6 +280,7 @@ mod tests {
             audience: None,
             auth_time: 0,
             jkt: None,
+            amr: Vec::new(),
         }
     }
 

@@ -15,6 +15,9 @@ use tollgate_tenant::{ApiConfig, ClientConfig, RunningTenant};
 const NONCE_CLIENT: &str = "nonce-client";
 const NONCE_SECRET: &str = "nonce-secret";
 const BEARER_API: &str = "https://bearer-only.example.com";
+/// A machine-to-machine client with client grants for [`BEARER_API`] and [`API`].
+const M2M_CLIENT: &str = "m2m-client";
+const M2M_SECRET: &str = "m2m-secret";
 
 /// A P-256 key with its public JWK and RFC 7638 thumbprint.
 struct Key {
@@ -89,6 +92,11 @@ async fn tenant() -> RunningTenant {
                 ClientConfig::new(NONCE_CLIENT, NONCE_SECRET)
                     .with_callback(CALLBACK)
                     .with_dpop_nonce_required(true),
+            )
+            .with_client(
+                ClientConfig::new(M2M_CLIENT, M2M_SECRET)
+                    .with_client_grant(BEARER_API, Vec::<String>::new())
+                    .with_client_grant(API, ["read:payments"]),
             )
             .with_api(ApiConfig::new(BEARER_API).with_dpop_bound_tokens(false)),
     )
@@ -329,7 +337,7 @@ async fn an_api_that_takes_bearer_tokens_only_gets_bearer_tokens() {
     ];
     let proof = key.proof("POST", &token_url(&tenant), None, None);
     let body =
-        json_ok(token_with(&tenant, (CLIENT_ID, CLIENT_SECRET), Some(&proof), &form).await).await;
+        json_ok(token_with(&tenant, (M2M_CLIENT, M2M_SECRET), Some(&proof), &form).await).await;
     assert_eq!(body["token_type"], "Bearer");
     assert!(
         claims(body["access_token"].as_str().unwrap())
@@ -340,7 +348,7 @@ async fn an_api_that_takes_bearer_tokens_only_gets_bearer_tokens() {
     let form = [("grant_type", "client_credentials"), ("audience", API)];
     let proof = key.proof("POST", &token_url(&tenant), None, None);
     let body =
-        json_ok(token_with(&tenant, (CLIENT_ID, CLIENT_SECRET), Some(&proof), &form).await).await;
+        json_ok(token_with(&tenant, (M2M_CLIENT, M2M_SECRET), Some(&proof), &form).await).await;
     assert_eq!(body["token_type"], "DPoP");
     assert_eq!(
         claims(body["access_token"].as_str().unwrap())["cnf"]["jkt"],

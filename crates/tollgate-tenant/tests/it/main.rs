@@ -15,6 +15,7 @@ mod login;
 mod logout;
 mod mfa_adaptive;
 mod mfa_api;
+mod mfa_audience;
 mod mfa_chain;
 mod mfa_config;
 mod mfa_grants;

@@ -32,7 +32,6 @@ fn mfa_settings_parse_from_toml() {
 
         [[mfa_policies]]
         audience = "https://payments.example.com"
-        grants = ["refresh_token", "login"]
         factors = ["otp", "recovery-code"]
         every_time = true
 
@@ -72,7 +71,8 @@ fn mfa_settings_parse_from_toml() {
     assert_eq!(default.remembered_days(), None);
     assert!(!default.is_new_devices_only());
     assert_eq!(strict.audience(), Some("https://payments.example.com"));
-    assert_eq!(strict.grants(), [GrantKind::RefreshToken, GrantKind::Login]);
+    // A policy for an API covers every grant that issues tokens for it.
+    assert_eq!(strict.grants(), GrantKind::ALL);
     assert_eq!(strict.factors(), ["otp", "recovery-code"]);
     assert!(strict.is_every_time());
     assert_eq!(default.audience(), None);
@@ -176,6 +176,65 @@ async fn builder_errors_stop_the_start() {
     assert!(Tenant::start(config, "127.0.0.1:0").await.is_err());
 }
 
+/// A policy for an API that would leave one of the grants issuing tokens for it without MFA
+/// (the old `grants = ["refresh_token"]` example, which let a password login with
+/// `audience=payments` through) is refused, in TOML and in code, with the reason.
+#[tokio::test]
+async fn an_audience_policy_that_leaves_a_grant_open_is_refused() {
+    let narrowed = [
+        (r#"["refresh_token"]"#, GrantKind::Login),
+        (r#"["login"]"#, GrantKind::RefreshToken),
+        (
+            r#"["login", "refresh_token", "ciba"]"#,
+            GrantKind::TokenExchange,
+        ),
+        (
+            r#"["login", "refresh_token", "token_exchange"]"#,
+            GrantKind::Ciba,
+        ),
+    ];
+    for (grants, open) in narrowed {
+        let toml = format!(
+            "[[apis]]\nidentifier = \"{API}\"\n[[mfa_policies]]\naudience = \"{API}\"\ngrants = {grants}"
+        );
+        let error = TenantConfig::from_toml_str(&toml).expect_err(&toml);
+        assert!(
+            matches!(&error, ConfigError::MfaPolicyLeavesGrantOpen { audience, grant }
+                if audience == API && *grant == open),
+            "{toml}: {error:?}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains(open.name()) && message.contains("without a second factor"),
+            "{message}"
+        );
+    }
+    let all = format!(
+        "[[mfa_policies]]\naudience = \"{API}\"\ngrants = [\"ciba\", \"token_exchange\", \"refresh_token\", \"login\"]"
+    );
+    assert!(TenantConfig::from_toml_str(&all).is_ok());
+    // Without an audience a policy may be narrowed, as before.
+    let session_rule = "[[mfa_policies]]\ngrants = [\"login\"]";
+    assert!(TenantConfig::from_toml_str(session_rule).is_ok());
+
+    let config = config().with_mfa_policy(
+        MfaPolicy::new()
+            .for_audience(API)
+            .on_grants([GrantKind::RefreshToken]),
+    );
+    let error = Tenant::start(config, "127.0.0.1:0").await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            TenantError::Config(ConfigError::MfaPolicyLeavesGrantOpen {
+                grant: GrantKind::Login,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+}
+
 #[test]
 fn the_example_has_alices_factors_and_the_payments_policy() {
     let example = TenantConfig::example();
@@ -196,7 +255,8 @@ fn the_example_has_alices_factors_and_the_payments_policy() {
         panic!("one policy");
     };
     assert_eq!(policy.audience(), Some(API));
-    assert_eq!(policy.grants(), [GrantKind::RefreshToken]);
+    // The login with audience=payments passes MFA too, not only the refresh for it.
+    assert_eq!(policy.grants(), GrantKind::ALL);
 
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tenant.example.toml");
     let file = TenantConfig::from_file(&path).expect("the example parses");

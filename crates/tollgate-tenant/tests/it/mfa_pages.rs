@@ -6,7 +6,7 @@ use crate::common::mfa::*;
 use crate::common::*;
 use reqwest::{Client, Response, StatusCode, header};
 use serde_json::{Map, Value, json};
-use tollgate_tenant::{GrantKind, MfaPolicy, RunningTenant, UserConfig};
+use tollgate_tenant::{MfaPolicy, RunningTenant, UserConfig};
 use url::Url;
 
 const NUMERIC_INPUT: &str = "<input id=\"code\" name=\"code\" type=\"text\" autocomplete=\"one-time-code\" inputmode=\"numeric\" pattern=\"[0-9]*\" maxlength=\"6\" required";
@@ -590,17 +590,8 @@ async fn login_policies_ask_once_per_session_or_every_time() {
     // The tenant's clock stands still, so the codes of this step and its neighbours stay usable.
     let (tenant, _clock) = start_on_manual_clock(
         mfa_config()
-            .with_mfa_policy(
-                MfaPolicy::new()
-                    .for_audience(API)
-                    .on_grants([GrantKind::Login]),
-            )
-            .with_mfa_policy(
-                MfaPolicy::new()
-                    .for_audience(OTHER_API)
-                    .on_grants([GrantKind::Login])
-                    .every_time(true),
-            ),
+            // mfa_config's policy for API covers the login; OTHER_API's asks every time.
+            .with_mfa_policy(MfaPolicy::new().for_audience(OTHER_API).every_time(true)),
     )
     .await;
     let http = browser();

@@ -8,7 +8,7 @@ use crate::common::mfa::*;
 use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tollgate_tenant::{GrantKind, MfaPolicy};
+use tollgate_tenant::MfaPolicy;
 
 fn types(body: &Value, key: &str) -> Vec<String> {
     body["mfa_requirements"][key]
@@ -66,7 +66,6 @@ async fn requirements_follow_the_policy_factors() {
         mfa_config().with_mfa_policy(
             MfaPolicy::new()
                 .for_audience(OTHER_API)
-                .on_grants([GrantKind::RefreshToken])
                 .with_factors(["email", "recovery-code"]),
         ),
     )
@@ -114,30 +113,6 @@ async fn no_policy_no_mfa_and_audience_must_match() {
     let rt = refresh_token(&tokens_for(&plain, CLIENT_ID, CLIENT_SECRET, &[]).await);
     let response = refresh_as(&plain, CLIENT_ID, CLIENT_SECRET, &rt, &[("audience", API)]).await;
     assert_eq!(response.status(), StatusCode::OK);
-}
-
-#[tokio::test]
-async fn refresh_tokens_issued_for_the_policy_audience_are_challenged_too() {
-    let tenant = start_mfa().await;
-    let tokens = tokens_as_with(&tenant, &[("audience", API)]).await;
-    let response = refresh_as(
-        &tenant,
-        CLIENT_ID,
-        CLIENT_SECRET,
-        &refresh_token(&tokens),
-        &[],
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "mfa_required");
-}
-
-async fn tokens_as_with(tenant: &tollgate_tenant::RunningTenant, extra: &[(&str, &str)]) -> Value {
-    let http = browser();
-    let response = login_as(&http, tenant, EMAIL, PASSWORD, extra).await;
-    let code = query(&location(&response))["code"].clone();
-    exchange(&http, tenant, &code).await
 }
 
 #[tokio::test]

@@ -2,8 +2,9 @@
 //! access tokens and `/userinfo`.
 
 use crate::common::*;
-use reqwest::{StatusCode, header};
+use reqwest::{Response, StatusCode, header};
 use serde_json::{Value, json};
+use tollgate_tenant::{ClientConfig, RunningTenant, TenantConfig};
 
 async fn code_exchange_with(
     http: &reqwest::Client,
@@ -439,12 +440,30 @@ async fn client_credentials_grant() {
         &[
             ("grant_type", "client_credentials"),
             ("audience", API),
-            ("scope", "read:payments other"),
+            ("scope", "read:payments"),
         ],
     )
     .await;
     let narrowed: Value = narrowed.json().await.unwrap();
     assert_eq!(narrowed["scope"], "read:payments");
+    // A scope outside the client grant (here one the API does not even define) is refused,
+    // as Auth0 does, instead of being dropped.
+    assert_error(
+        token(
+            &http,
+            &tenant,
+            &[
+                ("grant_type", "client_credentials"),
+                ("audience", API),
+                ("scope", "read:payments other"),
+            ],
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "access_denied",
+        Some("Client has not been granted scopes: other"),
+    )
+    .await;
 
     // Machine tokens are not good at /userinfo.
     let info = http
@@ -477,4 +496,126 @@ async fn client_credentials_grant() {
         Some("Service not found: https://nope"),
     )
     .await;
+}
+
+const WORKER: &str = "worker";
+const WORKER_SECRET: &str = "worker-secret";
+
+/// Posts a `client_credentials` request as `client_id` (`client_secret_basic`).
+async fn m2m(
+    tenant: &RunningTenant,
+    client_id: &str,
+    secret: &str,
+    extra: &[(&str, &str)],
+) -> Response {
+    let mut form = vec![("grant_type", "client_credentials")];
+    form.extend_from_slice(extra);
+    token_as(&browser(), tenant, client_id, secret, &form).await
+}
+
+/// Auth0's client grants: without one for the API, `client_credentials` is refused with Auth0's
+/// body (and logged `feccft`); with one, only the grant's scopes are issued.
+#[tokio::test]
+async fn client_credentials_needs_a_client_grant_and_stays_within_its_scopes() {
+    let tenant = start_with(
+        config()
+            .with_client(ClientConfig::new("no-grant", "no-grant-secret"))
+            .with_client(
+                ClientConfig::new(WORKER, WORKER_SECRET).with_client_grant(API, ["read:payments"]),
+            ),
+    )
+    .await;
+    let refused = m2m(&tenant, "no-grant", "no-grant-secret", &[("audience", API)]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: Value = refused.json().await.unwrap();
+    let expected = format!(
+        "Client is not authorized to access \"{API}\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
+    );
+    assert_eq!(
+        body,
+        json!({"error": "access_denied", "error_description": expected})
+    );
+    let [event] = tenant.events_of_type("feccft").try_into().unwrap();
+    assert_eq!(event.description, expected);
+    assert_eq!(event.client_id.as_deref(), Some("no-grant"));
+    assert_eq!(event.details["audience"], API);
+    assert_eq!(event.details["status"], 403);
+    // A grant for one API is no grant for another.
+    let other = m2m(&tenant, WORKER, WORKER_SECRET, &[("audience", OTHER_API)]).await;
+    assert_error(other, StatusCode::FORBIDDEN, "access_denied", None).await;
+
+    // With the grant: its scopes, not all the API defines.
+    let ok = m2m(&tenant, WORKER, WORKER_SECRET, &[("audience", API)]).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    let body: Value = ok.json().await.unwrap();
+    assert_eq!(body["scope"], "read:payments");
+    let claims = verify(
+        &browser(),
+        &tenant,
+        body["access_token"].as_str().unwrap(),
+        API,
+    )
+    .await;
+    assert_eq!(claims["scope"], "read:payments");
+    assert_eq!(claims["sub"], format!("{WORKER}@clients"));
+    assert_eq!(claims["gty"], "client-credentials");
+    assert_eq!(claims["azp"], WORKER);
+    assert!(!claims.contains_key(tollgate_tenant::AMR_CLAIM));
+    // Asking for more than the grant is refused, naming what is missing.
+    let more = m2m(
+        &tenant,
+        WORKER,
+        WORKER_SECRET,
+        &[("audience", API), ("scope", "read:payments write:payments")],
+    )
+    .await;
+    assert_error(
+        more,
+        StatusCode::FORBIDDEN,
+        "access_denied",
+        Some("Client has not been granted scopes: write:payments"),
+    )
+    .await;
+    assert_eq!(tenant.events_of_type("seccft").len(), 1);
+}
+
+/// Client grants in TOML, and the grants a tenant refuses to start with.
+#[test]
+fn client_grants_parse_and_are_checked() {
+    let base = format!(
+        "[[apis]]\nidentifier = \"{API}\"\nscopes = [\"read:payments\"]\n[[clients]]\nclient_id = \"w\"\nclient_secret = \"s\"\n"
+    );
+    let config = TenantConfig::from_toml_str(&format!(
+        "{base}client_grants = [{{ audience = \"{API}\", scopes = [\"read:payments\"] }}]"
+    ))
+    .unwrap();
+    assert_eq!(
+        config.clients()[0].client_grant(API),
+        Some(&["read:payments".to_owned()][..])
+    );
+    for (grants, reason) in [
+        (
+            "[{ audience = \"https://nope\" }]".to_owned(),
+            "no API has this identifier",
+        ),
+        (
+            format!("[{{ audience = \"{API}\", scopes = [\"write:payments\"] }}]"),
+            "does not define the scope",
+        ),
+        (
+            format!("[{{ audience = \"{API}\" }}, {{ audience = \"{API}\" }}]"),
+            "two grants",
+        ),
+    ] {
+        let toml = format!("{base}client_grants = {grants}");
+        let error = TenantConfig::from_toml_str(&toml).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                tollgate_tenant::ConfigError::InvalidClientGrant { .. }
+            ),
+            "{toml}: {error:?}"
+        );
+        assert!(error.to_string().contains(reason), "{error}");
+    }
 }

@@ -13,7 +13,7 @@ use tollgate::{
     SessionData, Tollgate,
 };
 use tollgate_tenant::{
-    ApiConfig, ClientConfig, GrantKind, MfaPolicy, RunningTenant, Tenant, TenantConfig, UserConfig,
+    ApiConfig, ClientConfig, MfaPolicy, RunningTenant, Tenant, TenantConfig, UserConfig,
 };
 
 const NONCE_CLIENT: &str = "nonce-client";
@@ -34,25 +34,23 @@ async fn tenant_with(base: TenantConfig) -> RunningTenant {
             .with_logout_url(format!("{APP}/"))
     };
     Tenant::start(
-        base.with_client(client(CLIENT_ID, CLIENT_SECRET))
-            .with_client(client(NONCE_CLIENT, NONCE_SECRET).with_dpop_nonce_required(true))
-            .with_user(
-                UserConfig::new(ALICE.0, ALICE.1)
-                    .with_name("Alice Example")
-                    .with_totp_secret("JBSWY3DPEHPK3PXP"),
-            )
-            .with_api(ApiConfig::new(BOUND_API).with_scopes(["read:payments"]))
-            .with_api(ApiConfig::new(MFA_API).with_scopes(["read:vault"]))
-            .with_mfa_policy(
-                MfaPolicy::new()
-                    .for_audience(MFA_API)
-                    .on_grants([GrantKind::RefreshToken]),
-            )
-            .with_api(
-                ApiConfig::new(BEARER_API)
-                    .with_scopes(["read:legacy"])
-                    .with_dpop_bound_tokens(false),
-            ),
+        base.with_client(
+            client(CLIENT_ID, CLIENT_SECRET).with_client_grant(BOUND_API, ["read:payments"]),
+        )
+        .with_client(client(NONCE_CLIENT, NONCE_SECRET).with_dpop_nonce_required(true))
+        .with_user(
+            UserConfig::new(ALICE.0, ALICE.1)
+                .with_name("Alice Example")
+                .with_totp_secret("JBSWY3DPEHPK3PXP"),
+        )
+        .with_api(ApiConfig::new(BOUND_API).with_scopes(["read:payments"]))
+        .with_api(ApiConfig::new(MFA_API).with_scopes(["read:vault"]))
+        .with_mfa_policy(MfaPolicy::new().for_audience(MFA_API))
+        .with_api(
+            ApiConfig::new(BEARER_API)
+                .with_scopes(["read:legacy"])
+                .with_dpop_bound_tokens(false),
+        ),
         "127.0.0.1:0",
     )
     .await

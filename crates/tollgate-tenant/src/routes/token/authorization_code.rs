@@ -68,6 +68,7 @@ pub(super) fn exchange<'a>(
         user,
         request.audience.as_deref(),
         &request.scope,
+        Some(&code.methods),
         bound,
     );
     let id_token = scope::has(&request.scope, "openid").then(|| {
@@ -94,6 +95,7 @@ pub(super) fn exchange<'a>(
             audience: request.audience.clone(),
             auth_time: code.auth_time,
             jkt: jkt.map(str::to_owned),
+            amr: code.methods.clone(),
         };
         let mut store = state.store();
         let (family, token) = store

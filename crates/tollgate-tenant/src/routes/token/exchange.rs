@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 
 use crate::http::oauth_error::OAuthError;
 use crate::http::params::Params;
+use crate::mfa;
+use crate::mfa::store::MfaTransaction;
 use crate::state::TenantState;
 use crate::store::RefreshFamily;
 use crate::tokens::{self, IdTokenSubject};
@@ -70,9 +72,38 @@ pub(super) fn custom<'a>(
     let requested = scope::parse(params.get("scope").unwrap_or("openid"));
     let granted = scope::grant(&requested, api);
     let audience = api.map(|a| a.identifier());
+    // The subject token proves no second factor: a policy for the audience (or the MFA API)
+    // answers mfa_required, and the MFA grant that answers it issues the tokens.
+    if let Some(requirement) =
+        mfa::grants::requirement(state, mfa::GrantKind::TokenExchange, audience, false)
+    {
+        let transaction = MfaTransaction {
+            email: user.email().to_owned(),
+            client_id: client.client_id().to_owned(),
+            family: None,
+            audience: audience.map(str::to_owned),
+            scope: granted,
+            requirement,
+            passed: Vec::new(),
+        };
+        let mut store = state.store();
+        return Err(mfa::grants::mfa_required(
+            state,
+            &mut store,
+            user,
+            transaction,
+        ));
+    }
     let bound = tokens::binding(state, audience, jkt);
-    let access_token =
-        tokens::user_access_token(state, client.client_id(), user, audience, &granted, bound);
+    let access_token = tokens::user_access_token(
+        state,
+        client.client_id(),
+        user,
+        audience,
+        &granted,
+        None,
+        bound,
+    );
     let sid = random::token(16);
     let now = state.now();
     let id_token = scope::has(&granted, "openid").then(|| {
@@ -100,6 +131,7 @@ pub(super) fn custom<'a>(
             audience: audience.map(str::to_owned),
             auth_time: now,
             jkt: jkt.map(str::to_owned),
+            amr: Vec::new(),
         };
         state
             .store()

@@ -124,6 +124,7 @@ pub(super) fn exchange<'a>(
         user,
         audience.as_deref(),
         &granted,
+        Some(&grant.amr),
         bound,
     );
     let id_token = scope::has(&granted, "openid").then(|| {

@@ -36,10 +36,11 @@ pub(crate) fn app_client() -> ClientConfig {
         .with_logout_url("http://127.0.0.1:3000/goodbye")
 }
 
-/// The configuration used by most tests.
+/// The configuration used by most tests: the app client also has a client grant for [`API`]
+/// (both scopes), for the `client_credentials` grant.
 pub(crate) fn config() -> TenantConfig {
     TenantConfig::new()
-        .with_client(app_client())
+        .with_client(app_client().with_client_grant(API, ["read:payments", "write:payments"]))
         .with_client(
             ClientConfig::new("leeway-client", "leeway-secret")
                 .with_callback(CALLBACK)
