@@ -7,9 +7,11 @@
 //! next call succeeds without asking again.
 //!
 //! The payments API itself is served here too, at `/payments-api/payments`, as a separate
-//! resource server would be: it accepts only a valid access token for its audience with the
-//! `read:payments` scope ([`RequireToken`]), and `/api/payments` calls it over HTTP with the
-//! user's token through Tollgate's fetcher.
+//! resource server would be: it accepts only a valid access token for its audience, issued to a
+//! user who passed MFA (the namespaced methods claim [`AMR_CLAIM`]), with the `read:payments`
+//! scope ([`RequireToken::mfa_claim`]), and
+//! `/api/payments` calls it over HTTP with the user's token through Tollgate's fetcher. The scope
+//! alone proves nothing about how the user signed in.
 
 use axum::Json;
 use axum::Router;
@@ -26,6 +28,13 @@ use tollgate_axum::{ApiToken, Auth, RequireToken};
 
 /// The API whose token `/api/payments` needs (the example tenant's API with an MFA policy).
 pub(crate) const PAYMENTS_AUDIENCE: &str = "https://payments.example.com";
+
+/// The access-token claim that lists how the user signed in. Auth0 puts no `amr` in access
+/// tokens (and Actions may not set it), so an Action copies the methods into this namespaced
+/// claim; the local tenant does the same ([`tollgate_tenant::AMR_CLAIM`]). Against a real
+/// tenant, add the Action: `api.accessToken.setCustomClaim("https://tollgate.example/amr",
+/// event.authentication.methods.map((m) => m.name))`.
+pub(crate) const AMR_CLAIM: &str = tollgate_tenant::AMR_CLAIM;
 
 /// The scope `/payments-api/payments` requires.
 pub(crate) const READ_PAYMENTS: &str = "read:payments";
@@ -56,11 +65,16 @@ fn payments_api(auth: &Tollgate) -> Option<Router> {
     Some(
         Router::new()
             .route(&format!("/{PAYMENTS_API_PATH}"), get(list_payments))
-            .route_layer(RequireToken::new(ApiValidator::new(config)).scopes([READ_PAYMENTS])),
+            .route_layer(
+                RequireToken::new(ApiValidator::new(config))
+                    .mfa_claim(AMR_CLAIM)
+                    .scopes([READ_PAYMENTS]),
+            ),
     )
 }
 
-/// `GET /payments-api/payments`: the payments, for any caller with a valid token.
+/// `GET /payments-api/payments`: the payments, for a user whose token shows MFA (`amr`) and
+/// grants `read:payments`; machine-to-machine tokens and password-only tokens are refused.
 async fn list_payments(token: ApiToken) -> Json<Value> {
     let mut body = payments_body(Some(PAYMENTS_AUDIENCE));
     body["caller"] = json!(token.sub());

@@ -713,3 +713,71 @@ async fn the_payments_api_accepts_only_a_valid_bearer_token() {
     assert_eq!(body["caller"], profile["sub"]);
     demo.shutdown().await;
 }
+
+/// The payments API trusts the token's proof of MFA, not its scope: a token for its audience
+/// with `read:payments` but a password-only `amr`, or issued machine to machine, is refused, so
+/// a provider policy that misses one grant cannot open it with a password.
+#[tokio::test]
+async fn the_payments_api_refuses_tokens_without_mfa_or_without_a_user() {
+    let demo = demo().await;
+    let tenant = demo.tenant().unwrap();
+    let api = demo.url("/payments-api/payments");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = |extra: serde_json::Value| {
+        let mut claims = json!({
+            "iss": tenant.issuer(),
+            "aud": ["https://payments.example.com", format!("{}userinfo", tenant.issuer())],
+            "sub": "auth0|alice",
+            "iat": now,
+            "exp": now + 600,
+            "scope": "openid read:payments",
+        });
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let header = serde_json::Map::from_iter([("typ".to_owned(), json!("at+jwt"))]);
+        tenant.sign_jwt(header, claims.as_object().unwrap().clone())
+    };
+    let http = reqwest::Client::new();
+    let call = |t: String| {
+        let req = http.get(&api).bearer_auth(t);
+        async move { req.send().await.unwrap() }
+    };
+
+    let amr = tollgate_tenant::AMR_CLAIM;
+    let password = call(token(json!({amr: ["pwd"], "amr": ["mfa"]}))).await;
+    assert_eq!(password.status(), StatusCode::UNAUTHORIZED);
+    let challenge = password.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.contains(r#"error="insufficient_user_authentication""#)
+            && challenge.contains("acr_values="),
+        "{challenge}"
+    );
+    let no_amr = call(token(json!({}))).await;
+    assert_eq!(no_amr.status(), StatusCode::UNAUTHORIZED);
+
+    for machine in [
+        json!({"sub": "demo-client@clients", "gty": "client-credentials", amr: ["mfa"]}),
+        json!({"sub": "demo-client@clients", amr: ["mfa"]}),
+    ] {
+        let r = call(token(machine.clone())).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{machine}");
+        assert!(
+            r.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains(r#"error="insufficient_scope""#)
+        );
+    }
+
+    let mfa = call(token(json!({amr: ["pwd", "mfa"]}))).await;
+    assert_eq!(mfa.status(), StatusCode::OK);
+    demo.shutdown().await;
+}
