@@ -185,6 +185,7 @@ pub use tokens::{
 };
 pub use web::browser::browser_module;
 pub use web::response::AuthResponse;
+pub use web::same_origin::CrossSiteRequest;
 // The escaper of the SDK's own HTML pages, which the demo's pages share so both escape alike;
 // hidden, not a stable API.
 #[doc(hidden)]

@@ -16,6 +16,7 @@ mod dynamic_base_url;
 mod errors;
 mod hooks;
 mod login_flow;
+mod logout;
 mod mfa_api;
 mod mfa_pages;
 mod my_account_proxy;
