@@ -47,10 +47,12 @@ fn bearer(headers: &HeaderMap) -> Result<&str, MfaError> {
 /// `Sec-Fetch-Site: cross-site` is refused before anything else is read (the core's one check,
 /// shared with the logout `POST` and the API proxies).
 fn same_site(auth: &Auth, headers: &HeaderMap, uri: &Uri) -> Result<(), MfaError> {
-    auth.tollgate().check_same_origin(headers, uri).map_err(|e| {
-        tracing::warn!(error = %e, path = uri.path(), "refused a cross-site MFA request");
-        MfaError::CrossSite
-    })
+    auth.tollgate()
+        .check_same_origin(headers, uri)
+        .map_err(|e| {
+            tracing::warn!(error = %e, path = uri.path(), "refused a cross-site MFA request");
+            MfaError::CrossSite
+        })
 }
 
 fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, MfaError> {

@@ -8,7 +8,9 @@ use tollgate::CookieJar;
 
 /// `n` pairs of about 11 bytes (`c12345=xyz`), the last one the session cookie.
 fn header(n: usize) -> String {
-    let mut pairs: Vec<String> = (0..n.saturating_sub(1)).map(|i| format!("c{i}=xyz")).collect();
+    let mut pairs: Vec<String> = (0..n.saturating_sub(1))
+        .map(|i| format!("c{i}=xyz"))
+        .collect();
     pairs.push("__session=sealed".into());
     pairs.join("; ")
 }

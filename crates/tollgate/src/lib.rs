@@ -161,9 +161,7 @@ pub use session::base_url::{AllowedBaseUrl, RequestOrigin};
 pub use session::codec::{CookieSessionCodec, ROLLING_GRANULARITY};
 #[doc(hidden)]
 pub use session::cookies::MAX_CHUNK_SIZE;
-pub use session::cookies::{
-    CookieAttributes, CookieJar, MAX_COOKIE_PAIRS, SameSite, SetCookies,
-};
+pub use session::cookies::{CookieAttributes, CookieJar, MAX_COOKIE_PAIRS, SameSite, SetCookies};
 pub use session::return_to::{MAX_RETURN_TO_LEN, sanitize_return_to};
 pub use session::secret::{MIN_SECRET_LEN, Secret};
 pub use session::{

@@ -46,7 +46,10 @@ async fn a_cross_site_post_is_403_and_signs_nothing_out() {
         &[("origin", "https://evil.example")][..],
         &[("origin", "null")][..],
         &[("sec-fetch-site", "cross-site")][..],
-        &[("origin", "http://127.0.0.1"), ("sec-fetch-site", "same-site")][..],
+        &[
+            ("origin", "http://127.0.0.1"),
+            ("sec-fetch-site", "same-site"),
+        ][..],
     ] {
         let r = b
             .request("POST", &app.url("/auth/logout"), headers, None)
@@ -98,7 +101,12 @@ async fn with_logout_via_get_off_get_is_405_allow_post_and_post_still_works() {
 
     let own = origin(&app);
     let r = b
-        .request("POST", &app.url("/auth/logout"), &[("origin", own.as_str())], None)
+        .request(
+            "POST",
+            &app.url("/auth/logout"),
+            &[("origin", own.as_str())],
+            None,
+        )
         .await;
     assert_eq!(r.status, 302, "{r:?}");
     assert!(signs_out(&r));

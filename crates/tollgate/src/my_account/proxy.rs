@@ -508,7 +508,13 @@ mod tests {
         h.insert("traceparent", "00-abc-def-01".parse().unwrap());
         h.insert("connection", "keep-alive".parse().unwrap());
         // What the browser claims about the client's address or the app's host is not forwarded.
-        for name in ["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "forwarded"] {
+        for name in [
+            "x-forwarded-for",
+            "x-forwarded-host",
+            "x-forwarded-proto",
+            "x-real-ip",
+            "forwarded",
+        ] {
             h.insert(name, "6.6.6.6".parse().unwrap());
         }
         let out = forwarded_headers(&h);

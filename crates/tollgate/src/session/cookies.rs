@@ -385,13 +385,21 @@ mod tests {
         let mut within = filler(MAX_COOKIE_PAIRS - 1);
         within.push("__session=yes".into());
         let jar = CookieJar::parse(&within.join("; "));
-        assert_eq!(jar.get("__session"), Some("yes"), "the last pair within the cap is read");
+        assert_eq!(
+            jar.get("__session"),
+            Some("yes"),
+            "the last pair within the cap is read"
+        );
         assert!(!jar.truncated());
 
         let mut beyond = filler(MAX_COOKIE_PAIRS);
         beyond.push("__session=yes".into());
         let jar = CookieJar::parse(&beyond.join("; "));
-        assert_eq!(jar.get("__session"), None, "a session past the cap is not read");
+        assert_eq!(
+            jar.get("__session"),
+            None,
+            "a session past the cap is not read"
+        );
         assert!(jar.truncated());
         assert_eq!(jar.iter().count(), MAX_COOKIE_PAIRS);
 

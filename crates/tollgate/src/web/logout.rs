@@ -170,7 +170,8 @@ fn refuse_logout(config: &crate::Config, req: &AuthRequest) -> Option<AuthRespon
         http::Method::GET | http::Method::HEAD if config.logout_via_get => None,
         http::Method::GET | http::Method::HEAD => Some(not_allowed("POST")),
         http::Method::POST => {
-            let e = crate::web::same_origin::check(config, req.origin(), req.site_headers()).err()?;
+            let e =
+                crate::web::same_origin::check(config, req.origin(), req.site_headers()).err()?;
             tracing::warn!(error = %e, "refused a cross-site logout");
             Some(response::html_page(
                 http::StatusCode::FORBIDDEN,

@@ -56,7 +56,10 @@ pub(crate) fn check(
     if cross_site || foreign_origin {
         return Err(CrossSiteRequest {
             origin: text(headers, http::header::ORIGIN),
-            fetch_site: text(headers, http::header::HeaderName::from_static("sec-fetch-site")),
+            fetch_site: text(
+                headers,
+                http::header::HeaderName::from_static("sec-fetch-site"),
+            ),
         });
     }
     Ok(())
@@ -75,6 +78,10 @@ impl crate::Tollgate {
         headers: &HeaderMap,
         uri: &http::Uri,
     ) -> Result<(), CrossSiteRequest> {
-        check(self.config(), &RequestOrigin::from_parts(headers, uri), headers)
+        check(
+            self.config(),
+            &RequestOrigin::from_parts(headers, uri),
+            headers,
+        )
     }
 }

@@ -98,7 +98,10 @@ async fn a_pinned_set_overrides_discovery() {
     );
     // Pinned in, even though discovery does not list it.
     let es256_pinned = |b: ConfigBuilder| b.id_token_algorithms([Algorithm::ES256]);
-    assert_eq!(login(Some(json!(["RS256"])), es256(), es256_pinned).await, Ok(()));
+    assert_eq!(
+        login(Some(json!(["RS256"])), es256(), es256_pinned).await,
+        Ok(())
+    );
 }
 
 #[tokio::test]

@@ -471,9 +471,14 @@ async fn a_connect_uri_off_the_providers_origin_is_never_followed() {
 /// the upstream request the proxy sends carries no `X-Forwarded-*`, `X-Real-IP` or `Forwarded`.
 #[test]
 fn browser_sent_forwarding_headers_do_not_reach_the_upstream() {
-    let config = tollgate_testkit::local_config("http://127.0.0.1:9/", (CLIENT_ID, CLIENT_SECRET), SECRET, APP)
-        .build()
-        .unwrap();
+    let config = tollgate_testkit::local_config(
+        "http://127.0.0.1:9/",
+        (CLIENT_ID, CLIENT_SECRET),
+        SECRET,
+        APP,
+    )
+    .build()
+    .unwrap();
     let auth = Tollgate::new(config);
     let mut request = http::Request::get("/me/v1/authentication-methods")
         .header("scope", "read:me:authentication_methods")
@@ -492,7 +497,10 @@ fn browser_sent_forwarding_headers_do_not_reach_the_upstream() {
         .prepare_proxy(MyApi::Account, request.body(Vec::new()).unwrap())
         .unwrap();
     let sent = prepared.request.headers();
-    assert_eq!(sent["accept"], "application/json", "allowed headers still go");
+    assert_eq!(
+        sent["accept"], "application/json",
+        "allowed headers still go"
+    );
     assert!(
         sent.values().all(|v| v != "6.6.6.6"),
         "forwarding headers were dropped: {sent:?}"

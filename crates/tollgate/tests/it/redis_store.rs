@@ -114,18 +114,28 @@ async fn a_stateless_logout_on_one_instance_holds_on_every_instance_and_after_re
     };
     let instance = |list: RedisStore| {
         let config = config();
-        async move { Tollgate::builder(config).revocations(Arc::new(list)).build() }
+        async move {
+            Tollgate::builder(config)
+                .revocations(Arc::new(list))
+                .build()
+        }
     };
     let a = instance(RedisStore::connect(&redis.url()).await.unwrap()).await;
     let b = instance(RedisStore::connect(&redis.url()).await.unwrap()).await;
 
     let session = tollgate::testing::session(serde_json::json!({"sub": "auth0|stateless"}));
-    let cookie = tollgate::testing::cookie_header(&a, &session).await.unwrap();
+    let cookie = tollgate::testing::cookie_header(&a, &session)
+        .await
+        .unwrap();
     let jar = CookieJar::parse(&cookie);
-    assert!(b.session(&jar).await.unwrap().is_some(), "B reads A's cookie");
-    let other = tollgate::testing::cookie_header(&a, &tollgate::testing::session(
-        serde_json::json!({"sub": "auth0|bystander"}),
-    ))
+    assert!(
+        b.session(&jar).await.unwrap().is_some(),
+        "B reads A's cookie"
+    );
+    let other = tollgate::testing::cookie_header(
+        &a,
+        &tollgate::testing::session(serde_json::json!({"sub": "auth0|bystander"})),
+    )
     .await
     .unwrap();
 

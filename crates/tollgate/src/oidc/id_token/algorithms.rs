@@ -96,10 +96,7 @@ pub(crate) fn check_pinned(algs: Vec<Algorithm>) -> Result<AlgorithmPolicy, Conf
             expected: "at least one algorithm, e.g. RS256",
         });
     }
-    if let Some(bad) = algs
-        .iter()
-        .find(|a| !SAFE.contains(a) && !HMAC.contains(a))
-    {
+    if let Some(bad) = algs.iter().find(|a| !SAFE.contains(a) && !HMAC.contains(a)) {
         return Err(ConfigError::InvalidValue {
             name: "id_token_algorithms",
             value: name(*bad).into(),
@@ -161,10 +158,16 @@ mod tests {
     fn discovery_is_intersected_with_the_safe_list() {
         let p = AlgorithmPolicy::Discovery;
         assert_eq!(
-            p.allowed(&meta(Some(&["none", "HS256", "ES256", "PS256", "ES512", "RS256"]))),
+            p.allowed(&meta(Some(&[
+                "none", "HS256", "ES256", "PS256", "ES512", "RS256"
+            ]))),
             [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256]
         );
-        assert_eq!(p.allowed(&meta(None)), [Algorithm::RS256], "the spec's default");
+        assert_eq!(
+            p.allowed(&meta(None)),
+            [Algorithm::RS256],
+            "the spec's default"
+        );
         assert!(p.allowed(&meta(Some(&["none", "HS256"]))).is_empty());
     }
 
