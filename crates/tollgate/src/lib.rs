@@ -95,10 +95,14 @@
 //!
 //! ## Security
 //!
-//! * ID tokens: signature with an algorithm allow-list (RS256 by default; never `none`, HS* only
-//!   when configured), the key's type must fit the algorithm, `iss` exact, `aud` (and `azp`),
+//! * ID tokens: signature with an algorithm allow-list (the provider's discovery list within
+//!   RS256/384/512, PS256/384/512, ES256/384 and EdDSA, RS256 when it lists none, or a pinned set;
+//!   never `none`, HS* only when pinned), the key's type must fit the algorithm, `iss` exact, `aud` (and `azp`),
 //!   `exp`/`iat` with a clock tolerance, `nonce` in constant time, `auth_time` against `max_age`.
 //! * Keys: fetched again on an unknown `kid`, single-flight, at most once per 30 s.
+//! * Cookies: the `Cookie` header is parsed in linear time, at most [`MAX_COOKIE_PAIRS`] pairs.
+//! * Logout by `POST` and the MFA routes refuse cross-site requests
+//!   ([`Tollgate::check_same_origin`]); `GET` logout can be turned off.
 //! * The provider client never follows redirects, has timeouts, caps bodies at 1 MiB, and refuses
 //!   plain http except on loopback with an explicitly insecure switch.
 //! * Every sealed artifact has its own derived key: a transaction cookie can never be read as a

@@ -51,8 +51,9 @@ impl AuthRequest {
     }
 
     /// Reads the origin ([`RequestOrigin::from_parts`]), the `Cookie` headers, the query, and the
-    /// `Origin` and `Sec-Fetch-Site` headers (for [`Tollgate::handle_logout`]'s `POST` check). The
-    /// method is `GET` unless [`with_method`](Self::with_method) says otherwise.
+    /// `Origin` and `Sec-Fetch-Site` headers (for the `POST` check of
+    /// [`handle_logout`](crate::Tollgate::handle_logout)). The method is `GET` unless
+    /// [`with_method`](Self::with_method) says otherwise.
     pub fn from_parts(headers: &http::HeaderMap, uri: &http::Uri) -> Self {
         let mut site_headers = http::HeaderMap::new();
         for name in ["origin", "sec-fetch-site"] {
@@ -69,8 +70,9 @@ impl AuthRequest {
         }
     }
 
-    /// Sets the request's method (default `GET`): [`Tollgate::handle_logout`] checks the origin
-    /// of a `POST` and can refuse a `GET`.
+    /// Sets the request's method (default `GET`):
+    /// [`handle_logout`](crate::Tollgate::handle_logout) checks the origin of a `POST` and can
+    /// refuse a `GET`.
     #[must_use]
     pub fn with_method(mut self, method: http::Method) -> Self {
         self.method = method;
