@@ -6,7 +6,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::Query;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -43,13 +43,26 @@ fn bearer(headers: &HeaderMap) -> Result<&str, MfaError> {
         })
 }
 
+/// The MFA routes answer only the application's own pages: a cross-site `Origin` or
+/// `Sec-Fetch-Site: cross-site` is refused before anything else is read (the core's one check,
+/// shared with the logout `POST` and the API proxies).
+fn same_site(auth: &Auth, headers: &HeaderMap, uri: &Uri) -> Result<(), MfaError> {
+    auth.tollgate()
+        .check_same_origin(headers, uri)
+        .map_err(|e| {
+            tracing::warn!(error = %e, path = uri.path(), "refused a cross-site MFA request");
+            MfaError::CrossSite
+        })
+}
+
 fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, MfaError> {
     serde_json::from_slice(body)
         .map_err(|e| MfaError::InvalidRequest(format!("The JSON body is invalid: {e}.")))
 }
 
-pub(crate) async fn authenticators(auth: Auth, headers: HeaderMap) -> Response {
+pub(crate) async fn authenticators(auth: Auth, uri: Uri, headers: HeaderMap) -> Response {
     let result = async {
+        same_site(&auth, &headers, &uri)?;
         let token = bearer(&headers)?;
         let session = auth.session().ok_or(MfaError::MissingSession)?;
         auth.tollgate().mfa(&session).authenticators(token).await
@@ -68,8 +81,9 @@ struct ChallengeBody {
     request: ChallengeRequest,
 }
 
-pub(crate) async fn challenge(auth: Auth, body: Bytes) -> Response {
+pub(crate) async fn challenge(auth: Auth, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
+        same_site(&auth, &headers, &uri)?;
         let b: ChallengeBody = json_body(&body)?;
         let session = auth.session().ok_or(MfaError::MissingSession)?;
         auth.tollgate()
@@ -84,8 +98,9 @@ pub(crate) async fn challenge(auth: Auth, body: Bytes) -> Response {
     }
 }
 
-pub(crate) async fn associate(auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn associate(auth: Auth, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
+        same_site(&auth, &headers, &uri)?;
         let token = bearer(&headers)?;
         let req: EnrollRequest = json_body(&body)?;
         let session = auth.session().ok_or(MfaError::MissingSession)?;
@@ -98,8 +113,9 @@ pub(crate) async fn associate(auth: Auth, headers: HeaderMap, body: Bytes) -> Re
     }
 }
 
-pub(crate) async fn verify(auth: Auth, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn verify(auth: Auth, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
+        same_site(&auth, &headers, &uri)?;
         let token = bearer(&headers)?;
         let req: VerifyRequest = json_body(&body).map_err(|_| {
             MfaError::InvalidRequest(

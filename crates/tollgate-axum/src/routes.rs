@@ -14,8 +14,10 @@ use tollgate::{AuthRequest, ConnectAccountOptions, MyApi, ProxyError, RequestOri
 use crate::auth::Auth;
 
 /// A router with Tollgate's routes at the configured paths: `/auth/login`, `/auth/callback`,
-/// `/auth/logout`, `/auth/profile`, `/auth/access-token`, `/auth/mfa/authenticators` (GET),
-/// `/auth/mfa/challenge`, `/auth/mfa/associate`, `/auth/mfa/verify` (POST), the browser module
+/// `/auth/logout` (`POST` from the application's own page; `GET` too unless
+/// [`logout_via_get(false)`](tollgate::ConfigBuilder::logout_via_get)), `/auth/profile`, `/auth/access-token`, `/auth/mfa/authenticators` (GET),
+/// `/auth/mfa/challenge`, `/auth/mfa/associate`, `/auth/mfa/verify` (POST; every MFA route
+/// refuses a cross-site `Origin` or `Sec-Fetch-Site: cross-site` with 403), the browser module
 /// `/auth/client.js`, the My Account and My Organization API proxies `/me/*` and `/my-org/*`
 /// (unless [`api_proxies(false)`](tollgate::ConfigBuilder::api_proxies)), and `/auth/connect`
 /// when [`enable_connect_account_endpoint`](tollgate::ConfigBuilder::enable_connect_account_endpoint)
@@ -52,7 +54,7 @@ where
     router
         .route(&r.login, get(login))
         .route(&r.callback, get(callback))
-        .route(&r.logout, get(logout))
+        .route(&r.logout, get(logout).post(logout))
         .route(&r.profile, get(profile))
         .route(&r.access_token, get(mfa_routes::access_token))
         .route(&r.mfa_authenticators, get(mfa_routes::authenticators))
@@ -76,8 +78,13 @@ async fn callback(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) ->
     auth.callback_response(outcome).into_response()
 }
 
-async fn logout(State(auth): State<Tollgate>, uri: Uri, headers: HeaderMap) -> Response {
-    let req = AuthRequest::from_parts(&headers, &uri);
+async fn logout(
+    State(auth): State<Tollgate>,
+    method: axum::http::Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let req = AuthRequest::from_parts(&headers, &uri).with_method(method);
     auth.handle_logout(&req).await.into_response()
 }
 

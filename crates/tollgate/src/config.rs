@@ -170,10 +170,11 @@ pub struct Config {
     pub(crate) transaction: TransactionConfig,
     pub(crate) logout_strategy: LogoutStrategy,
     pub(crate) id_token_hint_on_logout: bool,
+    pub(crate) logout_via_get: bool,
     pub(crate) routes: Routes,
     pub(crate) http_timeout: Duration,
     pub(crate) clock_tolerance: Duration,
-    pub(crate) id_token_algorithms: Vec<jsonwebtoken::Algorithm>,
+    pub(crate) id_token_algorithms: crate::oidc::id_token::algorithms::AlgorithmPolicy,
     pub(crate) profile_no_content: bool,
     pub(crate) default_return_to: String,
     pub(crate) mfa_token_ttl: Duration,
@@ -379,6 +380,7 @@ pub struct ConfigBuilder {
     txn_max_age: Option<Duration>,
     logout_strategy: LogoutStrategy,
     no_id_token_hint: bool,
+    no_logout_via_get: bool,
     routes: Option<Routes>,
     insecure_http_loopback: bool,
     http_timeout: Option<Duration>,
@@ -605,6 +607,15 @@ impl ConfigBuilder {
         self
     }
 
+    /// Whether `GET /auth/logout` signs out (default `true`, for links that already exist). The
+    /// documented way is a `POST` from the application's own page, whose `Origin` is checked; a
+    /// `GET` can be started by any other site (an image, a link). With `false`, `GET` answers
+    /// 405 with `Allow: POST` and nothing is signed out. Also `AUTH0_LOGOUT_VIA_GET=false`.
+    pub fn logout_via_get(mut self, on: bool) -> Self {
+        self.no_logout_via_get = !on;
+        self
+    }
+
     /// Mounts the Connected Accounts route ([`Routes::connect_account`], default `/auth/connect`).
     /// Off by default, as in the reference SDK.
     pub fn enable_connect_account_endpoint(mut self, on: bool) -> Self {
@@ -645,7 +656,20 @@ impl ConfigBuilder {
         self
     }
 
-    /// ID token signature algorithms accepted (default `[RS256]`). `HS*` uses the client secret.
+    /// Pins the ID token (and logout token) signature algorithms. Default: the provider's
+    /// `id_token_signing_alg_values_supported` within RS256/384/512, PS256/384/512, ES256/384 and
+    /// EdDSA, or RS256 when discovery lists none. `none` is never accepted; `HS*` (verified with
+    /// the client secret) only when pinned here. Also `AUTH0_ID_TOKEN_SIGNING_ALGS=ES256,RS256`.
+    ///
+    /// ```
+    /// use jsonwebtoken::Algorithm;
+    /// let config = tollgate::Config::builder()
+    ///     .domain("example.auth0.com").client_id("id").client_secret("s")
+    ///     .secret("0123456789abcdef0123456789abcdef").app_base_url("https://app.example.com")
+    ///     .id_token_algorithms([Algorithm::ES256])
+    ///     .build();
+    /// assert!(config.is_ok());
+    /// ```
     pub fn id_token_algorithms(
         mut self,
         algs: impl IntoIterator<Item = jsonwebtoken::Algorithm>,
@@ -876,16 +900,10 @@ impl ConfigBuilder {
                 expected: "a positive number of seconds",
             });
         }
-        let algorithms = self
-            .id_token_algorithms
-            .unwrap_or_else(|| vec![jsonwebtoken::Algorithm::RS256]);
-        if algorithms.is_empty() {
-            return Err(ConfigError::InvalidValue {
-                name: "id_token_algorithms",
-                value: "[]".into(),
-                expected: "at least one algorithm, e.g. RS256",
-            });
-        }
+        let algorithms = match self.id_token_algorithms {
+            None => crate::oidc::id_token::algorithms::AlgorithmPolicy::Discovery,
+            Some(algs) => crate::oidc::id_token::algorithms::check_pinned(algs)?,
+        };
         let default_return_to = self.default_return_to.unwrap_or_else(|| "/".into());
         let mfa_token_ttl = self.mfa_token_ttl.unwrap_or(Duration::from_secs(300));
         if mfa_token_ttl.is_zero() {
@@ -944,6 +962,7 @@ impl ConfigBuilder {
             },
             logout_strategy: self.logout_strategy,
             id_token_hint_on_logout: !self.no_id_token_hint,
+            logout_via_get: !self.no_logout_via_get,
             routes: self.routes.unwrap_or_default(),
             http_timeout: self.http_timeout.unwrap_or(Duration::from_secs(5)),
             clock_tolerance: self

@@ -95,10 +95,14 @@
 //!
 //! ## Security
 //!
-//! * ID tokens: signature with an algorithm allow-list (RS256 by default; never `none`, HS* only
-//!   when configured), the key's type must fit the algorithm, `iss` exact, `aud` (and `azp`),
+//! * ID tokens: signature with an algorithm allow-list (the provider's discovery list within
+//!   RS256/384/512, PS256/384/512, ES256/384 and EdDSA, RS256 when it lists none, or a pinned set;
+//!   never `none`, HS* only when pinned), the key's type must fit the algorithm, `iss` exact, `aud` (and `azp`),
 //!   `exp`/`iat` with a clock tolerance, `nonce` in constant time, `auth_time` against `max_age`.
 //! * Keys: fetched again on an unknown `kid`, single-flight, at most once per 30 s.
+//! * Cookies: the `Cookie` header is parsed in linear time, at most [`MAX_COOKIE_PAIRS`] pairs.
+//! * Logout by `POST` and the MFA routes refuse cross-site requests
+//!   ([`Tollgate::check_same_origin`]); `GET` logout can be turned off.
 //! * The provider client never follows redirects, has timeouts, caps bodies at 1 MiB, and refuses
 //!   plain http except on loopback with an explicitly insecure switch.
 //! * Every sealed artifact has its own derived key: a transaction cookie can never be read as a
@@ -161,7 +165,7 @@ pub use session::base_url::{AllowedBaseUrl, RequestOrigin};
 pub use session::codec::{CookieSessionCodec, ROLLING_GRANULARITY};
 #[doc(hidden)]
 pub use session::cookies::MAX_CHUNK_SIZE;
-pub use session::cookies::{CookieAttributes, CookieJar, SameSite, SetCookies};
+pub use session::cookies::{CookieAttributes, CookieJar, MAX_COOKIE_PAIRS, SameSite, SetCookies};
 pub use session::return_to::{MAX_RETURN_TO_LEN, sanitize_return_to};
 pub use session::secret::{MIN_SECRET_LEN, Secret};
 pub use session::{
@@ -183,6 +187,7 @@ pub use tokens::{
 };
 pub use web::browser::browser_module;
 pub use web::response::AuthResponse;
+pub use web::same_origin::CrossSiteRequest;
 // The escaper of the SDK's own HTML pages, which the demo's pages share so both escape alike;
 // hidden, not a stable API.
 #[doc(hidden)]

@@ -17,6 +17,7 @@ mod errors;
 mod hooks;
 mod login_flow;
 mod login_query;
+mod logout;
 mod mfa_api;
 mod mfa_pages;
 mod my_account_proxy;

@@ -617,3 +617,90 @@ async fn chained_mfa_returns_a_new_sealed_token_for_the_next_factor() {
     assert_eq!(ok.status, 200, "{ok:?}");
     assert_eq!(b.get(&app.url("/api/payments")).await.status, 200);
 }
+
+/// Every MFA route refuses a request from another site's page (a leaked `mfa_token` is no use
+/// there): 403 `cross_origin_request`, nothing stored; the same requests from the app's own
+/// origin go through, so the token was not spent.
+#[tokio::test]
+async fn the_mfa_routes_refuse_cross_site_requests() {
+    let app = app().await;
+    let (mut b, body) = mfa_required(&app).await;
+    let token = body["mfa_token"].as_str().unwrap().to_owned();
+    let cookie = b
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let own = app.base.origin().ascii_serialization();
+    let send = |method: reqwest::Method, path: &str, site: &[(&str, &str)], json: Option<Value>| {
+        let mut req = reqwest::Client::new()
+            .request(method, app.url(path))
+            .bearer_auth(&token)
+            .header("cookie", &cookie)
+            .header("content-type", "application/json");
+        for (k, v) in site {
+            req = req.header(*k, *v);
+        }
+        if let Some(j) = json {
+            req = req.body(j.to_string());
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let stored = r.headers().contains_key("set-cookie");
+            (status, stored, r.json::<Value>().await.unwrap())
+        }
+    };
+    let code = app.tenant.totp_code(common::ALICE.0).unwrap();
+    let routes = [
+        (reqwest::Method::GET, "/auth/mfa/authenticators", None),
+        (
+            reqwest::Method::POST,
+            "/auth/mfa/challenge",
+            Some(json!({"mfa_token": token, "challenge_type": "otp"})),
+        ),
+        (
+            reqwest::Method::POST,
+            "/auth/mfa/associate",
+            Some(json!({"authenticator_types": ["otp"]})),
+        ),
+        (
+            reqwest::Method::POST,
+            "/auth/mfa/verify",
+            Some(json!({"otp": code})),
+        ),
+    ];
+    for cross in [
+        &[("origin", "https://evil.example")][..],
+        &[("sec-fetch-site", "cross-site")][..],
+    ] {
+        for (method, path, json) in &routes {
+            let (status, stored, body) = send(method.clone(), path, cross, json.clone()).await;
+            assert_eq!(status, 403, "{path} {cross:?}: {body}");
+            assert_eq!(body["error"], "cross_origin_request", "{path}");
+            assert!(!stored, "{path}: nothing stored");
+        }
+    }
+    // From the app's own page the token still works: the refused requests did not use it up.
+    let same = [("origin", own.as_str()), ("sec-fetch-site", "same-origin")];
+    let (status, _, list) = send(
+        reqwest::Method::GET,
+        "/auth/mfa/authenticators",
+        &same,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    let (status, stored, ok) = send(
+        reqwest::Method::POST,
+        "/auth/mfa/verify",
+        &same,
+        Some(json!({"otp": code})),
+    )
+    .await;
+    assert_eq!((status, &ok), (200, &json!({"success": true})), "{ok}");
+    assert!(stored, "the verified token is saved with the session");
+    let again = b.get(&app.url("/api/payments")).await;
+    assert_eq!(again.status, 200, "{again:?}");
+}

@@ -30,6 +30,8 @@ impl ConfigBuilder {
     /// | `AUTH0_CLIENT_ASSERTION_SIGNING_ALG` | `ES256` (the only one: no RSA private-key operations) |
     /// | `AUTH0_LOGOUT_STRATEGY` | `auto`, `oidc` or `v2` |
     /// | `AUTH0_INCLUDE_ID_TOKEN_HINT` | `true` / `false` |
+    /// | `AUTH0_LOGOUT_VIA_GET` | `false` makes `GET /auth/logout` answer 405 (sign out with a same-origin `POST`) |
+    /// | `AUTH0_ID_TOKEN_SIGNING_ALGS` | comma-separated ID token algorithms to pin, e.g. `ES256,RS256` (default: discovery's, within a safe list) |
     /// | `TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER` | `true` allows an `http://127.0.0.1…` issuer |
     /// | `AUTH0_DPOP_PRIVATE_KEY`, `AUTH0_DPOP_PUBLIC_KEY` | DPoP key pair, PEM (PKCS#8 and SPKI); both or neither. Setting them turns DPoP on |
     /// | `AUTH0_DPOP_CLOCK_SKEW` | seconds added to a proof's `iat` (may be negative; default 0) |
@@ -189,6 +191,7 @@ impl ConfigBuilder {
             b = b.id_token_hint_on_logout(bool_var("AUTH0_INCLUDE_ID_TOKEN_HINT", &v)?);
         }
         b = dpop_vars(b, &get)?;
+        b = hardening_vars(b, &get)?;
         let insecure = "TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER";
         if get(insecure).map(|v| bool_var(insecure, &v)).transpose()? == Some(true) {
             b = b.insecure_allow_http_loopback_issuer();
@@ -258,6 +261,21 @@ fn dpop_vars(
         options = options.retry_jitter(bool_var("AUTH0_RETRY_JITTER", &v)?);
     }
     Ok(b.dpop_options(options))
+}
+
+/// The ID token algorithms and whether `GET` logs out.
+fn hardening_vars(
+    mut b: ConfigBuilder,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<ConfigBuilder, ConfigError> {
+    let algs = "AUTH0_ID_TOKEN_SIGNING_ALGS";
+    if let Some(v) = get(algs) {
+        b = b.id_token_algorithms(crate::oidc::id_token::algorithms::parse_list(algs, &v)?);
+    }
+    if let Some(v) = get("AUTH0_LOGOUT_VIA_GET") {
+        b = b.logout_via_get(bool_var("AUTH0_LOGOUT_VIA_GET", &v)?);
+    }
+    Ok(b)
 }
 
 fn bool_var(name: &'static str, value: &str) -> Result<bool, ConfigError> {

@@ -50,7 +50,10 @@ fn good_config_has_secure_defaults() {
         c.redirect_uri().as_str(),
         "https://app.example.com/auth/callback"
     );
-    assert_eq!(c.id_token_algorithms, vec![jsonwebtoken::Algorithm::RS256]);
+    assert_eq!(
+        c.id_token_algorithms,
+        crate::oidc::id_token::algorithms::AlgorithmPolicy::Discovery
+    );
 }
 
 #[test]

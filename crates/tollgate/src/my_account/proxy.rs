@@ -10,7 +10,6 @@ use thiserror::Error;
 use super::MyAccount;
 use crate::config::Routes;
 use crate::session::SessionData;
-use crate::session::base_url::RequestOrigin;
 use crate::tokens::fetcher::FetchError;
 use crate::tokens::{AccessToken, AccessTokenError, AccessTokenOptions};
 
@@ -32,10 +31,6 @@ const FORWARDED_REQUEST_HEADERS: &[&str] = &[
     "x-correlation-id",
     "traceparent",
     "tracestate",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-real-ip",
     "auth0-client",
     "origin",
     "access-control-request-method",
@@ -352,20 +347,16 @@ impl MyAccount<'_> {
         let preflight = parts.method == Method::OPTIONS
             && parts.headers.contains_key("access-control-request-method");
         if !is_safe_method(&parts.method)
-            && let Some(origin) = parts.headers.get(http::header::ORIGIN)
+            && let Err(e) = crate::web::same_origin::check(
+                config,
+                &crate::session::base_url::RequestOrigin::from_parts(&parts.headers, &parts.uri),
+                &parts.headers,
+            )
         {
-            // The application's origin for this request (with an allow-list of base URLs, the
-            // request's own allowed origin; a host outside the list has none).
-            let own = config
-                .base_url_for(&RequestOrigin::from_parts(&parts.headers, &parts.uri))
-                .map(|b| b.origin().ascii_serialization())
-                .unwrap_or_default();
-            if own.is_empty() || origin.as_bytes() != own.as_bytes() {
-                return Err(ProxyError::CrossOrigin {
-                    method: parts.method.to_string(),
-                    origin: String::from_utf8_lossy(origin.as_bytes()).into_owned(),
-                });
-            }
+            return Err(ProxyError::CrossOrigin {
+                method: parts.method.to_string(),
+                origin: e.origin.unwrap_or_default(),
+            });
         }
         let mut token_options = AccessTokenOptions::new().audience(api.audience(&config.issuer));
         if let Some(scope) = scope_header(&parts.headers)? {
@@ -516,6 +507,16 @@ mod tests {
         h.insert("content-type", "application/json".parse().unwrap());
         h.insert("traceparent", "00-abc-def-01".parse().unwrap());
         h.insert("connection", "keep-alive".parse().unwrap());
+        // What the browser claims about the client's address or the app's host is not forwarded.
+        for name in [
+            "x-forwarded-for",
+            "x-forwarded-host",
+            "x-forwarded-proto",
+            "x-real-ip",
+            "forwarded",
+        ] {
+            h.insert(name, "6.6.6.6".parse().unwrap());
+        }
         let out = forwarded_headers(&h);
         assert_eq!(out.len(), 2);
         assert!(out.contains_key("content-type") && out.contains_key("traceparent"));

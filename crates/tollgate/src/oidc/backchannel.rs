@@ -178,10 +178,16 @@ impl BackchannelLogout<'_> {
         let now = config.now();
         let tolerance = config.clock_tolerance.as_secs();
         let jws = id_token::parse_jws(token)?;
+        let meta = self
+            .auth
+            .provider()
+            .metadata()
+            .await
+            .map_err(|e: ProviderError| LogoutTokenError::Unavailable(e.to_string()))?;
         let claims = id_token::verify_signature(
             self.auth.provider(),
             &jws,
-            &config.id_token_algorithms,
+            &config.id_token_algorithms.allowed(&meta),
             config.client_secret(),
         )
         .await
@@ -189,12 +195,6 @@ impl BackchannelLogout<'_> {
             VerifyError::Token(t) => LogoutTokenError::Token(t),
             VerifyError::Provider(p) => LogoutTokenError::Unavailable(p.to_string()),
         })?;
-        let meta = self
-            .auth
-            .provider()
-            .metadata()
-            .await
-            .map_err(|e: ProviderError| LogoutTokenError::Unavailable(e.to_string()))?;
         let checked = check_logout_claims(
             &claims,
             jws.typ.as_deref(),

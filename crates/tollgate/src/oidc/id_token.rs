@@ -13,6 +13,8 @@ use crate::oidc::provider::Provider;
 use crate::oidc::provider::jwks::VerificationKey;
 use crate::session::secret::Secret;
 
+pub(crate) mod algorithms;
+
 /// What an ID token must satisfy.
 #[derive(Debug)]
 pub(crate) struct Expectations<'a> {

@@ -12,18 +12,35 @@ pub const MAX_CHUNK_SIZE: usize = 3500;
 /// Chunk indexes above this are ignored when reading, which bounds the work a request can cause.
 const MAX_CHUNKS: usize = 64;
 
-/// The cookies of one request, parsed once.
+/// At most this many `;`-separated pairs of a request's `Cookie` headers are looked at; the rest
+/// is ignored, unread. Browsers send far fewer (Chrome keeps at most 180 cookies per domain), so
+/// only a hostile or broken client reaches it. Past the cap the request simply lacks those
+/// cookies: a session or transaction cookie beyond it is not read (the request has no session),
+/// which fails closed and never panics.
+pub const MAX_COOKIE_PAIRS: usize = 1000;
+
+/// The cookies of one request, parsed once, in time linear in the header's length.
+///
+/// The first of two cookies with the same name wins: browsers send the cookie with the longest
+/// path first (RFC 6265 §5.4), so it is the most specific one. Only the first
+/// [`MAX_COOKIE_PAIRS`] pairs are considered.
 ///
 /// ```
-/// let jar = tollgate::CookieJar::parse("a=1; __session=abc; b=2");
+/// let jar = tollgate::CookieJar::parse("a=1; __session=abc; b=2; a=dup");
 /// assert_eq!(jar.get("__session"), Some("abc"));
+/// assert_eq!(jar.get("a"), Some("1"));
 /// assert_eq!(jar.get("missing"), None);
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct CookieJar {
-    /// The header text, kept once; cookies are byte ranges into it (no copy per cookie).
+    /// The header text that was considered, kept once; cookies are byte ranges into it.
     raw: String,
+    /// Distinct names in header order, each with its first value.
     pairs: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+    /// `;`-separated segments considered so far, across every `Cookie` header.
+    considered: usize,
+    /// Whether a header went past [`MAX_COOKIE_PAIRS`].
+    truncated: bool,
 }
 
 impl CookieJar {
@@ -32,6 +49,7 @@ impl CookieJar {
     pub fn parse(header: &str) -> Self {
         let mut jar = Self::default();
         jar.extend(header);
+        jar.finish();
         jar
     }
 
@@ -43,23 +61,37 @@ impl CookieJar {
                 jar.extend(s);
             }
         }
+        jar.finish();
         jar
     }
 
+    /// Whether the request carried more than [`MAX_COOKIE_PAIRS`] pairs (the rest was ignored).
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Appends the pairs of `header`, up to the cap, duplicates included (`finish` drops them).
     fn extend(&mut self, header: &str) {
+        if self.considered >= MAX_COOKIE_PAIRS {
+            self.truncated |= !header.is_empty();
+            return;
+        }
         let base = self.raw.len();
-        self.raw.push_str(header);
-        self.raw.push(';');
-        let mut offset = base;
+        let mut offset = 0;
         for part in header.split(';') {
-            let start = offset;
+            if self.considered == MAX_COOKIE_PAIRS {
+                self.truncated = true;
+                break;
+            }
+            self.considered += 1;
+            let start = base + offset;
             offset += part.len() + 1;
             let Some(eq) = part.find('=') else {
                 continue;
             };
             let (name, value) = (&part[..eq], &part[eq + 1..]);
             let name_trimmed = name.trim();
-            if name_trimmed.is_empty() || self.get(name_trimmed).is_some() {
+            if name_trimmed.is_empty() {
                 continue;
             }
             let name_start = start + (name.len() - name.trim_start().len());
@@ -73,6 +105,23 @@ impl CookieJar {
             }
             self.pairs.push((name_range, v_start..v_start + v_len));
         }
+        // Only the part that was looked at is kept (`offset` may pass the end by the last `;`).
+        self.raw.push_str(&header[..offset.min(header.len())]);
+        self.raw.push(';');
+    }
+
+    /// Keeps the first pair of each name, in one pass with a hash set (expected linear time;
+    /// std's hasher is randomly keyed, so a client cannot pick colliding names).
+    fn finish(&mut self) {
+        let raw = &self.raw;
+        let mut seen = std::collections::HashSet::with_capacity(self.pairs.len());
+        self.pairs.retain(|(n, _)| seen.insert(&raw[n.clone()]));
+        if self.truncated {
+            tracing::warn!(
+                cap = MAX_COOKIE_PAIRS,
+                "the request has more cookie pairs than Tollgate reads; the rest are ignored"
+            );
+        }
     }
 
     /// The value of the cookie `name`.
@@ -83,7 +132,7 @@ impl CookieJar {
             .map(|(_, v)| &self.raw[v.clone()])
     }
 
-    /// Every cookie as `(name, value)`.
+    /// Every cookie as `(name, value)`, each name once (its first value), in header order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs
             .iter()
@@ -118,7 +167,8 @@ impl CookieJar {
         Some(Cow::Owned(chunks.into_iter().map(|(_, v)| v).collect()))
     }
 
-    /// The chunks `name__N` present in this request, as `(N, value)`.
+    /// The chunks `name__N` present in this request, as `(N, value)`, in one pass over the
+    /// (distinct) names.
     fn chunks_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (usize, &'a str)> {
         self.iter().filter_map(move |(n, v)| {
             let idx = n.strip_prefix(name)?.strip_prefix("__")?;
@@ -297,6 +347,82 @@ mod tests {
                 proptest::prop_assert_eq!(jar.get(n), first);
             }
         }
+    }
+
+    proptest::proptest! {
+        /// Any mix of names, duplicates and junk: `get` answers the first value of each name,
+        /// `iter` yields each name once, and chunked values join whatever the interleaving.
+        #[test]
+        fn first_value_wins_for_every_name(
+            pairs in proptest::collection::vec(("[ab]|s__[0-3]|s", "[a-z0-9]{0,4}"), 0..40),
+            junk in proptest::collection::vec("[ =;]{0,3}", 0..5),
+        ) {
+            let mut parts: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            parts.extend(junk);
+            let header = parts.join("; ");
+            let jar = CookieJar::parse(&header);
+            let mut names = std::collections::HashSet::new();
+            for (n, _) in jar.iter() {
+                proptest::prop_assert!(names.insert(n.to_owned()), "{n} twice");
+            }
+            for (n, _) in &pairs {
+                let first = pairs.iter().find(|(m, _)| m == n).map(|(_, v)| v.as_str());
+                proptest::prop_assert_eq!(jar.get(n), first);
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_chunks_keep_the_first_and_still_join() {
+        let jar = CookieJar::parse("s__0=AA; s__1=BB; s__0=evil; s__1=evil");
+        assert_eq!(jar.get_chunked("s").as_deref(), Some("AABB"));
+        assert_eq!(jar.iter().count(), 2);
+    }
+
+    #[test]
+    fn pairs_past_the_cap_are_not_read() {
+        let filler = |n: usize| (0..n).map(|i| format!("f{i}=x")).collect::<Vec<_>>();
+        let mut within = filler(MAX_COOKIE_PAIRS - 1);
+        within.push("__session=yes".into());
+        let jar = CookieJar::parse(&within.join("; "));
+        assert_eq!(
+            jar.get("__session"),
+            Some("yes"),
+            "the last pair within the cap is read"
+        );
+        assert!(!jar.truncated());
+
+        let mut beyond = filler(MAX_COOKIE_PAIRS);
+        beyond.push("__session=yes".into());
+        let jar = CookieJar::parse(&beyond.join("; "));
+        assert_eq!(
+            jar.get("__session"),
+            None,
+            "a session past the cap is not read"
+        );
+        assert!(jar.truncated());
+        assert_eq!(jar.iter().count(), MAX_COOKIE_PAIRS);
+
+        // Empty segments count too, and the cap spans every Cookie header of the request.
+        let mut headers = http::HeaderMap::new();
+        headers.append(
+            http::header::COOKIE,
+            ";".repeat(MAX_COOKIE_PAIRS).parse().unwrap(),
+        );
+        headers.append(http::header::COOKIE, "__session=yes".parse().unwrap());
+        let jar = CookieJar::from_headers(&headers);
+        assert_eq!(jar.get("__session"), None);
+        assert!(jar.truncated());
+    }
+
+    #[test]
+    fn several_cookie_headers_are_one_jar() {
+        let mut headers = http::HeaderMap::new();
+        headers.append(http::header::COOKIE, "a=1; s__0=AA".parse().unwrap());
+        headers.append(http::header::COOKIE, "a=2; s__1=BB".parse().unwrap());
+        let jar = CookieJar::from_headers(&headers);
+        assert_eq!(jar.get("a"), Some("1"));
+        assert_eq!(jar.get_chunked("s").as_deref(), Some("AABB"));
     }
 
     #[test]

@@ -507,7 +507,7 @@ impl Tollgate {
                 max_age: txn.max_age,
                 now,
                 tolerance: config.clock_tolerance.as_secs(),
-                algorithms: &config.id_token_algorithms,
+                algorithms: &config.id_token_algorithms.allowed(&meta),
                 client_secret,
             },
         )

@@ -18,14 +18,24 @@ impl Tollgate {
     /// unreachable). With an allow-list of base URLs, `returnTo` and its default are on the
     /// request's base URL, and a host the allow-list does not name answers 400 with nothing done.
     ///
+    /// The method ([`AuthRequest::with_method`]) decides first: a `POST` is the documented way and
+    /// must come from the application's own page (a cross-site `Origin` or `Sec-Fetch-Site:
+    /// cross-site` answers 403, nothing signed out); a `GET` signs out unless
+    /// [`logout_via_get(false)`](crate::ConfigBuilder::logout_via_get), which makes it 405 with
+    /// `Allow: POST`; any other method is 405.
+    ///
     /// ```no_run
     /// # async fn run(auth: tollgate::Tollgate, headers: tollgate::http::HeaderMap, uri: tollgate::http::Uri) {
-    /// let resp = auth.handle_logout(&tollgate::AuthRequest::from_parts(&headers, &uri)).await;
+    /// let req = tollgate::AuthRequest::from_parts(&headers, &uri).with_method(tollgate::http::Method::POST);
+    /// let resp = auth.handle_logout(&req).await;
     /// # }
     /// ```
     pub async fn handle_logout(&self, req: &AuthRequest) -> AuthResponse {
         let (query, jar) = (req.query(), req.cookies());
         let config = self.config();
+        if let Some(refused) = refuse_logout(config, req) {
+            return refused;
+        }
         let app_base = match config.base_url_for(req.origin()) {
             Ok(b) => b,
             Err(e) => {
@@ -139,5 +149,39 @@ impl Tollgate {
             url
         };
         response::redirect(target.as_str(), &cookies)
+    }
+}
+
+/// The method and origin rules of the logout route: `Some(answer)` when nothing may be done.
+fn refuse_logout(config: &crate::Config, req: &AuthRequest) -> Option<AuthResponse> {
+    let not_allowed = |allow: &'static str| {
+        let mut resp = response::html_page(
+            http::StatusCode::METHOD_NOT_ALLOWED,
+            "Sign-out problem",
+            "Sign out with a POST from this application's page.",
+            None,
+            &SetCookies::new(),
+        );
+        resp.headers_mut()
+            .insert(http::header::ALLOW, http::HeaderValue::from_static(allow));
+        resp
+    };
+    match *req.method() {
+        http::Method::GET | http::Method::HEAD if config.logout_via_get => None,
+        http::Method::GET | http::Method::HEAD => Some(not_allowed("POST")),
+        http::Method::POST => {
+            let e =
+                crate::web::same_origin::check(config, req.origin(), req.site_headers()).err()?;
+            tracing::warn!(error = %e, "refused a cross-site logout");
+            Some(response::html_page(
+                http::StatusCode::FORBIDDEN,
+                "Sign-out problem",
+                "This sign-out request came from another site; you are still signed in.",
+                None,
+                &SetCookies::new(),
+            ))
+        }
+        _ if config.logout_via_get => Some(not_allowed("GET, POST")),
+        _ => Some(not_allowed("POST")),
     }
 }

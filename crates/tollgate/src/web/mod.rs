@@ -7,6 +7,7 @@ mod login;
 mod logout;
 mod request;
 pub(crate) mod response;
+pub(crate) mod same_origin;
 mod sessions;
 
 use std::sync::Arc;
@@ -88,9 +89,12 @@ impl TollgateBuilder {
         self
     }
 
-    /// Where the default stateless cookie store remembers back-channel logouts. Default: this
-    /// process's memory, which other instances and a restart do not see; with several processes
-    /// use a shared list, such as [`RedisStore`](crate::store). Ignored with a server-side
+    /// Where the default stateless cookie store remembers logouts (the user's and back-channel
+    /// ones). Default: this process's memory, which other instances and a restart do not see, so
+    /// a logged-out cookie works there again until it expires; [`build`](Self::build) warns once
+    /// about it. With several processes use a shared list, such as
+    /// [`RedisStore`](crate::store); passing [`MemoryRevocations`](crate::MemoryRevocations)
+    /// explicitly keeps the default without the warning. Ignored with a server-side
     /// [`store`](Self::store), which ends sessions by deleting them.
     pub fn revocations(
         mut self,
@@ -114,12 +118,29 @@ impl TollgateBuilder {
                 let cookies = crate::session::store::CookieStore::new(&self.config);
                 Arc::new(match self.revocations {
                     Some(list) => cookies.with_revocations(list),
-                    None => cookies,
+                    None => {
+                        warn_in_process_revocations();
+                        cookies
+                    }
                 })
             }
         };
         Tollgate::build(self.config, store, self.hooks)
     }
+}
+
+/// Says once per process that logouts of stateless sessions are remembered only in this process.
+fn warn_in_process_revocations() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!(
+            "stateless cookie sessions with an in-process revocation list: a logged-out session cookie \
+             works again after a restart and on other instances. With more than one instance, or to \
+             keep logouts across restarts, pass a shared list (`TollgateBuilder::revocations` with a \
+             RedisStore) or use a server-side session store; pass `MemoryRevocations` explicitly to \
+             silence this for a single process"
+        );
+    });
 }
 
 impl Tollgate {

@@ -39,6 +39,9 @@ pub struct AuthRequest {
     origin: RequestOrigin,
     jar: CookieJar,
     query: String,
+    method: http::Method,
+    /// The `Origin` and `Sec-Fetch-Site` headers, for the logout `POST`'s same-origin check.
+    site_headers: http::HeaderMap,
 }
 
 impl AuthRequest {
@@ -47,13 +50,53 @@ impl AuthRequest {
         Self::default()
     }
 
-    /// Reads the origin ([`RequestOrigin::from_parts`]), the `Cookie` headers and the query.
+    /// Reads the origin ([`RequestOrigin::from_parts`]), the `Cookie` headers, the query, and the
+    /// `Origin` and `Sec-Fetch-Site` headers (for the `POST` check of
+    /// [`handle_logout`](crate::Tollgate::handle_logout)). The method is `GET` unless
+    /// [`with_method`](Self::with_method) says otherwise.
     pub fn from_parts(headers: &http::HeaderMap, uri: &http::Uri) -> Self {
+        let mut site_headers = http::HeaderMap::new();
+        for name in ["origin", "sec-fetch-site"] {
+            if let Some(v) = headers.get(name) {
+                site_headers.insert(name, v.clone());
+            }
+        }
         Self {
             origin: RequestOrigin::from_parts(headers, uri),
             jar: CookieJar::from_headers(headers),
             query: uri.query().unwrap_or_default().to_owned(),
+            method: http::Method::GET,
+            site_headers,
         }
+    }
+
+    /// Sets the request's method (default `GET`):
+    /// [`handle_logout`](crate::Tollgate::handle_logout) checks the origin of a `POST` and can
+    /// refuse a `GET`.
+    #[must_use]
+    pub fn with_method(mut self, method: http::Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The request's method.
+    pub fn method(&self) -> &http::Method {
+        &self.method
+    }
+
+    /// Sets one of the headers the logout `POST`'s same-origin check reads (`Origin`,
+    /// `Sec-Fetch-Site`); other names are ignored.
+    #[must_use]
+    pub fn with_header(mut self, name: http::HeaderName, value: http::HeaderValue) -> Self {
+        if name == http::header::ORIGIN || name.as_str() == "sec-fetch-site" {
+            self.site_headers.insert(name, value);
+        }
+        self
+    }
+
+    /// The `Origin` and `Sec-Fetch-Site` headers the same-origin check reads.
+    pub(crate) fn site_headers(&self) -> &http::HeaderMap {
+        &self.site_headers
     }
 
     /// Sets where the request came from.

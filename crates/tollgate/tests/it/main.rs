@@ -16,6 +16,7 @@ mod ciba_bounds;
 mod cookie_store;
 mod dpop;
 mod fetcher;
+mod id_token_algorithms;
 mod id_token_failures;
 mod memory_store;
 mod my_account;

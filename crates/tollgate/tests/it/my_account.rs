@@ -466,3 +466,43 @@ async fn a_connect_uri_off_the_providers_origin_is_never_followed() {
     );
     assert_eq!(err.status(), 502);
 }
+
+/// What a browser claims about the client's address or the app's host never reaches the API:
+/// the upstream request the proxy sends carries no `X-Forwarded-*`, `X-Real-IP` or `Forwarded`.
+#[test]
+fn browser_sent_forwarding_headers_do_not_reach_the_upstream() {
+    let config = tollgate_testkit::local_config(
+        "http://127.0.0.1:9/",
+        (CLIENT_ID, CLIENT_SECRET),
+        SECRET,
+        APP,
+    )
+    .build()
+    .unwrap();
+    let auth = Tollgate::new(config);
+    let mut request = http::Request::get("/me/v1/authentication-methods")
+        .header("scope", "read:me:authentication_methods")
+        .header("accept", "application/json");
+    for name in [
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-real-ip",
+        "forwarded",
+    ] {
+        request = request.header(name, "6.6.6.6");
+    }
+    let prepared = auth
+        .my_account()
+        .prepare_proxy(MyApi::Account, request.body(Vec::new()).unwrap())
+        .unwrap();
+    let sent = prepared.request.headers();
+    assert_eq!(
+        sent["accept"], "application/json",
+        "allowed headers still go"
+    );
+    assert!(
+        sent.values().all(|v| v != "6.6.6.6"),
+        "forwarding headers were dropped: {sent:?}"
+    );
+}

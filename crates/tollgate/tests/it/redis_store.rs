@@ -91,3 +91,76 @@ async fn an_unreachable_redis_is_a_clear_error_and_service_resumes() {
     };
     assert_eq!(got.expect("nothing stored was lost").session, s);
 }
+
+/// Stateless sessions with the Redis revocation list: a cookie logged out on instance A is
+/// refused by instance B, and by an instance started after A "restarts"; with the in-process
+/// default a fresh instance would still accept it (SECURITY.md, "Stateless logout").
+#[tokio::test]
+async fn a_stateless_logout_on_one_instance_holds_on_every_instance_and_after_restart() {
+    use std::sync::Arc;
+    use tollgate::{AuthRequest, CookieJar, Tollgate};
+
+    let redis = RedisServer::start();
+    let tenant = crate::common::tenant().await;
+    let config = || {
+        tollgate_testkit::local_config(
+            tenant.issuer(),
+            (crate::common::CLIENT_ID, crate::common::CLIENT_SECRET),
+            crate::common::SECRET,
+            crate::common::APP,
+        )
+        .build()
+        .unwrap()
+    };
+    let instance = |list: RedisStore| {
+        let config = config();
+        async move {
+            Tollgate::builder(config)
+                .revocations(Arc::new(list))
+                .build()
+        }
+    };
+    let a = instance(RedisStore::connect(&redis.url()).await.unwrap()).await;
+    let b = instance(RedisStore::connect(&redis.url()).await.unwrap()).await;
+
+    let session = tollgate::testing::session(serde_json::json!({"sub": "auth0|stateless"}));
+    let cookie = tollgate::testing::cookie_header(&a, &session)
+        .await
+        .unwrap();
+    let jar = CookieJar::parse(&cookie);
+    assert!(
+        b.session(&jar).await.unwrap().is_some(),
+        "B reads A's cookie"
+    );
+    let other = tollgate::testing::cookie_header(
+        &a,
+        &tollgate::testing::session(serde_json::json!({"sub": "auth0|bystander"})),
+    )
+    .await
+    .unwrap();
+
+    let resp = a
+        .handle_logout(&AuthRequest::new().with_cookies(jar.clone()))
+        .await;
+    assert_eq!(resp.status(), 302, "{}", resp.body());
+    assert!(a.session(&jar).await.unwrap().is_none(), "A refuses it");
+    assert!(b.session(&jar).await.unwrap().is_none(), "B refuses it");
+    drop((a, b));
+
+    let restarted = instance(RedisStore::connect(&redis.url()).await.unwrap()).await;
+    assert!(
+        restarted.session(&jar).await.unwrap().is_none(),
+        "an instance started later refuses it"
+    );
+    assert!(
+        restarted
+            .session(&CookieJar::parse(&other))
+            .await
+            .unwrap()
+            .is_some(),
+        "other sessions are untouched"
+    );
+    // The contrast the warning is about: an in-process list knows nothing of that logout.
+    let alone = Tollgate::new(config());
+    assert!(alone.session(&jar).await.unwrap().is_some());
+}

@@ -245,7 +245,11 @@ async fn basic_invalid_sig_es256_is_refused() {
 
     let err = refused_with(xor(), Some(signer.clone()), es256).await;
     assert_eq!(err, IdTokenError::InvalidSignature);
-    let err = refused_with(Mutation::default(), Some(signer), |b| b).await;
+    // Refused when pinned away (the OP's discovery lists ES256, which alone would allow it).
+    let err = refused_with(Mutation::default(), Some(signer), |b| {
+        b.id_token_algorithms([Algorithm::RS256])
+    })
+    .await;
     assert_eq!(err, IdTokenError::DisallowedAlgorithm("ES256".into()));
 }
 
@@ -550,7 +554,9 @@ fn now_nanos() -> u128 {
 /// Logs in through the OP with a server-side store; returns the cookies of the session.
 async fn bcl_setup() -> (HostileOp, Tollgate, tollgate::CookieJar) {
     let op = HostileOp::start().await;
-    let auth = Tollgate::builder(op.config().build().unwrap())
+    // RS256 pinned: the OP's discovery also lists ES256, which the wrong-alg case must not use.
+    let config = op.config().id_token_algorithms([Algorithm::RS256]);
+    let auth = Tollgate::builder(config.build().unwrap())
         .store(Arc::new(MemoryStore::new()))
         .build();
     let run = op.rp_run(&auth).await;
@@ -591,7 +597,7 @@ async fn bcl_refused(token_for: impl FnOnce(&HostileOp) -> String) {
     );
 }
 
-/// A valid ES256 signature with a key the OP publishes, while RS256 is expected.
+/// A valid ES256 signature with a key the OP publishes, while RS256 is expected (pinned).
 #[tokio::test]
 async fn backchannel_wrong_alg_es256_with_a_published_key_is_400() {
     bcl_refused(|op| {

@@ -43,6 +43,10 @@ pub struct ProviderMetadata {
     /// Pushed Authorization Requests (RFC 9126), when offered.
     #[serde(default)]
     pub pushed_authorization_request_endpoint: Option<String>,
+    /// The algorithms the provider signs ID tokens with; `None` when the document does not say
+    /// (then `RS256`, the specification's default).
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 #[derive(Debug)]

@@ -134,6 +134,10 @@ pub enum MfaError {
     /// The provider could not be reached or answered nonsense.
     #[error("the MFA service is unavailable: {0}")]
     Unavailable(ProviderError),
+    /// The request came from another site's page (its `Origin`, or `Sec-Fetch-Site: cross-site`):
+    /// a leaked `mfa_token` is of no use to another site. Nothing was sent to the provider.
+    #[error("Cross-site requests to the MFA routes are refused.")]
+    CrossSite,
 }
 
 impl MfaError {
@@ -149,13 +153,16 @@ impl MfaError {
             Self::IdentityMismatch => "identity_mismatch",
             Self::Provider { error, .. } => error,
             Self::Unavailable(_) => "server_error",
+            Self::CrossSite => "cross_origin_request",
         }
     }
 
     /// The HTTP status an SDK route answers with. Provider refusals are 4xx (429 stays 429), never 500.
     pub fn status(&self) -> http::StatusCode {
         match self {
-            Self::MfaRequired(_) | Self::IdentityMismatch => http::StatusCode::FORBIDDEN,
+            Self::MfaRequired(_) | Self::IdentityMismatch | Self::CrossSite => {
+                http::StatusCode::FORBIDDEN
+            }
             Self::TokenExpired | Self::TokenInvalid | Self::MissingSession => {
                 http::StatusCode::UNAUTHORIZED
             }

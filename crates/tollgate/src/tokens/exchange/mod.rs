@@ -222,7 +222,7 @@ impl Tollgate {
             max_age: None,
             now: self.config().now(),
             tolerance: config.clock_tolerance.as_secs(),
-            algorithms: &config.id_token_algorithms,
+            algorithms: &config.id_token_algorithms.allowed(&meta),
             client_secret: config.client_secret(),
         };
         id_token::validate(provider, raw, &exp).await.map(Some)

@@ -189,6 +189,8 @@ pub(crate) enum Signer {
     Rsa { key: usize, kid: Option<String> },
     /// ES256 with the P-256 key published as `ec-0`.
     Ec { kid: Option<String> },
+    /// PS256 (RSASSA-PSS) with RSA key `key`, header `kid` when given.
+    Pss { key: usize, kid: Option<String> },
     /// HS256 with this secret.
     Hs256(String),
     /// `{"alg":"none"}` and an empty signature.
@@ -209,6 +211,7 @@ impl Signer {
         let (alg, kid) = match self {
             Self::Rsa { kid, .. } => ("RS256", kid.clone()),
             Self::Ec { kid } => ("ES256", kid.clone()),
+            Self::Pss { kid, .. } => ("PS256", kid.clone()),
             Self::Hs256(_) => ("HS256", None),
             Self::None => ("none", None),
         };
@@ -228,6 +231,10 @@ impl Signer {
             Self::Ec { .. } => (
                 EncodingKey::from_ec_pem(EC_PEM.as_bytes()).unwrap(),
                 Algorithm::ES256,
+            ),
+            Self::Pss { key, .. } => (
+                EncodingKey::from_rsa_der(&rsa_key(*key).der),
+                Algorithm::PS256,
             ),
             Self::Hs256(secret) => (
                 EncodingKey::from_secret(secret.as_bytes()),
