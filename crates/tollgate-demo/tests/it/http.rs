@@ -781,3 +781,25 @@ async fn the_payments_api_refuses_tokens_without_mfa_or_without_a_user() {
     assert_eq!(mfa.status(), StatusCode::OK);
     demo.shutdown().await;
 }
+
+/// Issue 12's High, replayed as the attacker did it: a login URL that names the payments API and
+/// its scope. The app refuses the parameters before anything reaches the tenant, so the password
+/// form never issues a payments token.
+#[tokio::test]
+async fn a_login_url_cannot_pick_the_payments_api() {
+    let demo = demo().await;
+    let mut client = Client::new();
+    let attack = demo.url(
+        "/auth/login?audience=https://payments.example.com\
+         &scope=openid%20profile%20email%20offline_access%20read:payments",
+    );
+    let refused = client.get(&attack).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("`audience`"), "{}", refused.body);
+    // A password login that is allowed gives no payments token: the API asks for a code.
+    log_in(&mut client, &demo, ALICE, "/profile").await;
+    let payments = client.get_json(&demo.url("/api/payments")).await;
+    assert_eq!(payments.status, StatusCode::FORBIDDEN, "{}", payments.body);
+    assert_eq!(payments.json()["error"], "mfa_required");
+    demo.shutdown().await;
+}
