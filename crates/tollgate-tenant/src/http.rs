@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by the routes: parameters, client authentication, cookies, OAuth error
 //! bodies, HTML pages and the front-door guard (hosts, origins, page headers).
 
+pub(crate) mod binding;
 pub(crate) mod client_auth;
 pub(crate) mod cookies;
 pub(crate) mod guard;

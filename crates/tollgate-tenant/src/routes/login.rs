@@ -8,6 +8,7 @@ use axum::response::Response;
 use super::AppState;
 use super::authorize::redirect_with_code;
 use crate::events::NewEvent;
+use crate::http::binding::{self, Purpose};
 use crate::http::cookies;
 use crate::http::pages;
 use crate::http::params::Params;
@@ -46,6 +47,9 @@ pub(super) async fn submit(
     };
     if state.store().transaction(&id).is_none() {
         return expired();
+    }
+    if let Err(refused) = binding::require(&headers, Purpose::Login, &id) {
+        return refused;
     }
     let username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
@@ -171,6 +175,19 @@ pub(crate) fn complete_login(
     for value in browser_cookies {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
+    response
+}
+
+/// Adds the cookie that binds login transaction `id` to this browser (see
+/// [`binding`](crate::http::binding)) to `response`.
+pub(crate) fn bind_to_browser(state: &TenantState, id: &str, mut response: Response) -> Response {
+    let cookie = binding::set_cookie(
+        Purpose::Login,
+        id,
+        state.config.login_transaction_lifetime().as_secs(),
+        state.issuer.starts_with("https:"),
+    );
+    response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }
 

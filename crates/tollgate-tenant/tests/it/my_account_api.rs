@@ -137,18 +137,7 @@ async fn connect_and_allow(tenant: &RunningTenant, token: &str) -> (String, Stri
         ticket["connect_uri"],
         format!("{}connected-accounts/connect", tenant.issuer())
     );
-    let allow = common::browser()
-        .post(common::url(tenant, "connected-accounts/connect"))
-        .form(&[
-            (
-                "ticket",
-                ticket["connect_params"]["ticket"].as_str().unwrap(),
-            ),
-            ("decision", "allow"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let allow = allow_in_browser(tenant, ticket["connect_params"]["ticket"].as_str().unwrap()).await;
     assert!(allow.status().is_redirection(), "{}", allow.status());
     let back = common::location(&allow);
     assert!(back.as_str().starts_with(CALLBACK));
@@ -158,6 +147,23 @@ async fn connect_and_allow(tenant: &RunningTenant, token: &str) -> (String, Stri
         ticket["auth_session"].as_str().unwrap().to_owned(),
         q["connect_code"].clone(),
     )
+}
+
+/// Opens the consent page of `ticket` in a fresh browser and selects Allow there.
+async fn allow_in_browser(tenant: &RunningTenant, ticket: &str) -> Response {
+    let http = common::browser();
+    let shown = http
+        .get(common::url(tenant, "connected-accounts/connect"))
+        .query(&[("ticket", ticket)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), StatusCode::OK);
+    http.post(common::url(tenant, "connected-accounts/connect"))
+        .form(&[("ticket", ticket), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap()
 }
 
 /// `DELETE {path}` succeeds once, then answers 404.
@@ -423,18 +429,8 @@ async fn accounts_come_twenty_to_a_page_and_only_the_callers() {
         )
         .await;
         let ticket: Value = r.json().await.unwrap();
-        let allow = common::browser()
-            .post(common::url(&tenant, "connected-accounts/connect"))
-            .form(&[
-                (
-                    "ticket",
-                    ticket["connect_params"]["ticket"].as_str().unwrap(),
-                ),
-                ("decision", "allow"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let allow =
+            allow_in_browser(&tenant, ticket["connect_params"]["ticket"].as_str().unwrap()).await;
         let code = common::query(&common::location(&allow))["connect_code"].clone();
         let done = complete(
             &tenant,

@@ -99,6 +99,12 @@ pub(crate) fn url(tenant: &RunningTenant, endpoint: &str) -> Url {
     tenant.base_url().join(endpoint).expect("endpoint joins")
 }
 
+/// The tenant's origin (`http://127.0.0.1:PORT`), as a browser sends it in `Origin` with a form
+/// post from one of the tenant's pages.
+pub(crate) fn origin(tenant: &RunningTenant) -> String {
+    tenant.issuer().trim_end_matches('/').to_owned()
+}
+
 /// The `Location` of a redirect, as a URL (relative locations resolved against `base`).
 pub(crate) fn location(response: &Response) -> Url {
     let value = response
