@@ -94,8 +94,8 @@ impl Tenant {
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
-                .with_graceful_shutdown(shutdown)
-                .await
+            .with_graceful_shutdown(shutdown)
+            .await
             {
                 tracing::error!(%error, "tenant server failed");
             }

@@ -69,14 +69,20 @@ fn value(purpose: Purpose, id: &str) -> String {
 
 /// The `Set-Cookie` that binds `id` to the browser: HttpOnly, `SameSite=Lax`, `Path=/`, for
 /// `max_age_secs`, and `Secure` when the issuer is `https`.
-pub(crate) fn set_cookie(purpose: Purpose, id: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
+pub(crate) fn set_cookie(
+    purpose: Purpose,
+    id: &str,
+    max_age_secs: u64,
+    secure: bool,
+) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let cookie = format!(
         "{}={}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}",
         cookie_name(purpose, id),
         value(purpose, id)
     );
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("tollgate_txn=; Max-Age=0"))
+    HeaderValue::from_str(&cookie)
+        .unwrap_or_else(|_| HeaderValue::from_static("tollgate_txn=; Max-Age=0"))
 }
 
 /// Whether the request carries the binding cookie of `id`.
@@ -90,7 +96,12 @@ pub(crate) fn is_bound(headers: &HeaderMap, purpose: Purpose, id: &str) -> bool 
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .filter(|(n, _)| *n == name)
-        .any(|(_, v)| bool::from(subtle::ConstantTimeEq::ct_eq(v.as_bytes(), expected.as_bytes())))
+        .any(|(_, v)| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                v.as_bytes(),
+                expected.as_bytes(),
+            ))
+        })
 }
 
 /// Refuses a post for `id` without its binding cookie.
@@ -102,7 +113,10 @@ pub(crate) fn require(headers: &HeaderMap, purpose: Purpose, id: &str) -> Result
     if is_bound(headers, purpose, id) {
         return Ok(());
     }
-    tracing::info!(?purpose, "refused a post without the browser's binding cookie");
+    tracing::info!(
+        ?purpose,
+        "refused a post without the browser's binding cookie"
+    );
     Err(pages::error_page(
         StatusCode::FORBIDDEN,
         "Request refused",
@@ -125,6 +139,11 @@ mod tests {
         assert!(!is_bound(&headers, Purpose::Login, "abd"));
         assert!(!is_bound(&headers, Purpose::Consent, "abc"));
         assert!(set.to_str().unwrap().ends_with("HttpOnly; SameSite=Lax"));
-        assert!(set_cookie(Purpose::Login, "abc", 900, true).to_str().unwrap().ends_with("; Secure"));
+        assert!(
+            set_cookie(Purpose::Login, "abc", 900, true)
+                .to_str()
+                .unwrap()
+                .ends_with("; Secure")
+        );
     }
 }

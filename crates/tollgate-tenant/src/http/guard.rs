@@ -186,7 +186,9 @@ impl SitePolicy {
         headers: &HeaderMap,
         require_proof: bool,
     ) -> Result<(), Response> {
-        let origin = headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or(""));
+        let origin = headers
+            .get(header::ORIGIN)
+            .map(|v| v.to_str().unwrap_or(""));
         let fetch_site = headers
             .get("sec-fetch-site")
             .map(|v| v.to_str().unwrap_or("").to_ascii_lowercase());
@@ -232,7 +234,9 @@ fn cross_site(origin: Option<&str>) -> Response {
 fn page_post(path: &str) -> Option<bool> {
     if path.starts_with("/dev/") {
         Some(true)
-    } else if path == "/u/login" || path.starts_with("/u/mfa") || path == "/connected-accounts/connect"
+    } else if path == "/u/login"
+        || path.starts_with("/u/mfa")
+        || path == "/connected-accounts/connect"
     {
         Some(false)
     } else {

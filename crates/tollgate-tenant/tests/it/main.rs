@@ -4,6 +4,7 @@
 
 mod common;
 
+mod attack_protection;
 mod backchannel;
 mod clock;
 mod config;
@@ -11,7 +12,9 @@ mod discovery;
 mod dpop;
 mod events;
 mod faults;
+mod front_door;
 mod login;
+mod login_csrf;
 mod logout;
 mod mfa_adaptive;
 mod mfa_api;
@@ -22,5 +25,6 @@ mod mfa_outbox;
 mod mfa_pages;
 mod mfa_refresh;
 mod my_account_api;
+mod page_headers;
 mod refresh;
 mod token;
