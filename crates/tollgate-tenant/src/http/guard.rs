@@ -175,8 +175,10 @@ impl SitePolicy {
             .is_some_and(|authority| self.hosts.contains(&self.normalize(authority)))
     }
 
-    /// Refuses a form post that a browser says came from another origin. With `require_proof`,
-    /// a post without `Origin` and without `Sec-Fetch-Site` is refused too.
+    /// Refuses a form post that a browser says came from another origin: an `Origin` other than
+    /// the tenant's, or `Sec-Fetch-Site: cross-site` (or `same-site` without our `Origin`). With
+    /// `require_proof`, a post with neither a real `Origin` nor `Sec-Fetch-Site` is refused
+    /// too.
     #[expect(
         clippy::result_large_err,
         reason = "the error is the early-return response, built at most once per request"
@@ -186,9 +188,13 @@ impl SitePolicy {
         headers: &HeaderMap,
         require_proof: bool,
     ) -> Result<(), Response> {
+        // `Origin: null` carries no information: browsers send it for posts from pages with
+        // `Referrer-Policy: no-referrer` (ours), and from sandboxed or opaque origins. Such a
+        // post is judged by `Sec-Fetch-Site`, which a page cannot set or suppress.
         let origin = headers
             .get(header::ORIGIN)
-            .map(|v| v.to_str().unwrap_or(""));
+            .map(|v| v.to_str().unwrap_or("invalid"))
+            .filter(|o| *o != "null");
         let fetch_site = headers
             .get("sec-fetch-site")
             .map(|v| v.to_str().unwrap_or("").to_ascii_lowercase());

@@ -90,6 +90,7 @@ async fn dev_posts_must_prove_they_are_same_origin() {
         // A cross-site form: browsers send Origin (and Sec-Fetch-Site) with every POST.
         &[("origin", "http://attacker.example")][..],
         &[("sec-fetch-site", "cross-site")],
+        // `null` is no proof of anything.
         &[("origin", "null")],
         // Neither header: not provably same-origin (curl must say so, see the README).
         &[],

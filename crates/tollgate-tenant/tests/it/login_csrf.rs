@@ -127,7 +127,8 @@ async fn cross_site_posts_are_refused_even_with_the_cookie() {
     let other_port = format!("http://127.0.0.1:{}", port.wrapping_add(1).max(1));
     let cases: [&[(&'static str, &str)]; 5] = [
         &[("origin", "http://evil.example")],
-        &[("origin", "null")],
+        // A sandboxed frame's post: the null origin does not hide the cross-site fetch.
+        &[("origin", "null"), ("sec-fetch-site", "cross-site")],
         &[("sec-fetch-site", "cross-site")],
         // Another port of the same host is the same site, not the same origin.
         &[("sec-fetch-site", "same-site"), ("origin", &other_port)],
