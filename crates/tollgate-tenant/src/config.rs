@@ -92,6 +92,10 @@ pub struct TenantConfig {
     /// Connections users may link through the My Account API (Connected Accounts).
     connected_account_connections: Vec<String>,
     require_dpop_nonce_at_my_account: bool,
+    /// Other `host[:port]` names the tenant answers for (see `with_allowed_host`).
+    allowed_hosts: Vec<String>,
+    /// Whether the `/dev/*` routes are served.
+    dev_pages: bool,
     /// Not in TOML: set in code with [`TenantConfig::with_clock`].
     #[serde(skip)]
     clock: SharedClock,
@@ -122,6 +126,8 @@ impl Default for TenantConfig {
             allowed_web_origins: Vec::new(),
             connected_account_connections: vec!["google-oauth2".to_owned(), "github".to_owned()],
             require_dpop_nonce_at_my_account: false,
+            allowed_hosts: Vec::new(),
+            dev_pages: true,
             clock: SharedClock::default(),
         }
     }
@@ -348,6 +354,41 @@ impl TenantConfig {
     /// The origins the My Account and My Organization APIs answer CORS requests from.
     pub fn allowed_web_origins(&self) -> &[String] {
         &self.allowed_web_origins
+    }
+
+    /// Also answers requests whose `Host` is `host` (`tenant.test`, taking the issuer's port, or
+    /// `tenant.test:8443`). By default the tenant answers only for its issuer's `host:port` and,
+    /// when that is a loopback address, for `127.0.0.1`, `localhost` and `[::1]` on the same
+    /// port; other hosts get `421 Misdirected Request`, which stops DNS-rebinding pages.
+    /// TOML: `allowed_hosts = ["…"]`; CLI: `--allowed-host`.
+    ///
+    /// ```
+    /// let config = tollgate_tenant::TenantConfig::new().with_allowed_host("tenant.test");
+    /// assert_eq!(config.allowed_hosts(), ["tenant.test"]);
+    /// ```
+    #[must_use]
+    pub fn with_allowed_host(mut self, host: impl Into<String>) -> Self {
+        self.allowed_hosts.push(host.into());
+        self
+    }
+
+    /// The extra host names the tenant answers for.
+    pub fn allowed_hosts(&self) -> &[String] {
+        &self.allowed_hosts
+    }
+
+    /// Serves the development pages (`/dev/outbox`, `/dev/logs`, their JSON and their buttons)
+    /// or, with `false`, answers 404 on every `/dev/*` path. On by default. TOML:
+    /// `dev_pages = false`; CLI: `--no-dev-pages`.
+    #[must_use]
+    pub fn with_dev_pages(mut self, enabled: bool) -> Self {
+        self.dev_pages = enabled;
+        self
+    }
+
+    /// Whether the development pages are served.
+    pub fn dev_pages(&self) -> bool {
+        self.dev_pages
     }
 
     /// The connections users may link with Connected Accounts (default `google-oauth2` and
@@ -605,6 +646,12 @@ impl TenantConfig {
                 });
             }
         }
+        for host in &self.allowed_hosts {
+            let bad = |c: char| c.is_whitespace() || "/?#@\\".contains(c);
+            if host.is_empty() || host.contains("://") || host.chars().any(bad) {
+                return Err(ConfigError::InvalidAllowedHost { host: host.clone() });
+            }
+        }
         let mut apis = HashSet::new();
         for api in &self.apis {
             if !apis.insert(api.identifier()) {
@@ -741,6 +788,12 @@ pub enum ConfigError {
         audience: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// An `allowed_hosts` entry is not a bare `host` or `host:port`.
+    #[error("allowed host {host:?} must be a bare host or host:port, like tenant.test:4000")]
+    InvalidAllowedHost {
+        /// The entry.
+        host: String,
     },
     /// A client's `backchannel_logout_url` is not an absolute `http://` or `https://` URL.
     #[error(

@@ -52,7 +52,8 @@ fn harness() -> &'static Harness {
 /// with a JSON body: 200 for a grant, 4xx with an OAuth error otherwise, never 5xx.
 pub fn token_request(authorization: Option<&[u8]>, kind: BodyKind, body: &[u8]) -> u16 {
     let h = harness();
-    let mut req = Request::post("/oauth/token");
+    // The tenant answers only for its issuer's host.
+    let mut req = Request::post("/oauth/token").header(header::HOST, "127.0.0.1:9");
     match kind {
         BodyKind::Form => {
             req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");

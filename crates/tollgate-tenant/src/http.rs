@@ -1,8 +1,10 @@
 //! HTTP plumbing shared by the routes: parameters, client authentication, cookies, OAuth error
-//! bodies and HTML pages.
+//! bodies, HTML pages and the front-door guard (hosts, origins, page headers).
 
+pub(crate) mod binding;
 pub(crate) mod client_auth;
 pub(crate) mod cookies;
+pub(crate) mod guard;
 pub(crate) mod oauth_error;
 pub(crate) mod pages;
 pub(crate) mod params;

@@ -1,12 +1,14 @@
-//! `tollgate-tenant [--config tenant.toml] [--listen 127.0.0.1:4000]`: serves a local tenant
-//! until interrupted. Without `--config`, serves the built-in example tenant.
+//! `tollgate-tenant [--config tenant.toml] [--listen 127.0.0.1:4000] [--allowed-host HOST]…
+//! [--no-dev-pages]`: serves a local tenant until interrupted. Without `--config`, serves the
+//! built-in example tenant.
 
 use std::process::ExitCode;
 
 use tollgate_tenant::{Tenant, TenantConfig};
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: tollgate-tenant [--config FILE.toml] [--listen 127.0.0.1:4000]";
+const USAGE: &str = "usage: tollgate-tenant [--config FILE.toml] [--listen 127.0.0.1:4000] \
+                     [--allowed-host HOST[:PORT]]... [--no-dev-pages]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,14 +21,26 @@ async fn main() -> ExitCode {
 
     let mut config_path = None;
     let mut listen = "127.0.0.1:4000".to_owned();
+    let mut allowed_hosts = Vec::new();
+    let mut dev_pages = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next()) {
-            ("--config", Some(value)) => config_path = Some(value),
-            ("--listen", Some(value)) => listen = value,
-            ("--help" | "-h", _) => {
+        match arg.as_str() {
+            "--help" | "-h" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
+            }
+            "--no-dev-pages" => dev_pages = false,
+            "--config" | "--listen" | "--allowed-host" => {
+                let Some(value) = args.next() else {
+                    eprintln!("{arg} needs a value\n{USAGE}");
+                    return ExitCode::from(2);
+                };
+                match arg.as_str() {
+                    "--config" => config_path = Some(value),
+                    "--listen" => listen = value,
+                    _ => allowed_hosts.push(value),
+                }
             }
             _ => {
                 eprintln!("{USAGE}");
@@ -45,6 +59,13 @@ async fn main() -> ExitCode {
         },
         None => TenantConfig::example(),
     };
+    let mut config = config;
+    for host in allowed_hosts {
+        config = config.with_allowed_host(host);
+    }
+    if !dev_pages {
+        config = config.with_dev_pages(false);
+    }
     let tenant = match Tenant::start(config, &listen).await {
         Ok(tenant) => tenant,
         Err(error) => {

@@ -140,6 +140,8 @@ pub(crate) struct Store {
     pub(crate) par: ParStore,
     /// Connected Accounts and My Organization changes.
     pub(crate) my_account: MyAccountStore,
+    /// Brute-force protection and IP throttling of the password page.
+    pub(crate) attack: crate::routes::login::protection::AttackProtection,
     /// Client assertion ids (`client_id` + `jti`) seen, with their expiry.
     assertions: HashMap<String, u64>,
     /// The tenant's clock.

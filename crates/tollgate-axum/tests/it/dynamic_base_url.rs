@@ -402,6 +402,11 @@ async fn connecting_an_account_comes_back_to_the_hosts_own_callback() {
         .base_url()
         .join("/connected-accounts/connect")
         .unwrap();
+    // A browser sees the consent page before it answers it (the tenant binds the ticket to it).
+    let shown = b
+        .get(&format!("{}?ticket={ticket}", consent.as_str()))
+        .await;
+    assert_eq!(shown.status, 200, "{shown:?}");
     let allowed = b
         .post_form(
             consent.as_str(),

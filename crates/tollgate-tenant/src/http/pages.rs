@@ -20,7 +20,8 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f4f6;margin:0}\
+/// The pages' only style sheet, inline (the CSP allows it by its hash).
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f4f6;margin:0}\
 main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px}\
 label{display:block;margin-top:1rem;font-weight:600}\
 input{width:100%;box-sizing:border-box;padding:.6rem;margin-top:.3rem;font-size:1rem}\

@@ -1,4 +1,5 @@
-//! Token buckets for Auth0's MFA limits: failed codes, SMS/voice sends and email sends.
+//! Token buckets for Auth0's limits: failed MFA codes, SMS/voice sends, email sends and (for
+//! the login page) failed passwords from one address.
 
 use std::time::Duration;
 
@@ -21,6 +22,12 @@ impl Limit {
     pub(crate) const PHONE_SENDS: Self = Self {
         capacity: 10,
         refill_every: Duration::from_secs(3600),
+    };
+    /// Failed logins from one IP address, whatever the account (Auth0's suspicious IP
+    /// throttling for logins): 100, then one more every 864 seconds (100 a day).
+    pub(crate) const FAILED_LOGINS_PER_IP: Self = Self {
+        capacity: 100,
+        refill_every: Duration::from_secs(864),
     };
     /// Email messages: 20, then one more every minute.
     pub(crate) const EMAIL_SENDS: Self = Self {

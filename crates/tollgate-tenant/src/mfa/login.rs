@@ -21,6 +21,7 @@ use super::policy::{self, GrantKind};
 use super::store::{SendError, Verdict};
 use super::{MFA_ACR, acr_requests_mfa, qr, totp};
 use crate::UserConfig;
+use crate::http::binding::{self, Purpose};
 use crate::http::oauth_error::{error_redirect, redirect, with_query};
 use crate::http::params::Params;
 use crate::routes::login::{complete_login, expired};
@@ -171,6 +172,21 @@ fn load<'a>(state: &'a TenantState, id: Option<&str>) -> Result<Context<'a>, Res
     })
 }
 
+/// [`load`] for a post: the transaction must be bound to this browser.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the early-return response, built at most once per request"
+)]
+fn load_bound<'a>(
+    state: &'a TenantState,
+    headers: &HeaderMap,
+    id: Option<&str>,
+) -> Result<Context<'a>, Response> {
+    let context = load(state, id)?;
+    binding::require(headers, Purpose::Login, &context.id)?;
+    Ok(context)
+}
+
 fn update_step(state: &TenantState, id: &str, change: impl FnOnce(&mut MfaStep)) {
     if let Some(step) = state
         .store()
@@ -306,7 +322,7 @@ pub(crate) async fn submit(
     let query = Params::from_query(query.as_deref());
     let form = Params::from_body(&headers, &body).unwrap_or_default();
     let id = form.owned("state").or_else(|| query.owned("state"));
-    let context = match load(&state, id.as_deref()) {
+    let context = match load_bound(&state, &headers, id.as_deref()) {
         Ok(context) => context,
         Err(response) => return response,
     };
@@ -431,7 +447,7 @@ pub(crate) async fn complete(
     let query = Params::from_query(query.as_deref());
     let form = Params::from_body(&headers, &body).unwrap_or_default();
     let id = form.owned("state").or_else(|| query.owned("state"));
-    let context = match load(&state, id.as_deref()) {
+    let context = match load_bound(&state, &headers, id.as_deref()) {
         Ok(context) => context,
         Err(response) => return response,
     };
@@ -441,16 +457,24 @@ pub(crate) async fn complete(
     finish(&state, &headers, context)
 }
 
-/// `GET /u/mfa/cancel?state=…`: back to the application with `access_denied`.
+/// `GET /u/mfa/cancel?state=…`: back to the application with `access_denied`. Only the
+/// browser of the transaction can cancel it.
 pub(crate) async fn cancel(
     State(state): State<Arc<TenantState>>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::from_query(query.as_deref());
-    let Some(transaction) = params
-        .get("state")
-        .and_then(|id| state.store().finish_transaction(id))
-    else {
+    let Some(id) = params.get("state") else {
+        return expired();
+    };
+    if state.store().transaction(id).is_none() {
+        return expired();
+    }
+    if let Err(refused) = binding::require(&headers, Purpose::Login, id) {
+        return refused;
+    }
+    let Some(transaction) = state.store().finish_transaction(id) else {
         return expired();
     };
     tracing::info!("MFA challenge cancelled");
@@ -536,7 +560,7 @@ pub(crate) async fn enroll_submit(
     let query = Params::from_query(query.as_deref());
     let form = Params::from_body(&headers, &body).unwrap_or_default();
     let id = form.owned("state").or_else(|| query.owned("state"));
-    let context = match load(&state, id.as_deref()) {
+    let context = match load_bound(&state, &headers, id.as_deref()) {
         Ok(context) => context,
         Err(response) => return response,
     };

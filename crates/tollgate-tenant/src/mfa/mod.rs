@@ -8,7 +8,7 @@ pub(crate) mod dev;
 pub(crate) mod devices;
 pub(crate) mod factors;
 pub(crate) mod grants;
-mod limits;
+pub(crate) mod limits;
 pub(crate) mod log;
 pub(crate) mod login;
 mod outbox;

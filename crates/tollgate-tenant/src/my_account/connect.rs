@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{Problem, json_response, me as caller, respond};
+use crate::http::binding::{self, Purpose};
 use crate::http::oauth_error::{redirect, with_query};
 use crate::http::pages::{error_page, escape, page};
 use crate::random;
@@ -264,11 +265,22 @@ pub(super) async fn consent_page(
         email = escape(&p.email),
         ticket = escape(&q.ticket),
     );
-    page(
+    let mut response = page(
         StatusCode::OK,
         &format!("Connect {}", escape(&p.connection)),
         &body,
-    )
+    );
+    // Only the browser that was shown this page may answer it.
+    response.headers_mut().append(
+        axum::http::header::SET_COOKIE,
+        binding::set_cookie(
+            Purpose::Consent,
+            &q.ticket,
+            TICKET_LIFETIME.as_secs(),
+            state.issuer.starts_with("https:"),
+        ),
+    );
+    response
 }
 
 #[derive(Deserialize)]
@@ -279,12 +291,17 @@ pub(super) struct Decision {
     decision: String,
 }
 
-/// `POST /connected-accounts/connect`: Allow sends a `connect_code` back; Deny sends
+/// `POST /connected-accounts/connect` (from the browser that was shown the page, see
+/// [`binding`]): Allow sends a `connect_code` back; Deny sends
 /// `error=access_denied`. The ticket is spent either way.
 pub(super) async fn decide(
     State(state): State<Arc<TenantState>>,
+    headers: HeaderMap,
     Form(form): Form<Decision>,
 ) -> Response {
+    if let Err(refused) = binding::require(&headers, Purpose::Consent, &form.ticket) {
+        return refused;
+    }
     let pending = state.store().my_account.tickets.remove(&form.ticket);
     let Some(p) = pending.filter(|p| p.expires_at > state.moment()) else {
         return error_page(

@@ -55,7 +55,8 @@ pub(super) async fn authorize(
                 // Step up the SSO session: MFA without the password.
                 let lifetime = state.config.login_transaction_lifetime();
                 let id = state.store().create_transaction(request, lifetime);
-                return mfa::login::start(&state, &id, &session.email, false);
+                let response = mfa::login::start(&state, &id, &session.email, false);
+                return super::login::bind_to_browser(&state, &id, response);
             }
             if session.mfa_at.is_some() {
                 // Silent authentication in a session that passed MFA: no challenge is
@@ -85,10 +86,11 @@ pub(super) async fn authorize(
         _ => {
             let lifetime = state.config.login_transaction_lifetime();
             let id = state.store().create_transaction(request, lifetime);
-            redirect(&with_query(
+            let response = redirect(&with_query(
                 &state.endpoint("u/login"),
                 &[("state", Some(&id))],
-            ))
+            ));
+            super::login::bind_to_browser(&state, &id, response)
         }
     }
 }

@@ -372,6 +372,7 @@ async fn end_user_sessions_over_http() {
 
     let response = dev
         .post(url(&tenant, "dev/users/logout"))
+        .header("origin", crate::common::origin(&tenant))
         .form(&[("email", EMAIL)])
         .send()
         .await
@@ -387,6 +388,7 @@ async fn end_user_sessions_over_http() {
 
     let response = dev
         .post(url(&tenant, "dev/users/logout"))
+        .header("origin", crate::common::origin(&tenant))
         .form(&[("email", "nobody@example.com")])
         .send()
         .await
@@ -394,6 +396,7 @@ async fn end_user_sessions_over_http() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let response = dev
         .post(url(&tenant, "dev/users/logout"))
+        .header("origin", crate::common::origin(&tenant))
         .form(&[("email", "")])
         .send()
         .await

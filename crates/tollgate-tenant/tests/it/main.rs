@@ -4,14 +4,18 @@
 
 mod common;
 
+mod attack_protection;
 mod backchannel;
+mod browser_attacks;
 mod clock;
 mod config;
 mod discovery;
 mod dpop;
 mod events;
 mod faults;
+mod front_door;
 mod login;
+mod login_csrf;
 mod logout;
 mod mfa_adaptive;
 mod mfa_api;
@@ -23,5 +27,6 @@ mod mfa_outbox;
 mod mfa_pages;
 mod mfa_refresh;
 mod my_account_api;
+mod page_headers;
 mod refresh;
 mod token;

@@ -128,15 +128,17 @@ async fn the_adaptive_rule_asks_new_devices_and_new_addresses_only() {
     pass_mfa(&laptop, &tenant, &mfa, now + 30).await;
     assert_eq!(password_login(&laptop, &tenant).await.0, "callback");
 
-    // A known device from a new address asks too. The device cookie goes along by hand.
+    // A known device from a new address asks too. The device cookie goes into a new jar by
+    // hand (a default Cookie header would hide the jar's login-transaction cookie).
     let device = tenant_device_cookie(&home, &tenant).await;
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    jar.add_cookie_str(&device, &tenant.base_url());
     let travelling = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
+        .cookie_provider(jar)
         .default_headers({
             let mut h = HeaderMap::new();
             h.insert("x-forwarded-for", HeaderValue::from_static("192.0.2.99"));
-            h.insert("cookie", HeaderValue::from_str(&device).unwrap());
             h
         })
         .build()

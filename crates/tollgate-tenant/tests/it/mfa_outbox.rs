@@ -119,17 +119,34 @@ async fn messages_are_listed_in_rust_json_and_html() {
 
     // Approve through HTTP: back to the page; the state changes once.
     let approve = url(&tenant, &format!("dev/outbox/push/{}/approve", push.id));
-    let response = http.post(approve.clone()).send().await.unwrap();
+    // As the page's buttons do in a browser, with the tenant's Origin.
+    let origin = crate::common::origin(&tenant);
+    let response = http
+        .post(approve.clone())
+        .header("origin", &origin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[header::LOCATION], "/dev/outbox");
     assert_eq!(tenant.outbox()[1].state, Some(PushState::Approved));
     assert_eq!(
-        http.post(approve).send().await.unwrap().status(),
+        http.post(approve)
+            .header("origin", &origin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::NOT_FOUND
     );
     let deny_sms = url(&tenant, &format!("dev/outbox/push/{}/deny", sms.id));
     assert_eq!(
-        http.post(deny_sms).send().await.unwrap().status(),
+        http.post(deny_sms)
+            .header("origin", &origin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::NOT_FOUND
     );
     assert!(!tenant.deny_push("msg_unknown"));

@@ -467,6 +467,7 @@ async fn push_from_the_page_waits_for_approval() {
             &tenant,
             &format!("dev/outbox/push/{}/deny", message.id),
         ))
+        .header("origin", crate::common::origin(&tenant))
         .send()
         .await
         .unwrap();

@@ -137,18 +137,8 @@ async fn connect_and_allow(tenant: &RunningTenant, token: &str) -> (String, Stri
         ticket["connect_uri"],
         format!("{}connected-accounts/connect", tenant.issuer())
     );
-    let allow = common::browser()
-        .post(common::url(tenant, "connected-accounts/connect"))
-        .form(&[
-            (
-                "ticket",
-                ticket["connect_params"]["ticket"].as_str().unwrap(),
-            ),
-            ("decision", "allow"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let allow =
+        allow_in_browser(tenant, ticket["connect_params"]["ticket"].as_str().unwrap()).await;
     assert!(allow.status().is_redirection(), "{}", allow.status());
     let back = common::location(&allow);
     assert!(back.as_str().starts_with(CALLBACK));
@@ -158,6 +148,23 @@ async fn connect_and_allow(tenant: &RunningTenant, token: &str) -> (String, Stri
         ticket["auth_session"].as_str().unwrap().to_owned(),
         q["connect_code"].clone(),
     )
+}
+
+/// Opens the consent page of `ticket` in a fresh browser and selects Allow there.
+async fn allow_in_browser(tenant: &RunningTenant, ticket: &str) -> Response {
+    let http = common::browser();
+    let shown = http
+        .get(common::url(tenant, "connected-accounts/connect"))
+        .query(&[("ticket", ticket)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), StatusCode::OK);
+    http.post(common::url(tenant, "connected-accounts/connect"))
+        .form(&[("ticket", ticket), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap()
 }
 
 /// `DELETE {path}` succeeds once, then answers 404.
@@ -423,18 +430,11 @@ async fn accounts_come_twenty_to_a_page_and_only_the_callers() {
         )
         .await;
         let ticket: Value = r.json().await.unwrap();
-        let allow = common::browser()
-            .post(common::url(&tenant, "connected-accounts/connect"))
-            .form(&[
-                (
-                    "ticket",
-                    ticket["connect_params"]["ticket"].as_str().unwrap(),
-                ),
-                ("decision", "allow"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let allow = allow_in_browser(
+            &tenant,
+            ticket["connect_params"]["ticket"].as_str().unwrap(),
+        )
+        .await;
         let code = common::query(&common::location(&allow))["connect_code"].clone();
         let done = complete(
             &tenant,
@@ -614,4 +614,72 @@ async fn authentication_methods_and_organization_details() {
         403,
     )
     .await;
+}
+
+#[tokio::test]
+async fn the_consent_post_needs_the_browser_that_was_shown_the_page() {
+    let tenant = tenant().await;
+    let token = alice(&tenant).await;
+    let r = call(
+        &tenant,
+        reqwest::Method::POST,
+        "me/v1/connected-accounts/connect",
+        Some(&token),
+        Some(connect_body()),
+    )
+    .await;
+    let ticket: Value = r.json().await.unwrap();
+    let ticket = ticket["connect_params"]["ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let form = [("ticket", ticket.as_str()), ("decision", "allow")];
+    // Posted by a browser that never saw the page (an attacker's auto-submitting form).
+    let refused = common::browser()
+        .post(common::url(&tenant, "connected-accounts/connect"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.headers().get("location").is_none());
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("was not started in this browser")
+    );
+    // The ticket is not spent; a cross-site post from the right browser is refused too.
+    let http = common::browser();
+    let shown = http
+        .get(common::url(&tenant, "connected-accounts/connect"))
+        .query(&[("ticket", &ticket)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), StatusCode::OK);
+    assert_eq!(shown.headers()["x-frame-options"], "DENY");
+    let csp = shown.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    let cross = http
+        .post(common::url(&tenant, "connected-accounts/connect"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    let allow = http
+        .post(common::url(&tenant, "connected-accounts/connect"))
+        .header("origin", common::origin(&tenant))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(allow.status().is_redirection(), "{}", allow.status());
+    assert!(common::query(&common::location(&allow)).contains_key("connect_code"));
 }

@@ -16,6 +16,7 @@ use tollgate_tenant::{
 };
 use url::Url;
 
+pub(crate) mod chromium;
 pub(crate) mod mfa;
 
 pub(crate) const CLIENT_ID: &str = "app-client-id";
@@ -98,6 +99,20 @@ pub(crate) fn challenge(verifier: &str) -> String {
 /// `endpoint` under the tenant's issuer.
 pub(crate) fn url(tenant: &RunningTenant, endpoint: &str) -> Url {
     tenant.base_url().join(endpoint).expect("endpoint joins")
+}
+
+/// Escapes text for an HTML attribute or text (for the tests' own pages).
+pub(crate) fn escape_attr(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The tenant's origin (`http://127.0.0.1:PORT`), as a browser sends it in `Origin` with a form
+/// post from one of the tenant's pages.
+pub(crate) fn origin(tenant: &RunningTenant) -> String {
+    tenant.issuer().trim_end_matches('/').to_owned()
 }
 
 /// The `Location` of a redirect, as a URL (relative locations resolved against `base`).
