@@ -328,9 +328,15 @@ async fn a_rotated_signing_key_is_fetched_and_an_unreachable_provider_is_503() {
     );
 
     // An API whose provider cannot be reached answers 503, without a challenge.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}/", closed.local_addr().unwrap());
-    drop(closed);
+    // The port stays held by a listener that hangs up on every connection, so no other test's
+    // server can take it over (a freed port could be reused by a parallel test).
+    let hang_up = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/", hang_up.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = hang_up.accept().await {
+            drop(conn);
+        }
+    });
     let base = serve(&issuer).await;
     let resp = reqwest::get(format!("{base}/any")).await.unwrap();
     assert_eq!(
