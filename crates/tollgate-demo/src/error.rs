@@ -35,6 +35,10 @@ pub enum DemoError {
     /// The Tollgate configuration was refused.
     #[error("configuration: {0}")]
     Config(#[from] tollgate::ConfigError),
+    /// The session store named by `TOLLGATE_SESSION_STORE` could not be opened (Redis
+    /// unreachable, or refused the connection).
+    #[error("session store: {0} (check TOLLGATE_SESSION_STORE and that the server is up)")]
+    Store(#[from] tollgate::store::StoreError),
     /// The embedded tenant could not listen where it was told to.
     #[error("local tenant: {0} (choose another address with TENANT_ADDR or --tenant-addr)")]
     TenantAddress(tollgate_tenant::TenantError),

@@ -38,8 +38,15 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, DemoError> {
         .local_addr()
         .map_err(|source| DemoError::Bind { addr, source })?;
 
+    let store_choice =
+        tollgate::store::StoreChoice::from_vars(|name| options.var(name).map(str::to_owned))?;
     let provider = provider::configure(&options, local_addr).await?;
-    let auth = Tollgate::new(provider.config);
+    let mut builder = Tollgate::builder(provider.config);
+    if let Some(store) = store_choice.open().await? {
+        builder = builder.store(store);
+    }
+    let auth = builder.build();
+    tracing::info!(store = ?store_choice, "session store");
     let app = crate::app(auth.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -55,6 +62,7 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, DemoError> {
     });
     tracing::info!(%local_addr, issuer = %auth.config().issuer(), "demo listening");
     Ok(RunningDemo {
+        store: store_choice,
         app_url: auth.config().app_base_url().clone(),
         local_addr,
         auth,
@@ -71,6 +79,7 @@ pub async fn start(options: DemoOptions) -> Result<RunningDemo, DemoError> {
 /// [`shutdown`]: RunningDemo::shutdown
 #[derive(Debug)]
 pub struct RunningDemo {
+    store: tollgate::store::StoreChoice,
     app_url: Url,
     local_addr: SocketAddr,
     auth: Tollgate,
@@ -100,6 +109,11 @@ impl RunningDemo {
     /// The address the app listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The session store `TOLLGATE_SESSION_STORE` chose (the cookie by default).
+    pub fn store(&self) -> &tollgate::store::StoreChoice {
+        &self.store
     }
 
     /// The SDK instance the app uses.
@@ -147,6 +161,15 @@ impl RunningDemo {
                 callback = self.auth.config().redirect_uri(),
             ),
         };
+        banner.push_str(&match &self.store {
+            tollgate::store::StoreChoice::Redis { .. } => {
+                format!("\nSessions: in Redis ({:?}), shared by every demo that names it.", self.store)
+            }
+            tollgate::store::StoreChoice::Memory => {
+                "\nSessions: in this process's memory (TOLLGATE_SESSION_STORE=memory).".to_owned()
+            }
+            _ => "\nSessions: sealed in the cookie (set TOLLGATE_SESSION_STORE=redis://… to share them between instances).".to_owned(),
+        });
         if self.development_secret {
             banner.push_str(
                 "\nNote: AUTH0_SECRET is not set, so sessions are sealed with the demo's fixed \

@@ -49,9 +49,17 @@ fn prints_both_urls_and_the_demo_logins_on_start_up() {
     let first = received
         .recv_timeout(Duration::from_secs(60))
         .expect("a start-up line within a minute");
+    let sessions = received
+        .recv_timeout(Duration::from_secs(5))
+        .expect("a second line about where sessions live");
+    assert!(
+        sessions.starts_with("Sessions: sealed in the cookie")
+            && sessions.contains("TOLLGATE_SESSION_STORE=redis://"),
+        "{sessions}"
+    );
     let second = received
         .recv_timeout(Duration::from_secs(5))
-        .expect("a second line about the development secret");
+        .expect("a third line about the development secret");
 
     let rest = first
         .strip_prefix("Tollgate demo on http://127.0.0.1:")

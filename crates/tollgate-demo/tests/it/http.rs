@@ -803,3 +803,121 @@ async fn a_login_url_cannot_pick_the_payments_api() {
     assert_eq!(payments.json()["error"], "mfa_required");
     demo.shutdown().await;
 }
+
+/// The README's recipe "two app instances behind one Redis": instance A embeds the tenant,
+/// instance B signs in with A's tenant (`AUTH0_DOMAIN`), both share `AUTH0_SECRET`, the public
+/// base URL and `TOLLGATE_SESSION_STORE`. A login on A is a session on B; B's refresh and MFA
+/// step store their tokens where A reads them; a logout on B ends the session on A.
+#[tokio::test]
+async fn two_instances_behind_one_redis_share_sessions_refreshes_and_logouts() {
+    let redis = tollgate_testkit::RedisServer::start();
+    let secret = "two-instances-share-this-secret-0123456789";
+    let a = tollgate_demo::start(
+        DemoOptions::ephemeral()
+            .with_var("AUTH0_SECRET", secret)
+            .with_var("TOLLGATE_SESSION_STORE", redis.url()),
+    )
+    .await
+    .unwrap();
+    assert!(a.store().is_server_side());
+    assert!(a.banner().contains("Sessions: in Redis"), "{}", a.banner());
+    let tenant = a.tenant().unwrap();
+    let b = tollgate_demo::start(
+        DemoOptions::ephemeral()
+            .with_var("AUTH0_DOMAIN", tenant.issuer())
+            .with_var("AUTH0_CLIENT_ID", "demo-client")
+            .with_var("AUTH0_CLIENT_SECRET", "demo-secret")
+            .with_var("AUTH0_SECRET", secret)
+            .with_var("APP_BASE_URL", a.app_url().as_str())
+            .with_var("TOLLGATE_INSECURE_ALLOW_HTTP_LOOPBACK_ISSUER", "true")
+            .with_var("TOLLGATE_SESSION_STORE", redis.url()),
+    )
+    .await
+    .unwrap();
+    // Both answer for the same public URL, as behind a load balancer.
+    let on_b = |path: &str| format!("http://{}{path}", b.local_addr());
+
+    let mut client = Client::new();
+    log_in(&mut client, &a, ALICE, "/profile").await;
+    assert!(
+        client
+            .cookies
+            .iter()
+            .any(|(n, v)| n == "__session" && v.len() < 400),
+        "the cookie holds only the session's id: {:?}",
+        client.cookies
+    );
+    let profile = client.get(&on_b("/profile")).await;
+    assert_eq!(profile.status, StatusCode::OK, "B sees A's session");
+    assert!(
+        profile.body.contains("alice@example.com"),
+        "{}",
+        profile.body
+    );
+
+    // B refreshes with the session's refresh token: the payments API's policy asks for MFA.
+    let required = client.get_json(&on_b("/api/payments")).await;
+    assert_eq!(required.status, StatusCode::FORBIDDEN, "{}", required.body);
+    let mfa_token = required.json()["mfa_token"].as_str().unwrap().to_owned();
+    let cookies: Vec<String> = client
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let verified = client
+        .http
+        .post(on_b("/auth/mfa/verify"))
+        .header(COOKIE, cookies.join("; "))
+        .header(CONTENT_TYPE, "application/json")
+        .bearer_auth(&mfa_token)
+        .body(json!({"otp": tenant.totp_code(ALICE.email).unwrap()}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), StatusCode::OK);
+    // The token B stored in the shared session serves A.
+    let paid = client.get_json(&a.url("/api/payments")).await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.body);
+
+    // A logout on B ends the session everywhere, this cookie included.
+    let logout = client.get(&on_b("/auth/logout")).await;
+    assert_eq!(logout.status, StatusCode::FOUND);
+    let cookie = cookies.join("; ");
+    let replayed = client
+        .http
+        .get(a.url("/profile"))
+        .header(COOKIE, cookie)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.status(),
+        StatusCode::FOUND,
+        "A no longer knows the session"
+    );
+    b.shutdown().await;
+    a.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bad_or_unreachable_session_store_stops_the_demo_with_the_variable_named() {
+    let bad = tollgate_demo::start(
+        DemoOptions::ephemeral().with_var("TOLLGATE_SESSION_STORE", "postgres://db"),
+    )
+    .await
+    .unwrap_err();
+    assert!(bad.to_string().contains("TOLLGATE_SESSION_STORE"), "{bad}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let down = tollgate_demo::start(DemoOptions::ephemeral().with_var(
+        "TOLLGATE_SESSION_STORE",
+        format!("redis://:hunter2@127.0.0.1:{port}/0"),
+    ))
+    .await
+    .unwrap_err();
+    let message = down.to_string();
+    assert!(message.contains("TOLLGATE_SESSION_STORE"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}

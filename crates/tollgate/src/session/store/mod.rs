@@ -5,6 +5,7 @@
 //! read and never creates a session, so a rolling write can neither resurrect a session that a
 //! concurrent logout deleted nor overwrite a newer write.
 
+mod choice;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod conformance;
@@ -16,6 +17,7 @@ mod redis;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use choice::{SESSION_STORE_PREFIX_VAR, SESSION_STORE_VAR, StoreChoice};
 pub use cookie::CookieStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
