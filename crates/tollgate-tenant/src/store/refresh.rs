@@ -333,6 +333,15 @@ impl RefreshTokens {
         popped
     }
 
+    /// Looks at every family's deadline and every token, as the purge without the index did
+    /// (for the benchmark's comparison).
+    #[cfg(feature = "bench")]
+    pub(crate) fn walk(&self, now: Moment) -> usize {
+        let tokens = self.tokens.values().filter(|e| e.retired.is_some()).count();
+        std::hint::black_box(tokens);
+        self.families.walk(now) + self.tokens.len()
+    }
+
     /// Families, tokens, and (user, application) pairs held.
     #[cfg(any(test, feature = "bench"))]
     pub(crate) fn sizes(&self) -> (usize, usize, usize) {

@@ -115,6 +115,12 @@ impl Sessions {
         popped
     }
 
+    /// Looks at every session's deadline (for the benchmark's comparison).
+    #[cfg(feature = "bench")]
+    pub(crate) fn walk(&self, now: Moment) -> usize {
+        self.by_cookie.walk(now)
+    }
+
     /// The number of sessions held.
     #[cfg(any(test, feature = "bench"))]
     pub(crate) fn len(&self) -> usize {
