@@ -21,6 +21,11 @@ fn holding(n: usize) -> StoreHarness {
     harness
 }
 
+/// How many entries the store holds (printed with each `n`, to show that it stays near `n`).
+fn held(harness: &StoreHarness) -> usize {
+    harness.sizes().total()
+}
+
 /// Times `iters` journeys, then takes their sessions and families back (untimed), so that the
 /// number held stays near `n`.
 fn journeys(harness: &mut StoreHarness, iters: u64, old_walk: bool) -> Duration {
@@ -47,12 +52,17 @@ fn login_step(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for n in HELD {
         let mut harness = holding(n);
+        let before = held(&harness);
         group.bench_with_input(BenchmarkId::new("indexed", n), &n, |b, _| {
             b.iter_custom(|iters| journeys(&mut harness, iters, false));
         });
         group.bench_with_input(BenchmarkId::new("full_walk_as_before", n), &n, |b, _| {
             b.iter_custom(|iters| journeys(&mut harness, iters, true));
         });
+        println!(
+            "n = {n}: entries held before {before}, after {}",
+            held(&harness)
+        );
     }
     group.finish();
 }

@@ -19,6 +19,7 @@ pub struct Journey {
     cookie: String,
     code: String,
     family: String,
+    token: String,
 }
 
 /// A store on a manual clock.
@@ -99,21 +100,24 @@ impl StoreHarness {
         if fresh {
             self.store.link_code_family(&code, &family);
         }
-        self.store
-            .issue_opaque_token(&email, vec!["openid".to_owned()], None, 24 * HOUR);
+        let token =
+            self.store
+                .issue_opaque_token(&email, vec!["openid".to_owned()], None, 24 * HOUR);
         Journey {
             cookie,
             code,
             family,
+            token,
         }
     }
 
-    /// Takes back most of what a journey left (its session and refresh-token family; its code
-    /// and opaque token stay), so that a benchmark keeps the number of sessions held steady.
+    /// Takes back what a journey left (its session, code, refresh-token family and opaque
+    /// token), so that a benchmark keeps the number of journeys held steady.
     pub fn undo(&mut self, journey: Journey) {
         self.store.end_session(&journey.cookie);
         self.store.refresh.revoke_family(&journey.family);
-        let _ = journey.code;
+        self.store
+            .forget_code_and_token(&journey.code, &journey.token);
     }
 
     /// What the store held before this change did on each of the four purging calls of a

@@ -292,6 +292,13 @@ impl Store {
             + self.mfa.purge(now)
     }
 
+    /// Forgets a code and an opaque token (the benchmark takes its journeys back).
+    #[cfg(feature = "bench")]
+    pub(crate) fn forget_code_and_token(&mut self, code: &str, token: &str) {
+        self.codes.remove(code);
+        self.opaque_tokens.remove(token);
+    }
+
     /// Compares every stored item's deadline with the time, as each purge did before the expiry
     /// index (for the benchmark's comparison); returns how many items it looked at.
     #[cfg(feature = "bench")]
