@@ -139,6 +139,9 @@
 //! identity provider.
 
 mod backchannel;
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench_support;
 mod clock;
 mod config;
 mod dpop;

@@ -84,6 +84,7 @@ impl Tenant {
         })?;
 
         let state = Arc::new(TenantState::new(config, issuer, keys));
+        state.spawn_sweeper();
         let app = routes::router(Arc::clone(&state));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {

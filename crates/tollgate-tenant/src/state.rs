@@ -6,6 +6,9 @@ use std::sync::{
 
 use std::time::Duration;
 
+/// How often an idle tenant forgets what expired (real time).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+
 use crate::backchannel::sender::Backchannel;
 use crate::clock::Moment;
 use crate::events::EventLog;
@@ -155,8 +158,34 @@ impl TenantState {
         *self.fault.lock().unwrap_or_else(PoisonError::into_inner) = fault;
     }
 
-    /// The mutable state. Never hold the guard across an `.await`.
+    /// The mutable state, with what was due forgotten first (a few index look-ups when nothing
+    /// is). Never hold the guard across an `.await`.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        store.purge_expired();
+        store
+    }
+
+    /// Spawns the task that forgets what expired while no request comes (every
+    /// [`SWEEP_INTERVAL`] of real time), so that an idle tenant gives its memory back. It holds
+    /// the state weakly and ends when the tenant is dropped. Must be called inside a Tokio
+    /// runtime.
+    pub(crate) fn spawn_sweeper(self: &Arc<Self>) {
+        let state = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(state) = state.upgrade() else {
+                    break;
+                };
+                let forgotten = state.store().purge_expired();
+                if forgotten > 0 {
+                    tracing::debug!(forgotten, "forgot expired tenant state");
+                }
+            }
+        });
     }
 }

@@ -2,13 +2,40 @@
 //! authorization codes, refresh-token families and opaque access tokens.
 //!
 //! Everything lives behind one mutex in the tenant's state (`TenantState`); no method here awaits.
+//!
+//! # Expiry and bounds
+//!
+//! Each map is an [`Expiring`] map with an index ordered by the moment its entries are
+//! forgotten, and [`Store::purge_expired`] pops that index up to the current time: the work is
+//! in proportion to what expires, never a walk over what is held. It runs on every lock of the
+//! store (`TenantState::store`) and on a timer (`TenantState::spawn_sweeper`), so that an idle
+//! tenant gives its memory back too. The small maps whose entries change their deadline at every
+//! use (attack-protection counters, remembered browsers, PAR, CIBA and Connected Accounts
+//! requests) are swept once a minute of the tenant's clock instead.
+//!
+//! What one user, or everyone, can make the tenant hold is capped; at a cap the oldest entry
+//! goes (so nothing is granted that would not have been), except for client assertion ids,
+//! which are refused (a forgotten id could be replayed):
+//!
+//! | what | cap | at the cap |
+//! |---|---|---|
+//! | SSO sessions per user | [`sessions::SESSIONS_PER_USER`] (1,000) | the user's oldest session ends |
+//! | refresh-token families per user and application | [`refresh::FAMILIES_PER_USER_AND_CLIENT`] (200, as Auth0) | the oldest family is revoked |
+//! | tokens remembered per refresh-token family | [`refresh::TOKENS_PER_FAMILY`] (1,000) | the oldest retired token is forgotten |
+//! | login transactions | [`MAX_TRANSACTIONS`] (100,000) | the one due soonest is forgotten |
+//! | authorization codes (live or used) | [`MAX_CODES`] (100,000) | the one due soonest is forgotten |
+//! | opaque access tokens | [`MAX_OPAQUE_TOKENS`] (100,000) | the one due soonest is forgotten |
+//! | `mfa_token`s, `oob_code`s | 100,000 each | the one due soonest is forgotten |
+//! | device ids, addresses, remembered browsers per user | 50 each | the oldest is forgotten |
+//! | client assertion ids | [`MAX_ASSERTIONS`] (100,000) | new assertions are refused until some expire |
 
 mod ciba;
+mod expiry;
 mod my_account;
 mod par;
 mod refresh;
+mod sessions;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 pub(crate) use ciba::{CibaRequest, CibaStore};
@@ -16,12 +43,25 @@ pub(crate) use my_account::{Account, MyAccountStore, Pending};
 pub(crate) use par::{ParStore, Pushed};
 pub(crate) use refresh::{RefreshFamily, RefreshOutcome, RefreshTokens};
 
+pub(crate) use expiry::Expiring;
+use sessions::Sessions;
+
 use crate::clock::{Moment, SharedClock};
 use crate::mfa::store::MfaStore;
 use crate::random;
 
 /// How long a used authorization code is remembered, so that a replay can be detected.
 const USED_CODE_MEMORY: Duration = Duration::from_secs(3600);
+/// How many login transactions are held at most.
+pub(crate) const MAX_TRANSACTIONS: usize = 100_000;
+/// How many authorization codes (live, or used and remembered) are held at most.
+pub(crate) const MAX_CODES: usize = 100_000;
+/// How many opaque access tokens are held at most.
+pub(crate) const MAX_OPAQUE_TOKENS: usize = 100_000;
+/// How many client assertion ids are remembered at most; beyond, assertions are refused.
+pub(crate) const MAX_ASSERTIONS: usize = 100_000;
+/// How often the small maps without an expiry index are swept (on the tenant's clock).
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// The checked parameters of one `/authorize` request.
 #[derive(Debug, Clone)]
@@ -130,10 +170,10 @@ pub(crate) struct OpaqueToken {
 /// All mutable tenant state.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
-    sessions: HashMap<String, Session>,
-    transactions: HashMap<String, LoginTransaction>,
-    codes: HashMap<String, AuthCode>,
-    opaque_tokens: HashMap<String, OpaqueToken>,
+    sessions: Sessions,
+    transactions: Expiring<String, LoginTransaction>,
+    codes: Expiring<String, AuthCode>,
+    opaque_tokens: Expiring<String, OpaqueToken>,
     pub(crate) refresh: RefreshTokens,
     pub(crate) mfa: MfaStore,
     pub(crate) ciba: CibaStore,
@@ -142,10 +182,56 @@ pub(crate) struct Store {
     pub(crate) my_account: MyAccountStore,
     /// Brute-force protection and IP throttling of the password page.
     pub(crate) attack: crate::routes::login::protection::AttackProtection,
-    /// Client assertion ids (`client_id` + `jti`) seen, with their expiry.
-    assertions: HashMap<String, u64>,
+    /// Client assertion ids (`client_id` + `jti`) seen, forgotten a second after their `exp`.
+    assertions: Expiring<String, ()>,
+    /// When the small maps were last swept.
+    last_sweep: Moment,
     /// The tenant's clock.
     clock: SharedClock,
+}
+
+/// How many entries each part of the store holds (for the memory figures).
+#[cfg(any(test, feature = "bench"))]
+#[cfg_attr(not(feature = "bench"), allow(unreachable_pub))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreSizes {
+    /// SSO sessions.
+    pub sessions: usize,
+    /// Entries of the sessions' `sid` and user indexes.
+    pub session_index: usize,
+    /// Login transactions.
+    pub transactions: usize,
+    /// Authorization codes (live or used).
+    pub codes: usize,
+    /// Opaque access tokens.
+    pub opaque_tokens: usize,
+    /// Refresh-token families, their tokens, and (user, application) pairs holding families.
+    pub refresh: (usize, usize, usize),
+    /// `mfa_token`s and `oob_code`s.
+    pub mfa: (usize, usize),
+    /// Client assertion ids.
+    pub assertions: usize,
+    /// The capacity of the session, code and opaque-token maps together.
+    pub capacity: usize,
+}
+
+#[cfg(any(test, feature = "bench"))]
+#[cfg_attr(not(feature = "bench"), allow(unreachable_pub))]
+impl StoreSizes {
+    /// All entries together.
+    pub fn total(&self) -> usize {
+        self.sessions
+            + self.session_index
+            + self.transactions
+            + self.codes
+            + self.opaque_tokens
+            + self.refresh.0
+            + self.refresh.1
+            + self.refresh.2
+            + self.mfa.0
+            + self.mfa.1
+            + self.assertions
+    }
 }
 
 impl Store {
@@ -160,22 +246,86 @@ impl Store {
     }
 
     /// Records a client assertion's `jti`; `false` when it was seen before (a replay).
+    /// Also `false` (fail closed) while [`MAX_ASSERTIONS`] unexpired ids are remembered.
     pub(crate) fn remember_assertion(&mut self, client_id: &str, jti: &str, exp: u64) -> bool {
-        let now = self.clock.now();
-        self.assertions.retain(|_, until| *until >= now);
-        self.assertions
-            .insert(format!("{client_id} {jti}"), exp)
-            .is_none()
+        let now = self.clock.moment();
+        self.assertions.pop_due(now, |_, _| {});
+        let key = format!("{client_id} {jti}");
+        if self.assertions.contains_key(&key) {
+            return false;
+        }
+        if self.assertions.len() >= MAX_ASSERTIONS {
+            tracing::warn!("too many client assertion ids remembered; refusing the assertion");
+            return false;
+        }
+        // Remembered while `exp` is at or after the current second.
+        let forget_at = Moment::default() + Duration::from_secs(exp.saturating_add(1));
+        self.assertions.insert(key, (), forget_at);
+        true
     }
 
-    /// Forgets everything that has expired.
-    fn purge(&mut self, now: Moment) {
-        self.sessions.retain(|_, s| s.expires_at > now);
-        self.transactions.retain(|_, t| t.expires_at > now);
-        self.codes
-            .retain(|_, c| c.expires_at + USED_CODE_MEMORY > now);
-        self.opaque_tokens.retain(|_, t| t.expires_at > now);
-        self.refresh.purge(now);
+    /// Forgets everything that is due at the current time, and sweeps the small maps once a
+    /// minute; returns how many entries of the indexed maps went. Costs a few index look-ups
+    /// when nothing is due.
+    pub(crate) fn purge_expired(&mut self) -> usize {
+        let now = self.clock.moment();
+        let popped = self.purge(now);
+        if now.saturating_duration_since(self.last_sweep) >= SWEEP_EVERY || now < self.last_sweep {
+            self.last_sweep = now;
+            self.attack.purge(now);
+            self.mfa.devices.purge(now.secs());
+            self.par.purge(now);
+            self.ciba.purge(now);
+            self.my_account.purge(now);
+        }
+        popped
+    }
+
+    /// Forgets everything of the indexed maps that is due at `now`; returns how many.
+    fn purge(&mut self, now: Moment) -> usize {
+        self.sessions.pop_due(now)
+            + self.transactions.pop_due(now, |_, _| {})
+            + self.codes.pop_due(now, |_, _| {})
+            + self.opaque_tokens.pop_due(now, |_, _| {})
+            + self.assertions.pop_due(now, |_, _| {})
+            + self.refresh.purge(now)
+            + self.mfa.purge(now)
+    }
+
+    /// Forgets a code and an opaque token (the benchmark takes its journeys back).
+    #[cfg(feature = "bench")]
+    pub(crate) fn forget_code_and_token(&mut self, code: &str, token: &str) {
+        self.codes.remove(code);
+        self.opaque_tokens.remove(token);
+    }
+
+    /// Compares every stored item's deadline with the time, as each purge did before the expiry
+    /// index (for the benchmark's comparison); returns how many items it looked at.
+    #[cfg(feature = "bench")]
+    pub(crate) fn walk_everything(&self) -> usize {
+        let now = self.clock.moment();
+        self.sessions.walk(now)
+            + self.transactions.walk(now)
+            + self.codes.walk(now)
+            + self.opaque_tokens.walk(now)
+            + self.refresh.walk(now)
+    }
+
+    /// How many entries each part holds.
+    #[cfg(any(test, feature = "bench"))]
+    pub(crate) fn sizes(&self) -> StoreSizes {
+        let (sids, users) = self.sessions.index_len();
+        StoreSizes {
+            sessions: self.sessions.len(),
+            session_index: sids + users,
+            transactions: self.transactions.len(),
+            codes: self.codes.len(),
+            opaque_tokens: self.opaque_tokens.len(),
+            refresh: self.refresh.sizes(),
+            mfa: self.mfa.sizes(),
+            assertions: self.assertions.len(),
+            capacity: self.codes.capacity() + self.opaque_tokens.capacity(),
+        }
     }
 
     /// Starts an SSO session; returns the cookie value.
@@ -198,7 +348,16 @@ impl Store {
             clients: Vec::new(),
             expires_at: now + lifetime,
         };
-        self.sessions.insert(cookie.clone(), session.clone());
+        let evicted = self
+            .sessions
+            .insert(cookie.clone(), session.clone(), session.expires_at);
+        if evicted > 0 {
+            tracing::info!(
+                email,
+                evicted,
+                "too many SSO sessions for this user; ended the oldest"
+            );
+        }
         (cookie, session)
     }
 
@@ -239,12 +398,7 @@ impl Store {
 
     /// Ends every session of the user with this email; returns them.
     pub(crate) fn end_sessions_of(&mut self, email: &str) -> Vec<Session> {
-        let cookies: Vec<String> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.email.eq_ignore_ascii_case(email))
-            .map(|(cookie, _)| cookie.clone())
-            .collect();
+        let cookies = self.sessions.cookies_of(email);
         let mut ended: Vec<Session> = cookies
             .iter()
             .filter_map(|cookie| self.sessions.remove(cookie))
@@ -255,11 +409,7 @@ impl Store {
 
     /// Ends the session with this `sid`; returns it.
     pub(crate) fn end_session_by_sid(&mut self, sid: &str) -> Option<Session> {
-        let cookie = self
-            .sessions
-            .iter()
-            .find(|(_, s)| s.sid == sid)
-            .map(|(cookie, _)| cookie.clone())?;
+        let cookie = self.sessions.cookie_of_sid(sid)?;
         self.sessions.remove(&cookie)
     }
 
@@ -272,14 +422,14 @@ impl Store {
         let now = self.clock.moment();
         self.purge(now);
         let id = random::id();
-        self.transactions.insert(
-            id.clone(),
-            LoginTransaction {
-                request,
-                mfa: None,
-                expires_at: now + lifetime,
-            },
-        );
+        let expires_at = now + lifetime;
+        let transaction = LoginTransaction {
+            request,
+            mfa: None,
+            expires_at,
+        };
+        self.transactions
+            .insert_capped(id.clone(), transaction, expires_at, MAX_TRANSACTIONS);
         id
     }
 
@@ -315,13 +465,14 @@ impl Store {
     ) -> String {
         let now = self.clock.moment();
         self.purge(now);
-        if let Some(live) = self.sessions.values_mut().find(|s| s.sid == session.sid)
+        if let Some(live) = self.sessions.by_sid_mut(&session.sid)
             && !live.clients.contains(&request.client_id)
         {
             live.clients.push(request.client_id.clone());
         }
         let code = random::secret();
-        self.codes.insert(
+        let expires_at = now + lifetime;
+        self.codes.insert_capped(
             code.clone(),
             AuthCode {
                 request,
@@ -332,10 +483,12 @@ impl Store {
                 amr,
                 acr,
                 mfa_done: session.mfa_at.is_some(),
-                expires_at: now + lifetime,
+                expires_at,
                 used: false,
                 family: None,
             },
+            expires_at + USED_CODE_MEMORY,
+            MAX_CODES,
         );
         code
     }
@@ -381,14 +534,17 @@ impl Store {
         let now = self.clock.moment();
         self.purge(now);
         let token = random::secret();
-        self.opaque_tokens.insert(
+        let expires_at = now + lifetime;
+        self.opaque_tokens.insert_capped(
             token.clone(),
             OpaqueToken {
                 email: email.to_owned(),
                 scope,
                 jkt,
-                expires_at: now + lifetime,
+                expires_at,
             },
+            expires_at,
+            MAX_OPAQUE_TOKENS,
         );
         token
     }
@@ -400,3 +556,6 @@ impl Store {
             .filter(|t| t.expires_at > self.clock.moment())
     }
 }
+
+#[cfg(test)]
+mod tests;

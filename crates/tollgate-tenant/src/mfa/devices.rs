@@ -6,7 +6,7 @@
 //! [`MfaPolicy::remember_browser_days`]: crate::MfaPolicy::remember_browser_days
 //! [`MfaPolicy::new_devices_only`]: crate::MfaPolicy::new_devices_only
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
@@ -18,13 +18,34 @@ pub(crate) const DEVICE_COOKIE: &str = "tollgate_did";
 pub(crate) const REMEMBER_COOKIE: &str = "tollgate_mfa_remember";
 /// How long the device cookie lives: a year.
 const DEVICE_COOKIE_AGE: u64 = 365 * 86_400;
+/// How many device ids, and how many addresses, are remembered per user; beyond, the one seen
+/// least recently is forgotten (a login from it then counts as a new device).
+pub(crate) const DEVICES_PER_USER: usize = 50;
+/// How many remembered browsers one user may have; remembering one more forgets the oldest
+/// (which is then asked for MFA again).
+pub(crate) const REMEMBERED_PER_USER: usize = 50;
 
 /// Per user: the devices and addresses of earlier logins; remembered browsers.
 #[derive(Debug, Default)]
 pub(crate) struct DeviceStore {
-    seen: HashMap<String, (HashSet<String>, HashSet<String>)>,
+    /// Per user: device ids and addresses, least recently seen first.
+    seen: HashMap<String, (VecDeque<String>, VecDeque<String>)>,
     /// Remember token → (email, expiry in Unix seconds).
     remembered: HashMap<String, (String, u64)>,
+    /// Per user: remember tokens, oldest first.
+    remembered_by_user: HashMap<String, VecDeque<String>>,
+}
+
+/// Records `item` as the most recently seen of `items`, forgetting the least recently seen
+/// beyond [`DEVICES_PER_USER`].
+fn saw(items: &mut VecDeque<String>, item: &str) {
+    if let Some(at) = items.iter().position(|i| i == item) {
+        items.remove(at);
+    }
+    items.push_back(item.to_owned());
+    while items.len() > DEVICES_PER_USER {
+        items.pop_front();
+    }
 }
 
 /// The browser a login request comes from.
@@ -93,9 +114,9 @@ impl DeviceStore {
     pub(crate) fn record_login(&mut self, email: &str, browser: &Browser) -> String {
         let device = browser.device.clone().unwrap_or_else(|| random::token(16));
         let (devices, ips) = self.seen.entry(email.to_owned()).or_default();
-        devices.insert(device.clone());
+        saw(devices, &device);
         if let Some(ip) = &browser.ip {
-            ips.insert(ip.clone());
+            saw(ips, ip);
         }
         device
     }
@@ -103,8 +124,25 @@ impl DeviceStore {
     /// Remembers a browser of `email` for `days` from `now` (Unix seconds); returns the token
     /// for its cookie.
     pub(crate) fn remember(&mut self, email: &str, days: u64, now: u64) -> String {
-        self.remembered.retain(|_, (_, until)| *until > now);
         let token = random::token(24);
+        let tokens = self.remembered_by_user.entry(email.to_owned()).or_default();
+        // Those that ran out, then the oldest beyond the cap.
+        tokens.retain(|t| {
+            let live = self
+                .remembered
+                .get(t)
+                .is_some_and(|(_, until)| *until > now);
+            if !live {
+                self.remembered.remove(t);
+            }
+            live
+        });
+        while tokens.len() >= REMEMBERED_PER_USER {
+            if let Some(oldest) = tokens.pop_front() {
+                self.remembered.remove(&oldest);
+            }
+        }
+        tokens.push_back(token.clone());
         self.remembered.insert(
             token.clone(),
             (
@@ -113,6 +151,21 @@ impl DeviceStore {
             ),
         );
         token
+    }
+
+    /// Forgets the remembered browsers that ran out at `now` (Unix seconds); this walks them,
+    /// so it runs from the store's once-a-minute sweep, not per request.
+    pub(crate) fn purge(&mut self, now: u64) {
+        let Self {
+            remembered,
+            remembered_by_user,
+            ..
+        } = self;
+        remembered.retain(|_, (_, until)| *until > now);
+        remembered_by_user.retain(|_, tokens| {
+            tokens.retain(|t| remembered.contains_key(t));
+            !tokens.is_empty()
+        });
     }
 }
 
@@ -131,4 +184,70 @@ pub(crate) fn remember_cookie(token: &str, days: u64) -> Option<HeaderValue> {
         days.saturating_mul(86_400)
     ))
     .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(device: &str, ip: &str) -> Browser {
+        Browser {
+            device: Some(device.to_owned()),
+            ip: Some(ip.to_owned()),
+            remember: None,
+        }
+    }
+
+    #[test]
+    fn device_ids_and_addresses_are_capped_least_recently_seen_first() {
+        let mut store = DeviceStore::default();
+        store.record_login("a@x", &from("d0", "ip0"));
+        for n in 1..DEVICES_PER_USER {
+            store.record_login("a@x", &from(&format!("d{n}"), &format!("ip{n}")));
+        }
+        // Seen again: d0 becomes the most recent, so d1 is the one to go.
+        store.record_login("a@x", &from("d0", "ip0"));
+        store.record_login("a@x", &from("new", "new-ip"));
+        assert!(store.is_known("a@x", &from("d0", "ip0")));
+        assert!(store.is_known("a@x", &from("new", "new-ip")));
+        assert!(!store.is_known("a@x", &from("d1", "ip2")), "d1 was evicted");
+        assert!(
+            !store.is_known("a@x", &from("d2", "ip1")),
+            "ip1 was evicted"
+        );
+        assert!(store.is_known("a@x", &from("d2", "ip2")));
+        let (devices, ips) = &store.seen["a@x"];
+        assert_eq!(
+            (devices.len(), ips.len()),
+            (DEVICES_PER_USER, DEVICES_PER_USER)
+        );
+    }
+
+    #[test]
+    fn remembered_browsers_are_capped_and_expire() {
+        let mut store = DeviceStore::default();
+        let now = 1_700_000_000;
+        let first = store.remember("a@x", 1, now);
+        let tokens: Vec<String> = (1..REMEMBERED_PER_USER)
+            .map(|_| store.remember("a@x", 30, now))
+            .collect();
+        let with = |token: &str| Browser {
+            device: None,
+            ip: None,
+            remember: Some(token.to_owned()),
+        };
+        assert!(store.is_remembered("a@x", &with(&first), now));
+        let newest = store.remember("a@x", 30, now);
+        assert!(
+            !store.is_remembered("a@x", &with(&first), now),
+            "the oldest went"
+        );
+        assert!(store.is_remembered("a@x", &with(&newest), now));
+        assert!(store.is_remembered("a@x", &with(&tokens[0]), now));
+        assert_eq!(store.remembered.len(), REMEMBERED_PER_USER);
+        // Past their 30 days, the sweep forgets them all.
+        store.purge(now + 30 * 86_400);
+        assert!(store.remembered.is_empty());
+        assert!(store.remembered_by_user.is_empty());
+    }
 }

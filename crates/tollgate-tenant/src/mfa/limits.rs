@@ -69,6 +69,13 @@ impl Bucket {
         }
     }
 
+    /// Whether the bucket is full again at `now`: then it is the same as a new one, and the
+    /// store may forget it.
+    pub(crate) fn is_full(&mut self, now: Moment) -> bool {
+        self.refill(now);
+        self.tokens >= self.limit.capacity
+    }
+
     /// Whether a token is available, without taking it.
     pub(crate) fn has_token(&mut self, now: Moment) -> bool {
         self.refill(now);

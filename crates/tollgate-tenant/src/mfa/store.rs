@@ -8,6 +8,7 @@ use super::factors::{Authenticator, Kind, UserFactors};
 use super::outbox::{Outbox, OutboxChannel, PushState};
 use super::policy::Requirement;
 use crate::clock::{Moment, SharedClock};
+use crate::store::Expiring;
 use crate::{UserConfig, random};
 
 /// How long expired `mfa_token`s and `oob_code`s are remembered, to answer "expired" rather
@@ -15,6 +16,11 @@ use crate::{UserConfig, random};
 const EXPIRED_MEMORY: Duration = Duration::from_secs(3600);
 /// The prefix of `mfa_token`s, like Auth0's iron-sealed tokens.
 const MFA_TOKEN_PREFIX: &str = "Fe26.2*";
+/// How many `mfa_token`s (live, or expired and remembered) are held at most; beyond, the one
+/// due soonest is forgotten.
+pub(crate) const MAX_MFA_TOKENS: usize = 100_000;
+/// How many `oob_code`s are held at most; beyond, the one due soonest is forgotten.
+pub(crate) const MAX_OOB_CODES: usize = 100_000;
 
 /// `start + lifetime`, saturating (at the end of time) for absurd configured lifetimes.
 fn deadline(start: Moment, lifetime: Duration) -> Moment {
@@ -115,8 +121,8 @@ pub(crate) enum SendError {
 #[derive(Debug, Default)]
 pub(crate) struct MfaStore {
     users: HashMap<String, UserFactors>,
-    tokens: HashMap<String, (MfaTransaction, Moment)>,
-    oob: HashMap<String, OobChallenge>,
+    tokens: Expiring<String, (MfaTransaction, Moment)>,
+    oob: Expiring<String, OobChallenge>,
     pub(crate) outbox: Outbox,
     pub(crate) devices: super::devices::DeviceStore,
     clock: SharedClock,
@@ -138,12 +144,15 @@ impl MfaStore {
             .or_insert_with(|| UserFactors::from_config(user))
     }
 
-    /// Forgets what expired long ago.
-    fn purge(&mut self, now: Moment) {
-        self.tokens
-            .retain(|_, (_, expires_at)| deadline(*expires_at, EXPIRED_MEMORY) > now);
-        self.oob
-            .retain(|_, c| deadline(c.expires_at, EXPIRED_MEMORY) > now);
+    /// Forgets what expired long ago (through the expiry indexes); returns how many.
+    pub(crate) fn purge(&mut self, now: Moment) -> usize {
+        self.tokens.pop_due(now, |_, _| {}) + self.oob.pop_due(now, |_, _| {})
+    }
+
+    /// `mfa_token`s and `oob_code`s held.
+    #[cfg(any(test, feature = "bench"))]
+    pub(crate) fn sizes(&self) -> (usize, usize) {
+        (self.tokens.len(), self.oob.len())
     }
 
     /// Issues an `mfa_token` (`Fe26.2*…`).
@@ -155,8 +164,13 @@ impl MfaStore {
         let now = self.clock.moment();
         self.purge(now);
         let token = format!("{MFA_TOKEN_PREFIX}{}", random::secret());
-        self.tokens
-            .insert(token.clone(), (transaction, deadline(now, lifetime)));
+        let expires_at = deadline(now, lifetime);
+        self.tokens.insert_capped(
+            token.clone(),
+            (transaction, expires_at),
+            deadline(expires_at, EXPIRED_MEMORY),
+            MAX_MFA_TOKENS,
+        );
         token
     }
 
@@ -220,16 +234,19 @@ impl MfaStore {
             OobSecret::Code(code)
         };
         let oob_code = random::secret();
-        self.oob.insert(
+        let expires_at = deadline(now, lifetime);
+        self.oob.insert_capped(
             oob_code.clone(),
             OobChallenge {
                 email: user.email().to_lowercase(),
                 client_id: client_id.map(str::to_owned),
                 authenticator_id: authenticator_id.to_owned(),
                 secret,
-                expires_at: deadline(now, lifetime),
+                expires_at,
                 last_poll: None,
             },
+            deadline(expires_at, EXPIRED_MEMORY),
+            MAX_OOB_CODES,
         );
         Ok(oob_code)
     }

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use crate::clock::Moment;
 
+/// How long an expired request is remembered, so that a late poll is answered `access_denied`
+/// (expired) rather than `invalid_grant` (unknown).
+const EXPIRED_MEMORY: Duration = Duration::from_secs(3600);
+
 /// One back-channel login request.
 #[derive(Debug)]
 pub(crate) struct CibaRequest {
@@ -23,4 +27,13 @@ pub(crate) struct CibaRequest {
 #[derive(Debug, Default)]
 pub(crate) struct CibaStore {
     pub(crate) requests: HashMap<String, CibaRequest>,
+}
+
+impl CibaStore {
+    /// Forgets the requests that expired more than [`EXPIRED_MEMORY`] ago (a request nobody
+    /// polls would otherwise stay for ever).
+    pub(crate) fn purge(&mut self, now: Moment) {
+        self.requests
+            .retain(|_, r| r.expires_at + EXPIRED_MEMORY > now);
+    }
 }

@@ -19,3 +19,10 @@ pub(crate) struct Pushed {
 pub(crate) struct ParStore {
     pub(crate) requests: HashMap<String, Pushed>,
 }
+
+impl ParStore {
+    /// Forgets the requests that expired (they are refused from then on anyway).
+    pub(crate) fn purge(&mut self, now: Moment) {
+        self.requests.retain(|_, p| p.expires_at > now);
+    }
+}

@@ -6,6 +6,7 @@ mod common;
 
 mod attack_protection;
 mod backchannel;
+mod bounds;
 mod browser_attacks;
 mod clock;
 mod config;

@@ -89,6 +89,17 @@ impl AttackProtection {
         false
     }
 
+    /// Forgets what no longer changes an answer: address buckets that refilled (a full bucket
+    /// is a new one) and blocks that lifted (a lifted block is a fresh count). This walks the
+    /// counters, so it runs from the store's once-a-minute sweep, not per request. A count of
+    /// fewer than [`MAX_ATTEMPTS`] failures stays until a success or a block, as at Auth0; there
+    /// is one per configured user and client address at most.
+    pub(crate) fn purge(&mut self, now: Moment) {
+        self.addresses.retain(|_, bucket| !bucket.is_full(now));
+        self.users
+            .retain(|_, counter| counter.blocked_until.is_none_or(|until| until > now));
+    }
+
     /// A correct password: the user's consecutive count from `ip` starts again.
     pub(crate) fn succeeded(&mut self, email: &str, ip: &str) {
         self.users.remove(&key(email, ip));
@@ -111,6 +122,35 @@ mod tests {
         assert_eq!(p.admit("a@x", "2.2.2.2", now), Ok(()));
         assert_eq!(p.admit("b@x", "1.1.1.1", now), Ok(()));
         assert_eq!(p.admit("a@x", "1.1.1.1", now + BLOCK), Ok(()));
+    }
+
+    #[test]
+    fn refilled_buckets_and_lifted_blocks_are_forgotten() {
+        let now = Moment::default() + Duration::from_secs(1_700_000_000);
+        let mut p = AttackProtection::default();
+        for _ in 0..MAX_ATTEMPTS {
+            p.failed(Some("a@x"), "1.1.1.1", now);
+        }
+        p.failed(Some("b@x"), "2.2.2.2", now);
+        p.purge(now);
+        assert_eq!(
+            (p.users.len(), p.addresses.len()),
+            (2, 2),
+            "all still count"
+        );
+        // Eleven failures from 1.1.1.1 and one from 2.2.2.2 refill in 11 × 864 s.
+        p.purge(now + Duration::from_secs(11 * 864));
+        assert!(p.addresses.is_empty(), "both buckets refilled");
+        assert_eq!(p.users.len(), 2, "the block and the count stay");
+        p.purge(now + BLOCK);
+        assert_eq!(
+            p.users.len(),
+            1,
+            "the lifted block is gone, the count of b stays"
+        );
+        assert_eq!(p.admit("a@x", "1.1.1.1", now + BLOCK), Ok(()));
+        assert!(!p.failed(Some("b@x"), "2.2.2.2", now + BLOCK));
+        assert_eq!(p.users[&key("b@x", "2.2.2.2")].failures, 2);
     }
 
     #[test]
