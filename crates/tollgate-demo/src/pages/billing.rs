@@ -85,9 +85,9 @@ fn render(user: &tollgate::User, routes: &Routes) -> String {
          <th scope=\"col\">Description</th><th scope=\"col\">Amount</th>\
          <th scope=\"col\">Status</th></tr></thead>\n\
          <tbody>\n{rows}</tbody>\n</table>\n\
-         <p><a href=\"{logout}\">Log out</a></p>",
+         {logout}",
         name = escape(display_name(user)),
-        logout = escape(&routes.logout),
+        logout = super::layout::logout_button(&routes.logout),
     )
 }
 
@@ -107,6 +107,6 @@ mod tests {
         }
         assert!(html.contains("Extra seats &amp; support &lt;priority&gt;"));
         assert!(!html.contains("<b>") && !html.contains("<priority>"));
-        assert!(html.contains("<a href=\"/auth/logout\">Log out</a>"));
+        assert!(html.contains("<form method=\"post\" action=\"/auth/logout\"><button type=\"submit\">Log out</button></form>"));
     }
 }

@@ -41,9 +41,9 @@ fn render(user: Option<&tollgate::User>, routes: &Routes) -> String {
              <li><a href=\"/payments\">Payments</a>: the payments API asks for a one-time code, \
              right on the page</li>\n\
              </ul>\n\
-             <p><a href=\"{logout}\">Log out</a></p>",
+             {logout}",
             name = escape(display_name(user)),
-            logout = escape(&routes.logout),
+            logout = super::layout::logout_button(&routes.logout),
         ),
     }
 }
@@ -73,7 +73,7 @@ mod tests {
         );
         assert!(html.contains("<strong>&lt;script&gt;alert(1)&lt;/script&gt;</strong>"));
         assert!(!html.contains("<script>"));
-        assert!(html.contains("<a href=\"/auth/logout\">Log out</a>"));
+        assert!(html.contains("<form method=\"post\" action=\"/auth/logout\"><button type=\"submit\">Log out</button></form>"));
         assert!(!html.contains("Log in"));
         for page in ["/profile", "/billing", "/payments"] {
             assert!(html.contains(&format!("<a href=\"{page}\">")), "{page}");

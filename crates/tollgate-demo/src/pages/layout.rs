@@ -24,11 +24,53 @@ button{font:inherit;padding:.3rem 1rem;margin:.5rem 0}\
 input:focus,button:focus{outline:3px solid #f5a623;outline-offset:2px}\
 [role=alert]{color:#a4000f;font-weight:600}";
 
-/// Nothing but inline styles may load; no framing, no referrer, no sniffing.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// Nothing but inline styles may load; no framing, no referrer, no sniffing. Forms: see
+/// [`form_action`].
+const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'";
 
 /// [`CSP`], plus scripts and `fetch` to the app's own origin (never inline script).
-const SCRIPTED_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const SCRIPTED_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The `form-action` directive added to every page's policy by [`form_action`]: the only form
+/// is the logout button, whose `POST` redirects through the provider's logout endpoint and back,
+/// and browsers check `form-action` at each hop of that chain.
+pub(crate) fn form_action_directive(provider_origin: &str) -> String {
+    format!("form-action 'self' {provider_origin}")
+}
+
+/// Completes the `Content-Security-Policy` of the pages in `router` with
+/// [`form_action_directive`] for `provider_origin`.
+pub(crate) fn form_action(router: axum::Router, provider_origin: &str) -> axum::Router {
+    let directive = form_action_directive(provider_origin);
+    router.layer(axum::middleware::map_response(
+        move |mut response: Response| {
+            let directive = directive.clone();
+            async move {
+                let headers = response.headers_mut();
+                let completed = headers
+                    .get(CONTENT_SECURITY_POLICY)
+                    .and_then(|v| v.to_str().ok())
+                    .filter(|csp| !csp.contains("form-action"))
+                    .map(|csp| format!("{csp}; {directive}"))
+                    .and_then(|csp| HeaderValue::from_str(&csp).ok());
+                if let Some(csp) = completed {
+                    headers.insert(CONTENT_SECURITY_POLICY, csp);
+                }
+                response
+            }
+        },
+    ))
+}
+
+/// The logout button: a `POST` from the app's own page, the way the SDK documents (a cross-site
+/// `GET` could otherwise sign the user out).
+pub(crate) fn logout_button(logout_route: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{}\"><button type=\"submit\">Log out</button></form>",
+        escape(logout_route)
+    )
+}
 
 /// A complete HTML page. `title` is plain text (escaped here); `body` is markup whose
 /// user-supplied parts the caller has already escaped.

@@ -16,7 +16,8 @@ use tollgate::Tollgate;
 /// The pages, with `auth` as state (for the route paths). Without the auth routes and the
 /// session layer: [`crate::app`] adds those.
 pub(crate) fn router(auth: Tollgate) -> Router {
-    Router::new()
+    let provider_origin = auth.config().issuer().origin().ascii_serialization();
+    let pages = Router::new()
         .route("/", get(home::page))
         .route("/profile", get(profile::page))
         .route("/payments", get(payments::page))
@@ -25,5 +26,6 @@ pub(crate) fn router(auth: Tollgate) -> Router {
         .route(connections::SCRIPT_PATH, get(connections::script))
         .merge(billing::router())
         .fallback(layout::not_found)
-        .with_state(auth)
+        .with_state(auth);
+    layout::form_action(pages, &provider_origin)
 }

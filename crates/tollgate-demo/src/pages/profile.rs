@@ -35,10 +35,10 @@ fn render(user: &tollgate::User, routes: &Routes) -> String {
          <table>\n<caption>Profile claims of your session</caption>\n\
          <thead><tr><th scope=\"col\">Claim</th><th scope=\"col\">Value</th></tr></thead>\n\
          <tbody>\n{rows}</tbody>\n</table>\n\
-         <p><a href=\"{logout}\">Log out</a></p>",
+         {logout}",
         name = escape(display_name(user)),
         email = escape(email),
-        logout = escape(&routes.logout),
+        logout = super::layout::logout_button(&routes.logout),
     )
 }
 
@@ -68,7 +68,7 @@ mod tests {
         assert!(html.contains("<code>&quot;&gt;&lt;i&gt;</code>"));
         assert!(html.contains("<td>[&quot;a&amp;b&quot;]</td>"));
         assert!(!html.contains("<b>") && !html.contains("<i>"));
-        assert!(html.contains("<a href=\"/auth/logout\">Log out</a>"));
+        assert!(html.contains("<form method=\"post\" action=\"/auth/logout\"><button type=\"submit\">Log out</button></form>"));
     }
 
     #[test]

@@ -89,7 +89,7 @@ async fn login_and_logout(browser: &Browser, demo: &RunningDemo) -> Step {
 
     // Logging out ends the app's session and the tenant's, then returns home.
     browser
-        .click(&browser.find("a[href=\"/auth/logout\"]").await?)
+        .click(&browser.find("form[action=\"/auth/logout\"] button").await?)
         .await?;
     browser
         .wait_until("the home page after logout", |url, text| {

@@ -301,9 +301,27 @@ async fn login_profile_and_logout_through_the_tenant_form() {
         home.body
             .contains(&format!("Signed in as <strong>{}</strong>", BOB.name))
     );
-    assert!(home.body.contains("<a href=\"/auth/logout\">Log out</a>"));
+    assert!(home.body.contains(
+        "<form method=\"post\" action=\"/auth/logout\"><button type=\"submit\">Log out</button></form>"
+    ));
+    let csp = home.headers[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.ends_with(&format!(
+            "; form-action 'self' {}",
+            demo.issuer().origin().ascii_serialization()
+        )),
+        "the logout form may post here and redirect through the provider: {csp}"
+    );
 
-    let (url, home) = client.follow(&demo.url("/auth/logout")).await;
+    // The button posts from the app's own page, as a browser sends it.
+    let origin = demo.url("");
+    let request = client
+        .http
+        .post(demo.url("/auth/logout"))
+        .header("origin", origin.trim_end_matches('/'));
+    let posted = client.send(request, &demo.url("/auth/logout")).await;
+    assert_eq!(posted.status, StatusCode::FOUND);
+    let (url, home) = client.follow(posted.location().as_str()).await;
     assert_eq!(url, demo.url("/"));
     assert!(home.body.contains("Log in"));
 

@@ -261,7 +261,11 @@ async fn alice_story(browser: &Browser, demo: &RunningDemo) -> Step {
 
     // 6. She logs out; Billing is closed to her.
     browser
-        .click(&browser.find("main a[href=\"/auth/logout\"]").await?)
+        .click(
+            &browser
+                .find("main form[action=\"/auth/logout\"] button")
+                .await?,
+        )
         .await?;
     browser
         .wait_until("the home page after logout", |url, text| {

@@ -86,10 +86,7 @@ fn an_expired_item_is_forgotten_and_a_live_one_is_untouched() {
     );
     assert!(store.transaction(&live_tx).is_some());
     assert!(store.opaque_token(&live_token).is_some());
-    assert_eq!(
-        store.sessions.cookie_of_sid(&live.sid),
-        Some(live_cookie)
-    );
+    assert_eq!(store.sessions.cookie_of_sid(&live.sid), Some(live_cookie));
     assert!(store.sessions.cookie_of_sid(&old_cookie).is_none());
     assert_eq!(
         store.end_sessions_of("A@X").len(),

@@ -33,8 +33,9 @@ fn text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
-/// Refuses `headers` when `Sec-Fetch-Site` is `cross-site`, or when an `Origin` is present and is
-/// not the application's origin for this request (with an allow-list of base URLs, the request's
+/// Refuses `headers` when `Sec-Fetch-Site` is `cross-site`, when `Origin` is `null` without
+/// `Sec-Fetch-Site: same-origin`, or when an `Origin` is present and is not the application's
+/// origin for this request (with an allow-list of base URLs, the request's
 /// own allowed origin; a host outside the list has none, so any `Origin` is refused). A request
 /// with neither header (a non-browser client) passes: every current browser sends `Origin` on a
 /// `POST`, and a cross-site page cannot remove it.
@@ -46,7 +47,16 @@ pub(crate) fn check(
     let origin = headers.get(http::header::ORIGIN);
     let fetch_site = headers.get("sec-fetch-site");
     let cross_site = fetch_site.is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    let same_origin_fetch =
+        fetch_site.is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"same-origin"));
     let foreign_origin = origin.is_some_and(|origin| {
+        // A page sent with `Referrer-Policy: no-referrer` makes the browser send `Origin: null`
+        // on its own form posts (Fetch: "serializing a request origin"); such a request is
+        // accepted only when the browser vouches with `Sec-Fetch-Site: same-origin`, which a page
+        // cannot set. A sandboxed frame or a `data:` page elsewhere sends `null` without it.
+        if origin.as_bytes() == b"null" {
+            return !same_origin_fetch;
+        }
         let own = config
             .base_url_for(at)
             .map(|b| b.origin().ascii_serialization())
