@@ -50,8 +50,16 @@ fn seal_with(cipher: &Aes256Gcm, plaintext: &[u8]) -> String {
     out
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread called [`open`]: the seam a test counts the re-seal's opens with.
+    pub(crate) static OPENS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Opens a value sealed by [`seal`] (or by nextjs-auth0) with any key of `keys`.
 pub(crate) fn open(keys: &Keyring, compact: &str) -> Result<Vec<u8>, OpenError> {
+    #[cfg(test)]
+    OPENS.with(|n| n.set(n.get() + 1));
     let mut parts = compact.split('.');
     let (Some(header), Some(cek), Some(iv), Some(ct), Some(tag), None) = (
         parts.next(),
