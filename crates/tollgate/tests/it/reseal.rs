@@ -110,7 +110,11 @@ async fn a_rolling_reseal_consults_the_revocation_list_once() {
     let jar = app.due_cookie();
     let saved = app.auth.session_with_touch(&jar).await.unwrap().unwrap();
     assert!(!saved.cookies.is_empty(), "the touch re-sealed the cookie");
-    assert_eq!(app.checks(), 1, "the re-seal trusted the read of the same request");
+    assert_eq!(
+        app.checks(),
+        1,
+        "the re-seal trusted the read of the same request"
+    );
     // The rolled cookie is a live session, checked again by the next request.
     let next = jar_of(saved.cookies.lines());
     assert_eq!(

@@ -168,7 +168,11 @@ pub async fn verified_write_back_keeps_update_semantics(store: &dyn SessionStore
         .await
         .unwrap();
     if store.supports_compare_and_set() {
-        assert_eq!(outcome, UpdateOutcome::Missing, "a deleted session was written");
+        assert_eq!(
+            outcome,
+            UpdateOutcome::Missing,
+            "a deleted session was written"
+        );
     }
     assert!(
         store.get(&id, now()).await.unwrap().is_none(),

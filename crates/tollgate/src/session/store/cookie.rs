@@ -5,9 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{
-    BoxFuture, LogoutTarget, ReadProof, SessionStore, StoreError, Stored, UpdateOutcome,
-};
+use super::{BoxFuture, LogoutTarget, ReadProof, SessionStore, StoreError, Stored, UpdateOutcome};
 use crate::oidc::backchannel::{MemoryRevocations, RevocationList};
 use crate::session::SessionData;
 use crate::session::codec::{CookieSessionCodec, EXP_TOLERANCE};

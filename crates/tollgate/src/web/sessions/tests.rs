@@ -63,7 +63,10 @@ fn run<F: std::future::Future>(f: F) -> F::Output {
 /// A cookie written now, read two minutes later: a rolling re-seal is due.
 fn due_cookie(clock: &ManualClock, auth: &Tollgate) -> CookieJar {
     let now = clock.now();
-    let jar = jar_of(auth.session_codec().write(&CookieJar::default(), &session(now), now));
+    let jar = jar_of(
+        auth.session_codec()
+            .write(&CookieJar::default(), &session(now), now),
+    );
     clock.advance(Duration::from_secs(120));
     jar
 }
@@ -78,7 +81,11 @@ fn a_rolling_reseal_opens_the_cookie_once() {
     reset_opens();
     let saved = run(auth.session_with_touch(&jar)).unwrap().expect("valid");
     assert!(!saved.cookies.is_empty(), "the touch was due and re-sealed");
-    assert_eq!(opens(), 1, "the read opened the cookie and the write-back trusted it");
+    assert_eq!(
+        opens(),
+        1,
+        "the read opened the cookie and the write-back trusted it"
+    );
     // The re-sealed cookie is a valid session whose expiry moved.
     let rolled = jar_of(saved.cookies.lines());
     let (again, exp) = auth.session_codec().read(&rolled, clock.now()).unwrap();
@@ -105,7 +112,11 @@ fn a_save_in_the_request_that_loaded_opens_the_cookie_once() {
     data.extra.insert("theme".into(), "dark".into());
     let rolled_jar = jar_of(touched.cookies.lines());
     let saved = run(auth.save_session(&rolled_jar, &touched.session, &data)).unwrap();
-    assert_eq!(opens(), 1, "neither the touch nor the save after it opened the cookie again");
+    assert_eq!(
+        opens(),
+        1,
+        "neither the touch nor the save after it opened the cookie again"
+    );
     let (read, _) = auth
         .session_codec()
         .read(&jar_of(saved.cookies.lines()), clock.now())
@@ -123,7 +134,11 @@ fn a_stale_or_foreign_proof_is_checked_in_full() {
     clock.advance(Duration::from_secs(5));
     reset_opens();
     run(auth.save_session(&jar, &loaded, &loaded.data)).unwrap();
-    assert_eq!(opens(), 1, "a stale proof does not stand in for opening the cookie");
+    assert_eq!(
+        opens(),
+        1,
+        "a stale proof does not stand in for opening the cookie"
+    );
     // Another SDK instance (same secret, another revocation list) does not trust this one's read.
     let other = self::auth(&clock);
     let loaded = run(auth.load_session(&jar)).unwrap().unwrap();
