@@ -10,7 +10,7 @@ use crate::session::jwe;
 use crate::session::secret::{KeyPurpose, Keyring, Secret};
 
 /// Leeway on the cookie's own `exp`, as nextjs-auth0 reads it.
-const EXP_TOLERANCE: u64 = 15;
+pub(crate) const EXP_TOLERANCE: u64 = 15;
 
 /// A rolling session is re-sealed only when its expiry would move by at least this much, so a burst
 /// of requests does not pay for a new cookie each time.

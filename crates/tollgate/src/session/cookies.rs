@@ -566,7 +566,13 @@ impl From<Vec<String>> for SetCookies {
     fn from(lines: Vec<String>) -> Self {
         let mut out = Self(Vec::with_capacity(lines.len()));
         for l in lines {
-            out.push(l);
+            // Owned lines become header values without a copy (a sealed session is kilobytes).
+            match http::HeaderValue::try_from(l) {
+                Ok(v) => out.0.push(v),
+                Err(_) => {
+                    tracing::error!("dropped a Set-Cookie line that is not a valid header value")
+                }
+            }
         }
         out
     }

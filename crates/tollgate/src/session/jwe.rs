@@ -50,17 +50,26 @@ fn seal_with(cipher: &Aes256Gcm, plaintext: &[u8]) -> String {
     out
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread called [`open`]: the seam a test counts the re-seal's opens with.
+    pub(crate) static OPENS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Opens a value sealed by [`seal`] (or by nextjs-auth0) with any key of `keys`.
 pub(crate) fn open(keys: &Keyring, compact: &str) -> Result<Vec<u8>, OpenError> {
-    let mut parts = compact.split('.');
-    let (Some(header), Some(cek), Some(iv), Some(ct), Some(tag), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    #[cfg(test)]
+    OPENS.with(|n| n.set(n.get() + 1));
+    // The short parts are found from the front and the tag from the back, so the long ciphertext
+    // is not scanned for dots: a stray dot in it fails its base64url decoding, as a sixth part
+    // would have failed the split.
+    let mut front = compact.splitn(4, '.');
+    let (Some(header), Some(cek), Some(iv), Some(rest)) =
+        (front.next(), front.next(), front.next(), front.next())
+    else {
+        return Err(OpenError::Malformed);
+    };
+    let Some((ct, tag)) = rest.rsplit_once('.') else {
         return Err(OpenError::Malformed);
     };
     if !cek.is_empty() || !header_is_dir_a256gcm(header) {
@@ -172,6 +181,8 @@ mod tests {
             "....",
             "a..b.c.d.e.f",
             &format!("{HEADER_B64}..!!.a.b"),
+            // A sixth part: the stray dot lands in the ciphertext, whose decoding refuses it.
+            &format!("{HEADER_B64}..AAAAAAAAAAAAAAAA.YWJj.ZGVm.AAAAAAAAAAAAAAAAAAAAAA"),
         ] {
             assert_eq!(open(&k, bad), Err(OpenError::Malformed), "{bad}");
         }

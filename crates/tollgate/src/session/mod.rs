@@ -204,6 +204,32 @@ impl SessionData {
 // representation, which doubled the cost of reading a session cookie. These visitors route the
 // known members straight to their types and keep the rest as JSON values.
 
+/// A member name, borrowed from the input when it holds no escapes (a `Cow<str>` would always be
+/// copied: serde's `Cow` implementation deserialises the owned form).
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 impl<'de> Deserialize<'de> for SessionData {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -222,7 +248,7 @@ impl<'de> Deserialize<'de> for SessionData {
                 let mut internal = None;
                 let mut authentication = None;
                 let mut extra = Map::new();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
                     match key.as_ref() {
                         "user" => user = Some(map.next_value()?),
                         "tokenSet" => token_set = Some(map.next_value()?),
@@ -263,7 +289,7 @@ impl<'de> Deserialize<'de> for Internal {
                 mut map: A,
             ) -> Result<Internal, A::Error> {
                 let mut out = Internal::default();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
                     match key.as_ref() {
                         "sid" => out.sid = map.next_value()?,
                         "createdAt" => out.created_at = map.next_value()?,

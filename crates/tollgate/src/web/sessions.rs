@@ -8,7 +8,7 @@ use super::Tollgate;
 use crate::error::Error;
 use crate::session::SessionData;
 use crate::session::cookies::{CookieJar, SetCookies};
-use crate::session::store::{SessionStore, StoreError, UpdateOutcome};
+use crate::session::store::{ReadProof, SessionStore, StoreError, UpdateOutcome};
 
 /// A session read from a request, with what is needed to write it back safely.
 #[derive(Debug, Clone)]
@@ -21,6 +21,9 @@ pub struct LoadedSession {
     pub(crate) exp: u64,
     /// Whether the key is a server-side id (not the sealed session itself).
     pub(crate) server_side: bool,
+    /// The stateless store's evidence that it opened `key` for this request: writing the session
+    /// back then does not open the cookie again.
+    pub(crate) proof: Option<ReadProof>,
 }
 
 /// A session written back by [`Tollgate::save_session`] or rolled by
@@ -99,6 +102,7 @@ impl Tollgate {
             .get(&key, now)
             .await?
             .map(|s| LoadedSession {
+                proof: s.proof,
                 data: s.session,
                 key,
                 version: s.version,
@@ -107,42 +111,57 @@ impl Tollgate {
             }))
     }
 
-    /// Writes `data` over `loaded` (versioned) and returns the new handle and cookie lines.
+    /// Writes `data` over the session read as `loaded` (versioned) and returns the new handle and
+    /// cookie lines; `data` comes back with the outcome when nothing was written. The session is
+    /// moved into the new handle, never copied, and the store is handed the read's proof so that
+    /// the stateless cookie is not opened a second time.
     async fn write_over(
         &self,
         jar: &CookieJar,
         loaded: &LoadedSession,
-        data: &SessionData,
+        data: SessionData,
         exp: u64,
         now: u64,
-    ) -> Result<Result<SavedSession, UpdateOutcome>, Error> {
+    ) -> Result<Result<SavedSession, (UpdateOutcome, SessionData)>, Error> {
         let store = self.session_store();
-        match store.update(&loaded.key, loaded.version, data, exp).await? {
-            UpdateOutcome::Updated(version) => {
-                let key = if store.key_is_cookie() {
-                    store.new_key(data, exp)
-                } else {
-                    loaded.key.clone()
-                };
-                let cookies = self.cookie_for(jar, &key, exp, now);
-                let session = LoadedSession {
-                    data: data.clone(),
-                    key,
-                    version,
-                    exp,
-                    server_side: loaded.server_side,
-                };
-                Ok(Ok(SavedSession { session, cookies }))
-            }
-            other => Ok(Err(other)),
-        }
+        let outcome = store
+            .update_verified(
+                &loaded.key,
+                loaded.version,
+                loaded.proof.as_ref(),
+                &data,
+                exp,
+            )
+            .await?;
+        let UpdateOutcome::Updated(version) = outcome else {
+            return Ok(Err((outcome, data)));
+        };
+        let (key, proof) = if store.key_is_cookie() {
+            let key = store.new_key(&data, exp);
+            // The SDK sealed this value itself from the session the proof vouches for.
+            let proof = loaded.proof.as_ref().map(|p| p.rebound_to(&key));
+            (key, proof)
+        } else {
+            (loaded.key.clone(), None)
+        };
+        let cookies = self.cookie_for(jar, &key, exp, now);
+        let session = LoadedSession {
+            data,
+            key,
+            version,
+            exp,
+            server_side: loaded.server_side,
+            proof,
+        };
+        Ok(Ok(SavedSession { session, cookies }))
     }
 
     /// Reads the session and performs a rolling touch when one is due: the cookies of the result
     /// are empty when nothing changes. The touch is a versioned update that never resurrects a
-    /// session ended meanwhile.
+    /// session ended meanwhile. With the stateless cookie store the cookie is opened once: the
+    /// re-seal costs one read and one write.
     pub async fn session_with_touch(&self, jar: &CookieJar) -> Result<Option<SavedSession>, Error> {
-        let Some(loaded) = self.load_session(jar).await? else {
+        let Some(mut loaded) = self.load_session(jar).await? else {
             return Ok(None);
         };
         if let Some(hook) = &self.hooks().before_session_rolled
@@ -154,27 +173,62 @@ impl Tollgate {
         let Some(new_exp) = self.codec().rolled_exp(&loaded.data, loaded.exp, now) else {
             return Ok(Some(SavedSession::unchanged(loaded)));
         };
-        let data = loaded.data.clone();
-        match self.write_over(jar, &loaded, &data, new_exp, now).await? {
+        let data = std::mem::take(&mut loaded.data);
+        match self.write_over(jar, &loaded, data, new_exp, now).await? {
             Ok(saved) => Ok(Some(saved)),
-            Err(UpdateOutcome::Missing) => Ok(None),
-            Err(_) => Ok(Some(SavedSession::unchanged(loaded))),
+            Err((UpdateOutcome::Missing, _)) => Ok(None),
+            Err((_, data)) => {
+                loaded.data = data;
+                Ok(Some(SavedSession::unchanged(loaded)))
+            }
         }
     }
 
     /// Saves a changed session. With a server-side store the write is versioned: when another
     /// request wrote first, nothing is overwritten and [`StoreError::Conflict`] is returned.
+    /// [`save_loaded`](Self::save_loaded) does the same without copying the session.
     pub async fn save_session(
         &self,
         jar: &CookieJar,
         loaded: &LoadedSession,
         data: &SessionData,
     ) -> Result<SavedSession, Error> {
+        self.save_as(jar, loaded, data.clone()).await
+    }
+
+    /// Saves `loaded.data` as the handler changed it in place: [`save_session`](Self::save_session)
+    /// with the session moved into the result rather than copied.
+    ///
+    /// ```no_run
+    /// # async fn run(auth: tollgate::Tollgate, jar: tollgate::CookieJar) -> Result<(), tollgate::Error> {
+    /// if let Some(mut loaded) = auth.load_session(&jar).await? {
+    ///     loaded.data.extra.insert("theme".into(), "dark".into());
+    ///     let saved = auth.save_loaded(&jar, loaded).await?;
+    ///     // Send `saved.cookies` with the response.
+    /// #   let _ = saved;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn save_loaded(
+        &self,
+        jar: &CookieJar,
+        mut loaded: LoadedSession,
+    ) -> Result<SavedSession, Error> {
+        let data = std::mem::take(&mut loaded.data);
+        self.save_as(jar, &loaded, data).await
+    }
+
+    async fn save_as(
+        &self,
+        jar: &CookieJar,
+        loaded: &LoadedSession,
+        data: SessionData,
+    ) -> Result<SavedSession, Error> {
         let now = self.config().now();
-        let exp = now + self.codec().remaining(data, now);
+        let exp = now + self.codec().remaining(&data, now);
         match self.write_over(jar, loaded, data, exp, now).await? {
             Ok(saved) => Ok(saved),
-            Err(UpdateOutcome::Conflict) => Err(StoreError::Conflict.into()),
+            Err((UpdateOutcome::Conflict, _)) => Err(StoreError::Conflict.into()),
             Err(_) => Err(StoreError::Unavailable("the session no longer exists".into()).into()),
         }
     }
@@ -212,3 +266,6 @@ impl Tollgate {
         self.codec().clear(jar).into()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -27,6 +27,7 @@ mod private_key_jwt;
 mod provider_faults;
 #[cfg(feature = "redis")]
 mod redis_store;
+mod reseal;
 mod rp_conformance;
 mod token_exchange;
 mod userinfo;

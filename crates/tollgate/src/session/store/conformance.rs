@@ -119,6 +119,75 @@ pub async fn update_never_resurrects_a_deleted_session(store: &dyn SessionStore)
     store.delete(&id).await.unwrap();
 }
 
+/// The SDK's write-back, [`SessionStore::update_verified`] with the proof its `get` attached, is
+/// versioned as [`update`](SessionStore::update) is, and never brings back a deleted session.
+pub async fn verified_write_back_keeps_update_semantics(store: &dyn SessionStore) {
+    let id = put(store, &session(&unique("sid"), "u", "v1"), now() + 3600).await;
+    let read = store.get(&id, now()).await.unwrap().expect("stored");
+    // The written session keeps the identity (sid, creation time) of the one read.
+    let with_name = |name: &str| {
+        let mut s = read.session.clone();
+        s.user.0.insert("name".into(), name.into());
+        s
+    };
+    let v2 = with_name("v2");
+    assert_eq!(
+        store
+            .update_verified(&id, read.version, read.proof(), &v2, now() + 3600)
+            .await
+            .unwrap(),
+        UpdateOutcome::Updated(read.version + 1)
+    );
+    if store.supports_compare_and_set() {
+        // A second writer that read the same version lost the race, proof or not.
+        assert_eq!(
+            store
+                .update_verified(
+                    &id,
+                    read.version,
+                    read.proof(),
+                    &with_name("stale"),
+                    now() + 3600
+                )
+                .await
+                .unwrap(),
+            UpdateOutcome::Conflict
+        );
+        let got = store.get(&id, now()).await.unwrap().unwrap();
+        assert_eq!(got.session.user.name(), Some("v2"));
+    }
+    store.delete(&id).await.unwrap();
+    let outcome = store
+        .update_verified(
+            &id,
+            read.version + 1,
+            read.proof(),
+            &with_name("rolled"),
+            now() + 3600,
+        )
+        .await
+        .unwrap();
+    if store.supports_compare_and_set() {
+        assert_eq!(
+            outcome,
+            UpdateOutcome::Missing,
+            "a deleted session was written"
+        );
+    }
+    assert!(
+        store.get(&id, now()).await.unwrap().is_none(),
+        "a write-back brought a deleted session back"
+    );
+    if store.key_is_cookie() {
+        // The value a cookie store's write-back would seal is ended too.
+        let resealed = store.new_key(&with_name("rolled"), now() + 3600);
+        assert!(
+            store.get(&resealed, now()).await.unwrap().is_none(),
+            "a re-sealed cookie of a deleted session reads as live"
+        );
+    }
+}
+
 /// Back-channel logout deletes by `sid` or by `sub`, and by both only when both match; other
 /// users are untouched.
 pub async fn logout_by_sid_or_sub(store: &dyn SessionStore) {
@@ -190,6 +259,11 @@ macro_rules! store_conformance {
         async fn update_never_resurrects_a_deleted_session() {
             let s = $make.await;
             $crate::store::conformance::update_never_resurrects_a_deleted_session(&*s).await;
+        }
+        #[tokio::test]
+        async fn verified_write_back_keeps_update_semantics() {
+            let s = $make.await;
+            $crate::store::conformance::verified_write_back_keeps_update_semantics(&*s).await;
         }
         #[tokio::test]
         async fn logout_by_sid_or_sub() {

@@ -3,11 +3,24 @@
 //! revocation list for sessions ended by logout.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{BoxFuture, LogoutTarget, SessionStore, StoreError, Stored, UpdateOutcome};
+use super::{BoxFuture, LogoutTarget, ReadProof, SessionStore, StoreError, Stored, UpdateOutcome};
 use crate::oidc::backchannel::{MemoryRevocations, RevocationList};
 use crate::session::SessionData;
-use crate::session::codec::CookieSessionCodec;
+use crate::session::codec::{CookieSessionCodec, EXP_TOLERANCE};
+
+/// How long, in seconds, a [`ReadProof`] stands in for opening the cookie again: the second it
+/// was made in and the next (a request's read and write-back straddling a tick of the clock).
+/// A save later than that (after a slow refresh, say) opens the cookie and consults the
+/// revocation list again, as a write without a proof does.
+const PROOF_LIFETIME: u64 = 1;
+
+/// Tells store instances apart, so that a proof is only accepted by the store that made it.
+fn next_instance() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 /// The stateless store: [`SessionStore::new_key`] seals the session, [`get`](SessionStore::get)
 /// opens it. Ending a session (logout, back-channel logout) records its `sid` in a
@@ -39,6 +52,8 @@ pub struct CookieStore {
     /// How long a revocation is remembered: the absolute session lifetime.
     revocation_ttl: u64,
     clock: Arc<dyn crate::time::Clock>,
+    /// This store's identity in the [`ReadProof`]s it makes (clones share it: same keys, same list).
+    instance: u64,
 }
 
 impl CookieStore {
@@ -49,13 +64,26 @@ impl CookieStore {
             revocations: Arc::new(MemoryRevocations::new()),
             revocation_ttl: config.session.absolute_duration.as_secs(),
             clock: config.clock.clone(),
+            instance: next_instance(),
         }
     }
 
     /// Uses `revocations` (share one between processes).
     pub fn with_revocations(mut self, revocations: Arc<dyn RevocationList>) -> Self {
         self.revocations = revocations;
+        // Proofs of the store with the other list do not vouch for this one.
+        self.instance = next_instance();
         self
+    }
+
+    /// Whether `proof` lets a write-back of `key` at `now` skip opening it: made by this store,
+    /// for this key, within [`PROOF_LIFETIME`], and the cookie's own expiry not passed since.
+    fn accepts(&self, proof: &ReadProof, key: &str, now: u64) -> bool {
+        proof.store == self.instance
+            && proof.is_for(key)
+            && now >= proof.opened_at
+            && now - proof.opened_at <= PROOF_LIFETIME
+            && now <= proof.exp.saturating_add(EXP_TOLERANCE)
     }
 
     async fn open(&self, key: &str, now: u64) -> Result<Option<(SessionData, u64)>, StoreError> {
@@ -93,10 +121,11 @@ impl SessionStore for CookieStore {
         now: u64,
     ) -> BoxFuture<'a, Result<Option<Stored>, StoreError>> {
         Box::pin(async move {
-            Ok(self
-                .open(key, now)
-                .await?
-                .map(|(session, exp)| Stored::new(session, 1, exp)))
+            Ok(self.open(key, now).await?.map(|(session, exp)| {
+                let mut stored = Stored::new(session, 1, exp);
+                stored.proof = Some(ReadProof::new(self.instance, key, now, exp));
+                stored
+            }))
         })
     }
 
@@ -124,6 +153,26 @@ impl SessionStore for CookieStore {
                 None => UpdateOutcome::Missing,
             })
         })
+    }
+
+    /// With a fresh [`ReadProof`] of this store for `key`, the session was opened, found valid
+    /// and not revoked by this request's read an instant ago: the write is accepted without
+    /// opening the cookie a second time, so a rolling re-seal costs one read and one write.
+    /// Revocation is not weakened by it: the re-sealed cookie carries the same `sid` and creation
+    /// time, so a logout recorded after the read still ends it on the next request. Without a
+    /// proof (or with a stale or foreign one) this is [`update`](SessionStore::update).
+    fn update_verified<'a>(
+        &'a self,
+        key: &'a str,
+        version: u64,
+        proof: Option<&'a ReadProof>,
+        session: &'a SessionData,
+        expires_at: u64,
+    ) -> BoxFuture<'a, Result<UpdateOutcome, StoreError>> {
+        if proof.is_some_and(|p| self.accepts(p, key, self.clock.now())) {
+            return Box::pin(async move { Ok(UpdateOutcome::Updated(version + 1)) });
+        }
+        self.update(key, version, session, expires_at)
     }
 
     /// Ends the session this key holds (and older ones of the same provider session).

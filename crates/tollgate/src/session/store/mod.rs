@@ -39,6 +39,9 @@ pub struct Stored {
     pub version: u64,
     /// When it expires, seconds since the epoch.
     pub expires_at: u64,
+    /// Set by a store whose key is the sealed session (the stateless [`CookieStore`]): the proof
+    /// that it opened and verified this session from this key just now.
+    pub(crate) proof: Option<ReadProof>,
 }
 
 impl Stored {
@@ -48,7 +51,71 @@ impl Stored {
             session,
             version,
             expires_at,
+            proof: None,
         }
+    }
+
+    /// The [`ReadProof`] the store attached, if any: pass it to
+    /// [`SessionStore::update_verified`] to write this session back without the store opening
+    /// its key again. Only the stateless [`CookieStore`] makes them.
+    pub fn proof(&self) -> Option<&ReadProof> {
+        self.proof.as_ref()
+    }
+}
+
+/// Evidence, made by the stateless [`CookieStore`] when [`get`](SessionStore::get) succeeds, that
+/// it opened this key (authenticated it, checked its expiry and found the session not revoked) at
+/// one instant. Opaque: only the crate makes one, and only the store instance that made it accepts
+/// it, for the same key, in the second it was made or the next; anything else is checked in full.
+///
+/// It is what lets the rolling re-seal of a request open the cookie once: the write-back trusts
+/// the read that the same request just made instead of decrypting and parsing the cookie again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadProof {
+    /// Which store instance made it (its keys and revocation list).
+    pub(crate) store: u64,
+    /// When the key was opened (seconds, the store's clock).
+    pub(crate) opened_at: u64,
+    /// The cookie's own expiry, as opened.
+    pub(crate) exp: u64,
+    /// The key it was made for: its length and its last bytes (the JWE's authentication tag).
+    pub(crate) key_len: usize,
+    pub(crate) key_tail: [u8; ReadProof::TAIL],
+}
+
+impl ReadProof {
+    /// How many trailing bytes of the key a proof remembers: the base64url of the 16-byte
+    /// AES-GCM tag, which authenticates the whole sealed value.
+    pub(crate) const TAIL: usize = 22;
+
+    /// A proof by store `store` that `key` (sealed until `exp`) opened at `opened_at`.
+    pub(crate) fn new(store: u64, key: &str, opened_at: u64, exp: u64) -> Self {
+        Self {
+            store,
+            opened_at,
+            exp,
+            key_len: key.len(),
+            key_tail: Self::tail_of(key),
+        }
+    }
+
+    fn tail_of(key: &str) -> [u8; Self::TAIL] {
+        let mut tail = [0u8; Self::TAIL];
+        let b = key.as_bytes();
+        let n = b.len().min(Self::TAIL);
+        tail[Self::TAIL - n..].copy_from_slice(&b[b.len() - n..]);
+        tail
+    }
+
+    /// Whether this proof was made for `key`.
+    pub(crate) fn is_for(&self, key: &str) -> bool {
+        self.key_len == key.len() && self.key_tail == Self::tail_of(key)
+    }
+
+    /// The same evidence for `key`, a value the SDK itself just sealed from the verified session
+    /// (the rolled cookie), so that a later save in the same request need not open it either.
+    pub(crate) fn rebound_to(&self, key: &str) -> Self {
+        Self::new(self.store, key, self.opened_at, self.exp)
     }
 }
 
@@ -164,6 +231,25 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
         session: &'a SessionData,
         expires_at: u64,
     ) -> BoxFuture<'a, Result<UpdateOutcome, StoreError>>;
+
+    /// [`update`](Self::update) of a session this store's [`get`](Self::get) returned, with the
+    /// [`ReadProof`] it attached ([`Stored::proof`]). The SDK writes sessions back through this.
+    ///
+    /// The default ignores the proof and calls `update`: a server-side store's compare-and-set is
+    /// the check, and it must run. The stateless [`CookieStore`] overrides it: with a fresh proof
+    /// made by itself for this `id` it does not open the cookie again (it re-checks the expiry
+    /// the proof carries); without one it does everything `update` does.
+    fn update_verified<'a>(
+        &'a self,
+        id: &'a str,
+        version: u64,
+        proof: Option<&'a ReadProof>,
+        session: &'a SessionData,
+        expires_at: u64,
+    ) -> BoxFuture<'a, Result<UpdateOutcome, StoreError>> {
+        let _ = proof;
+        self.update(id, version, session, expires_at)
+    }
 
     /// Deletes the session stored under `id` (no error when missing).
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
