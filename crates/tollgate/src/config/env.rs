@@ -16,6 +16,7 @@ impl ConfigBuilder {
     /// | `AUTH0_SECRET` | cookie secret(s), comma-separated: the first seals, all unseal |
     /// | `APP_BASE_URL` | the application's URL, or a comma-separated allow-list of them (see [`app_base_urls`](Self::app_base_urls)) |
     /// | `AUTH0_SCOPE`, `AUTH0_AUDIENCE` | login scope and API audience |
+    /// | `TOLLGATE_SESSION_STORE`, `TOLLGATE_SESSION_STORE_PREFIX` | not read here: the session store, read by [`StoreChoice::from_env`](crate::store::StoreChoice::from_env) (`cookie`, `memory`, `redis://…`) |
     /// | `TOLLGATE_LOGIN_QUERY_PARAMS` | comma-separated parameters the login route takes from its URL (default `acr_values,max_age,prompt,login_hint,screen_hint,ui_locales`; empty: none) |
     /// | `AUTH0_COOKIE_NAME`, `AUTH0_COOKIE_PATH`, `AUTH0_COOKIE_DOMAIN` | cookie name and attributes |
     /// | `AUTH0_COOKIE_SECURE`, `AUTH0_COOKIE_TRANSIENT` | `true` / `false` |
