@@ -58,6 +58,22 @@ skipping() {
 # Steps that failed without stopping the run (reported, and the exit status, at the end).
 failed_steps=()
 
+# A step's output is also kept in a file, so that a failure can be shown again at the very end:
+# CI shows only the last part of a long log, and the cause of a failed step would otherwise sit
+# far above the test runner's output.
+step_logs=$(mktemp -d -t tollgate-steps.XXXXXX)
+failed_logs=()
+logged() {
+    local log="$step_logs/$1.log"
+    shift
+    "$@" 2>&1 | tee "$log"
+    local status=${PIPESTATUS[0]}
+    if ((status != 0)); then
+        failed_logs+=("$log")
+    fi
+    return "$status"
+}
+
 # ---------------------------------------------------------------------------------------------
 section "System packages"
 
@@ -217,7 +233,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 section "cargo doc --workspace --no-deps --all-features, RUSTDOCFLAGS=-D warnings"
 # Broken intra-doc links, unclosed HTML tags, invalid code-block attributes, ...
-if ! RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked; then
+if ! RUSTDOCFLAGS="-D warnings" logged doc cargo doc --workspace --no-deps --all-features --locked; then
     failed_steps+=("cargo doc (rustdoc warnings are errors)")
 fi
 
@@ -240,7 +256,7 @@ for package in json.load(sys.stdin)["packages"]:
 for check in "${feature_checks[@]}"; do
     read -ra check_args <<<"$check"
     printf -- '-- cargo check %s\n' "$check"
-    if ! cargo check --locked "${check_args[@]}"; then
+    if ! logged "check ${check//[^a-z0-9-]/_}" cargo check --locked "${check_args[@]}"; then
         failed_steps+=("cargo check $check")
     fi
 done
@@ -262,7 +278,7 @@ package_args=()
 for crate in "${publishable[@]}"; do
     package_args+=(-p "$crate")
 done
-if ((${#package_args[@]})) && ! cargo package --locked --allow-dirty "${package_args[@]}"; then
+if ((${#package_args[@]})) && ! logged package cargo package --locked --allow-dirty "${package_args[@]}"; then
     failed_steps+=("cargo package ${publishable[*]}")
 fi
 
@@ -283,14 +299,14 @@ else
     printf 'warning: no RustSec advisory database is reachable from here: advisories NOT checked\n' >&2
     deny_checks=(bans licenses sources)
 fi
-if ! cargo deny --offline --all-features check --hide-inclusion-graph "${deny_checks[@]}"; then
+if ! logged deny cargo deny --offline --all-features check --hide-inclusion-graph "${deny_checks[@]}"; then
     failed_steps+=("cargo deny (see deny.toml)")
 fi
 
 section "Fuzz smoke run: every cargo-fuzz target for a few seconds (scripts/fuzz.sh)"
 if skipping TOLLGATE_SKIP_FUZZ; then
     printf 'TOLLGATE_SKIP_FUZZ=1: not fuzzing\n'
-elif ! scripts/fuzz.sh smoke "${TOLLGATE_FUZZ_SECONDS:-10}"; then
+elif ! logged fuzz scripts/fuzz.sh smoke "${TOLLGATE_FUZZ_SECONDS:-10}"; then
     failed_steps+=("fuzz smoke run (inputs that failed are in fuzz/artifacts/)")
 fi
 
@@ -299,6 +315,10 @@ cargo test --workspace --all-features --no-fail-fast
 
 if ((${#failed_steps[@]})); then
     section "Failed"
+    for log in "${failed_logs[@]}"; do
+        printf -- '---- the last lines of %s:\n' "$(basename "$log" .log)" >&2
+        grep -v -E '^ *(Compiling|Checking|Downloaded|Downloading|Fresh) ' "$log" | tail -n 25 >&2
+    done
     printf 'error: %s\n' "${failed_steps[@]}" >&2
     exit 1
 fi
