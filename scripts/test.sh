@@ -278,8 +278,18 @@ package_args=()
 for crate in "${publishable[@]}"; do
     package_args+=(-p "$crate")
 done
-if ((${#package_args[@]})) && ! logged package cargo package --locked --allow-dirty "${package_args[@]}"; then
-    failed_steps+=("cargo package ${publishable[*]}")
+package() {
+    logged "$1" cargo package --locked --allow-dirty "${package_args[@]}"
+}
+# Verification downloads from crates.io again (through cargo's overlay registry): a download that
+# fails once is tried once more; a failure that repeats is reported with both outputs.
+if ((${#package_args[@]})) && ! package package; then
+    printf 'cargo package failed; once more, in case a download failed\n'
+    if package package-again; then
+        unset 'failed_logs[-1]'
+    else
+        failed_steps+=("cargo package ${publishable[*]}")
+    fi
 fi
 
 section "cargo deny: advisories, licences, duplicate versions, sources (deny.toml)"

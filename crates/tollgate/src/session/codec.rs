@@ -67,16 +67,19 @@ impl CookieSessionCodec {
 
     /// Opens a sealed session value (the cookie's content).
     pub(crate) fn open_session(&self, sealed: &str, now: u64) -> Option<(SessionData, u64)> {
-        let plain = match jwe::open(&self.keys, sealed) {
-            Ok(p) => p,
+        let parsed = jwe::open_with(&self.keys, sealed, |plain| {
+            // Validating UTF-8 once for the whole buffer is much faster than serde_json doing it
+            // per string.
+            let text = std::str::from_utf8(plain).ok()?;
+            serde_json::from_str::<SessionData>(text).ok()
+        });
+        let mut data = match parsed {
+            Ok(data) => data?,
             Err(e) => {
                 tracing::debug!(reason = ?e, "ignoring a session cookie that does not open");
                 return None;
             }
         };
-        // Validating UTF-8 once for the whole buffer is much faster than serde_json doing it per string.
-        let text = std::str::from_utf8(&plain).ok()?;
-        let mut data: SessionData = serde_json::from_str(text).ok()?;
         let exp = data.extra.remove("exp")?.as_u64()?;
         if now > exp.saturating_add(EXP_TOLERANCE) {
             return None;

@@ -78,15 +78,20 @@ impl CookieJar {
         }
         let base = self.raw.len();
         let mut offset = 0;
-        for part in header.split(';') {
+        // memchr's vectorised search: the session cookie's value is most of the header.
+        let ends =
+            memchr::memchr_iter(b';', header.as_bytes()).chain(std::iter::once(header.len()));
+        for end in ends {
             if self.considered == MAX_COOKIE_PAIRS {
                 self.truncated = true;
                 break;
             }
             self.considered += 1;
             let start = base + offset;
-            offset += part.len() + 1;
-            let Some(eq) = part.find('=') else {
+            // `;` is ASCII, so `offset..end` lies on character boundaries.
+            let part = &header[offset..end];
+            offset = end + 1;
+            let Some(eq) = memchr::memchr(b'=', part.as_bytes()) else {
                 continue;
             };
             let (name, value) = (&part[..eq], &part[eq + 1..]);

@@ -58,6 +58,49 @@ thread_local! {
 
 /// Opens a value sealed by [`seal`] (or by nextjs-auth0) with any key of `keys`.
 pub(crate) fn open(keys: &Keyring, compact: &str) -> Result<Vec<u8>, OpenError> {
+    let mut plain = Vec::new();
+    open_into(keys, compact, &mut plain)?;
+    Ok(plain)
+}
+
+/// A scratch buffer a thread reuses for [`open_with`]; wiped after each use.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Opens `compact` like [`open`] and lends the plaintext to `read`, in a buffer the thread keeps:
+/// a session read then allocates nothing for the ciphertext. The buffer is zeroed after `read`
+/// returns, and dropped rather than kept when it grew past 64 KiB. A nested call (from `read`)
+/// gets a buffer of its own.
+pub(crate) fn open_with<R>(
+    keys: &Keyring,
+    compact: &str,
+    read: impl FnOnce(&[u8]) -> R,
+) -> Result<R, OpenError> {
+    fn lend<R>(
+        buf: &mut Vec<u8>,
+        keys: &Keyring,
+        compact: &str,
+        read: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, OpenError> {
+        let out = open_into(keys, compact, buf).map(|()| read(buf));
+        buf.fill(0);
+        buf.clear();
+        if buf.capacity() > SCRATCH_KEPT {
+            *buf = Vec::new();
+        }
+        out
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => lend(&mut buf, keys, compact, read),
+        Err(_) => lend(&mut Vec::new(), keys, compact, read),
+    })
+}
+
+/// Decodes and decrypts `compact` into `plain` (cleared first).
+fn open_into(keys: &Keyring, compact: &str, plain: &mut Vec<u8>) -> Result<(), OpenError> {
     #[cfg(test)]
     OPENS.with(|n| n.set(n.get() + 1));
     // The short parts are found from the front and the tag from the back, so the long ciphertext
@@ -77,30 +120,32 @@ pub(crate) fn open(keys: &Keyring, compact: &str) -> Result<Vec<u8>, OpenError> 
     }
     let iv: [u8; 12] = decode_exact(iv)?;
     let tag: [u8; 16] = decode_exact(tag)?;
-    let ct = base64_simd::URL_SAFE_NO_PAD
-        .decode_to_vec(ct)
+    plain.clear();
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_append(ct, plain)
         .map_err(|_| OpenError::Malformed)?;
     let all = keys.ciphers();
-    let mut owned = Some(ct);
-    for (i, cipher) in all.iter().enumerate() {
-        // Only copy the ciphertext when another key may still need it.
-        let mut buf = if i + 1 == all.len() {
-            owned.take().unwrap_or_default()
-        } else {
-            owned.clone().unwrap_or_default()
-        };
+    // With several keys (rotation) the ciphertext is kept for the next key to try; with one, the
+    // buffer is decrypted in place.
+    let spare = (all.len() > 1).then(|| plain.clone());
+    for cipher in all {
+        if let Some(spare) = &spare {
+            plain.clear();
+            plain.extend_from_slice(spare);
+        }
         if cipher
             .decrypt_inout_detached(
                 &Nonce::from(iv),
                 header.as_bytes(),
-                buf.as_mut_slice().into(),
+                plain.as_mut_slice().into(),
                 &Tag::from(tag),
             )
             .is_ok()
         {
-            return Ok(buf);
+            return Ok(());
         }
     }
+    plain.clear();
     Err(OpenError::Unauthentic)
 }
 
@@ -170,6 +215,45 @@ mod tests {
         assert_eq!(open(&both, &sealed).unwrap(), b"v");
         let resealed = seal(&both, b"v");
         assert_eq!(open(&old, &resealed), Err(OpenError::Unauthentic));
+    }
+
+    #[test]
+    fn open_with_lends_the_plaintext_and_wipes_the_thread_buffer() {
+        let k = ring(&["0123456789abcdef0123456789abcdef"], KeyPurpose::Session);
+        let outer = seal(&k, b"outer payload");
+        let inner = seal(&k, b"inner");
+        // A nested call gets its own buffer; both see their own plaintext.
+        let seen = open_with(&k, &outer, |plain| {
+            let nested = open_with(&k, &inner, <[u8]>::to_vec).unwrap();
+            (plain.to_vec(), nested)
+        })
+        .unwrap();
+        assert_eq!(seen, (b"outer payload".to_vec(), b"inner".to_vec()));
+        // Nothing of the plaintext stays in the buffer the thread keeps.
+        SCRATCH.with(|cell| {
+            let buf = cell.borrow();
+            assert!(buf.is_empty());
+            assert!(
+                buf.capacity() >= b"outer payload".len(),
+                "the buffer is kept for reuse"
+            );
+        });
+        // A failed open lends nothing and leaves the buffer empty.
+        assert_eq!(
+            open_with(
+                &k,
+                &seal(
+                    &ring(&["another-secret-another-secret-00"], KeyPurpose::Session),
+                    b"x"
+                ),
+                |_| ()
+            ),
+            Err(OpenError::Unauthentic)
+        );
+        // A buffer grown past the limit is not kept.
+        let big = seal(&k, &vec![b'a'; SCRATCH_KEPT + 1]);
+        assert_eq!(open_with(&k, &big, <[u8]>::len).unwrap(), SCRATCH_KEPT + 1);
+        SCRATCH.with(|cell| assert_eq!(cell.borrow().capacity(), 0));
     }
 
     #[test]
