@@ -156,6 +156,7 @@ mod jwt;
 mod keys;
 mod mfa;
 mod my_account;
+mod persist;
 mod random;
 mod routes;
 mod scope;
