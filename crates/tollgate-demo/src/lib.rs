@@ -83,7 +83,9 @@ use tollgate::Tollgate;
 use tollgate_axum::SessionLayer;
 
 pub use error::DemoError;
-pub use options::{DEFAULT_APP_ADDR, DEFAULT_TENANT_ADDR, DemoOptions, USAGE, UsageError};
+pub use options::{
+    DEFAULT_APP_ADDR, DEFAULT_TENANT_ADDR, DemoOptions, STATE_DIR_VAR, USAGE, UsageError,
+};
 pub use provider::{ALICE, BOB, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEVELOPMENT_SECRET, DemoLogin};
 pub use server::{RunningDemo, start};
 
