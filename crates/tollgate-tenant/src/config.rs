@@ -404,7 +404,9 @@ impl TenantConfig {
     /// file's folder); CLI: `--state-dir DIR`.
     ///
     /// Key files named with [`with_signing_key_file`](Self::with_signing_key_file) win over
-    /// the directory's keys (and are not copied into it).
+    /// the directory's keys (and are not copied into it). Otherwise the directory's keys sign,
+    /// rather than the process's shared key: the first start generates one and saves it, and
+    /// [`with_fresh_signing_key`](Self::with_fresh_signing_key) changes nothing.
     ///
     /// ```
     /// use tollgate_tenant::TenantConfig;
