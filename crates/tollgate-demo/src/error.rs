@@ -42,6 +42,12 @@ pub enum DemoError {
     /// The embedded tenant could not listen where it was told to.
     #[error("local tenant: {0} (choose another address with TENANT_ADDR or --tenant-addr)")]
     TenantAddress(tollgate_tenant::TenantError),
+    /// The embedded tenant's state directory could not be used (not a directory, not
+    /// writable, or a corrupt or newer state file in it).
+    #[error(
+        "local tenant state: {0} (choose another directory with TOLLGATE_DEMO_STATE_DIR, or set it to none to keep state in memory)"
+    )]
+    TenantState(tollgate_tenant::TenantError),
     /// The embedded tenant could not start for another reason.
     #[error("local tenant: {0}")]
     Tenant(tollgate_tenant::TenantError),
@@ -53,6 +59,9 @@ impl From<tollgate_tenant::TenantError> for DemoError {
         match error {
             E::InvalidListenAddress { .. } | E::NotLoopback { .. } | E::Bind { .. } => {
                 Self::TenantAddress(error)
+            }
+            E::StateDir { .. } | E::CorruptState { .. } | E::StateVersion { .. } => {
+                Self::TenantState(error)
             }
             other => Self::Tenant(other),
         }

@@ -21,10 +21,18 @@
 //! provider instead and starts no tenant; the configuration then comes from the environment
 //! alone (plus the development secret and `APP_BASE_URL` defaults).
 //!
+//! The embedded tenant keeps its keys, SSO sessions and refresh tokens in a state directory, so
+//! a restarted demo keeps its users logged in: [`STATE_DIR_VAR`] (`TOLLGATE_DEMO_STATE_DIR`),
+//! by default `target/tollgate-demo-state` when run through cargo, else the user's data
+//! directory; `none` keeps them in memory. The banner says which. The app's cookie secret is
+//! `AUTH0_SECRET` or the fixed [`DEVELOPMENT_SECRET`], so session cookies open after a restart
+//! too (on the same ports: the tenant's issuer is its address).
+//!
 //! ## In tests
 //!
 //! [`start`] runs the whole demo in-process; [`DemoOptions::ephemeral`] puts both servers on
-//! free ports.
+//! free ports, with no state directory (give each test its own with
+//! [`DemoOptions::with_state_dir`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -83,7 +91,9 @@ use tollgate::Tollgate;
 use tollgate_axum::SessionLayer;
 
 pub use error::DemoError;
-pub use options::{DEFAULT_APP_ADDR, DEFAULT_TENANT_ADDR, DemoOptions, USAGE, UsageError};
+pub use options::{
+    DEFAULT_APP_ADDR, DEFAULT_TENANT_ADDR, DemoOptions, STATE_DIR_VAR, USAGE, UsageError,
+};
 pub use provider::{ALICE, BOB, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEVELOPMENT_SECRET, DemoLogin};
 pub use server::{RunningDemo, start};
 

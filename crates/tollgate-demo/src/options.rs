@@ -2,12 +2,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// Where the app listens unless told otherwise.
 pub const DEFAULT_APP_ADDR: &str = "127.0.0.1:3000";
 
 /// Where the embedded tenant listens unless told otherwise.
 pub const DEFAULT_TENANT_ADDR: &str = "127.0.0.1:4000";
+
+/// The variable that chooses the embedded tenant's state directory (`none` or empty: memory).
+pub const STATE_DIR_VAR: &str = "TOLLGATE_DEMO_STATE_DIR";
 
 /// The command-line help.
 pub const USAGE: &str = "\
@@ -22,6 +26,10 @@ Environment:
   TOLLGATE_SESSION_STORE    cookie (default), memory, or redis://host:6379/0 (rediss:// for TLS):
                             where sessions live; with Redis, several demos share them
   TOLLGATE_SESSION_STORE_PREFIX  Redis key prefix (default tollgate:)
+  TOLLGATE_DEMO_STATE_DIR   where the embedded tenant keeps its keys, SSO sessions and refresh
+                            tokens across restarts (default target/tollgate-demo-state under
+                            cargo, else $XDG_DATA_HOME/tollgate-demo or ~/.local/share/tollgate-demo);
+                            none (or empty) keeps them in memory only
   RUST_LOG                  log filter (default info), logs go to stderr";
 
 /// Prefixes of the environment variables the demo's configuration reads.
@@ -52,6 +60,7 @@ pub struct DemoOptions {
     app_addr: String,
     tenant_addr: String,
     vars: BTreeMap<String, String>,
+    state_dir: Option<PathBuf>,
 }
 
 impl Default for DemoOptions {
@@ -61,16 +70,19 @@ impl Default for DemoOptions {
 }
 
 impl DemoOptions {
-    /// The defaults: app on `127.0.0.1:3000`, tenant on `127.0.0.1:4000`, no variables set.
+    /// The defaults: app on `127.0.0.1:3000`, tenant on `127.0.0.1:4000`, no variables set, no
+    /// state directory (the tenant's state in memory only).
     pub fn new() -> Self {
         Self {
             app_addr: DEFAULT_APP_ADDR.to_owned(),
             tenant_addr: DEFAULT_TENANT_ADDR.to_owned(),
             vars: BTreeMap::new(),
+            state_dir: None,
         }
     }
 
-    /// App and tenant on free loopback ports (`127.0.0.1:0`), no variables set: for tests.
+    /// App and tenant on free loopback ports (`127.0.0.1:0`), no variables set, no state
+    /// directory: for tests.
     pub fn ephemeral() -> Self {
         Self::new()
             .with_app_addr("127.0.0.1:0")
@@ -78,8 +90,8 @@ impl DemoOptions {
     }
 
     /// The defaults overridden by the process environment: `APP_ADDR`, `TENANT_ADDR`, and every
-    /// `AUTH0_*`, `TOLLGATE_*` and `APP_BASE_URL` variable. Variables that are not valid UTF-8
-    /// are ignored.
+    /// `AUTH0_*`, `TOLLGATE_*` and `APP_BASE_URL` variable, with the default state directory
+    /// (see [`from_vars`](Self::from_vars)). Variables that are not valid UTF-8 are ignored.
     pub fn from_env() -> Self {
         Self::from_vars(std::env::vars_os().filter_map(|(name, value)| {
             Some((name.into_string().ok()?, value.into_string().ok()?))
@@ -87,6 +99,21 @@ impl DemoOptions {
     }
 
     /// Like [`from_env`](Self::from_env), from the given `(name, value)` pairs.
+    ///
+    /// The embedded tenant's state directory is [`STATE_DIR_VAR`] (`TOLLGATE_DEMO_STATE_DIR`;
+    /// `none` or empty for none), else `target/tollgate-demo-state` of the workspace when
+    /// `CARGO_MANIFEST_DIR` says the demo runs under cargo, else
+    /// `$XDG_DATA_HOME/tollgate-demo`, else `$HOME/.local/share/tollgate-demo`, else none.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use tollgate_demo::DemoOptions;
+    ///
+    /// let options = DemoOptions::from_vars([("HOME", "/home/ada")]);
+    /// assert_eq!(options.state_dir(), Some(Path::new("/home/ada/.local/share/tollgate-demo")));
+    /// let options = DemoOptions::from_vars([("HOME", "/home/ada"), ("TOLLGATE_DEMO_STATE_DIR", "none")]);
+    /// assert_eq!(options.state_dir(), None);
+    /// ```
     ///
     /// ```
     /// let options = tollgate_demo::DemoOptions::from_vars([
@@ -104,8 +131,17 @@ impl DemoOptions {
         V: Into<String>,
     {
         let mut options = Self::new();
+        let (mut chosen, mut manifest, mut data_home, mut home) = (None, None, None, None);
         for (name, value) in vars {
             let (name, value) = (name.into(), value.into());
+            let set = || Some(value.clone()).filter(|v| !v.trim().is_empty());
+            match name.as_str() {
+                STATE_DIR_VAR => chosen = Some(value.clone()),
+                "CARGO_MANIFEST_DIR" => manifest = set(),
+                "XDG_DATA_HOME" => data_home = set(),
+                "HOME" => home = set(),
+                _ => {}
+            }
             match name.as_str() {
                 "APP_ADDR" if !value.trim().is_empty() => options.app_addr = value,
                 "TENANT_ADDR" if !value.trim().is_empty() => options.tenant_addr = value,
@@ -115,7 +151,33 @@ impl DemoOptions {
                 _ => {}
             }
         }
+        options.state_dir = match chosen {
+            Some(value) if value.trim().is_empty() || value.trim() == "none" => None,
+            Some(value) => Some(PathBuf::from(value)),
+            None => default_state_dir(manifest.as_deref(), data_home.as_deref(), home.as_deref()),
+        };
         options
+    }
+
+    /// Sets the embedded tenant's state directory (`None`: its state in memory only, so a
+    /// restart logs everyone out).
+    ///
+    /// ```
+    /// use tollgate_demo::DemoOptions;
+    ///
+    /// let options = DemoOptions::ephemeral().with_state_dir(Some("/tmp/demo-state"));
+    /// assert!(options.state_dir().is_some());
+    /// assert!(DemoOptions::ephemeral().state_dir().is_none());
+    /// ```
+    #[must_use]
+    pub fn with_state_dir(mut self, dir: Option<impl Into<PathBuf>>) -> Self {
+        self.state_dir = dir.map(Into::into);
+        self
+    }
+
+    /// The embedded tenant's state directory, if it keeps its state across restarts.
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.state_dir.as_deref()
     }
 
     /// Applies command-line flags (`--app-addr ADDR`, `--tenant-addr ADDR`, also written
@@ -194,8 +256,26 @@ impl fmt::Debug for DemoOptions {
             .field("app_addr", &self.app_addr)
             .field("tenant_addr", &self.tenant_addr)
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("state_dir", &self.state_dir)
             .finish()
     }
+}
+
+/// The default state directory: the workspace's `target/` under cargo (the demo's manifest is
+/// `crates/tollgate-demo`), else the user's data directory.
+fn default_state_dir(
+    manifest: Option<&str>,
+    data_home: Option<&str>,
+    home: Option<&str>,
+) -> Option<PathBuf> {
+    const NAME: &str = "tollgate-demo";
+    if let Some(workspace) = manifest.and_then(|m| Path::new(m).parent()?.parent()) {
+        return Some(workspace.join("target").join("tollgate-demo-state"));
+    }
+    if let Some(data) = data_home {
+        return Some(Path::new(data).join(NAME));
+    }
+    home.map(|h| Path::new(h).join(".local/share").join(NAME))
 }
 
 /// Why the command line was not accepted.
@@ -262,6 +342,45 @@ mod tests {
         let shown = format!("{options:?}");
         assert!(shown.contains("AUTH0_CLIENT_SECRET"));
         assert!(!shown.contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn the_state_directory_defaults_to_target_under_cargo_then_the_data_dir() {
+        let from = |vars: &[(&str, &str)]| {
+            DemoOptions::from_vars(vars.iter().copied())
+                .state_dir()
+                .map(Path::to_path_buf)
+        };
+        let all = [
+            ("CARGO_MANIFEST_DIR", "/src/tollgate/crates/tollgate-demo"),
+            ("XDG_DATA_HOME", "/data"),
+            ("HOME", "/home/ada"),
+        ];
+        assert_eq!(
+            from(&all),
+            Some(PathBuf::from("/src/tollgate/target/tollgate-demo-state"))
+        );
+        assert_eq!(from(&all[1..]), Some(PathBuf::from("/data/tollgate-demo")));
+        assert_eq!(
+            from(&all[2..]),
+            Some(PathBuf::from("/home/ada/.local/share/tollgate-demo"))
+        );
+        assert_eq!(
+            from(&[("XDG_DATA_HOME", " ")]),
+            None,
+            "blank counts as unset"
+        );
+        assert_eq!(from(&[]), None);
+        let chosen = [("TOLLGATE_DEMO_STATE_DIR", "/var/demo"), all[2]];
+        assert_eq!(from(&chosen), Some(PathBuf::from("/var/demo")));
+        for off in ["", "none", " none "] {
+            assert_eq!(
+                from(&[("TOLLGATE_DEMO_STATE_DIR", off), all[0]]),
+                None,
+                "{off:?}"
+            );
+        }
+        assert_eq!(DemoOptions::new().state_dir(), None);
     }
 
     #[test]

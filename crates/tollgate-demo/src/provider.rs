@@ -91,11 +91,14 @@ pub(crate) async fn configure(
     // The issuer is known only once the tenant listens, and the tenant must know the app's
     // callback: check every other setting first with a stand-in issuer.
     let draft = builder.clone().domain("http://127.0.0.1/").build()?;
-    let tenant_config = tenant_config(
+    let mut tenant_config = tenant_config(
         ClientConfig::new(client_id, client_secret)
             .with_callback(draft.redirect_uri().as_str())
             .with_logout_url(draft.app_base_url().as_str()),
     );
+    if let Some(dir) = options.state_dir() {
+        tenant_config = tenant_config.with_state_dir(dir);
+    }
     let tenant = Tenant::start(tenant_config, options.tenant_addr()).await?;
     let config = builder.domain(tenant.issuer()).build()?;
     Ok(Provider {

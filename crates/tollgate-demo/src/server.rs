@@ -121,6 +121,12 @@ impl RunningDemo {
         &self.auth
     }
 
+    /// The embedded tenant's state directory, or `None` when its state is in memory only (or
+    /// there is no embedded tenant).
+    pub fn state_dir(&self) -> Option<&std::path::Path> {
+        self.tenant.as_ref()?.state_dir()
+    }
+
     /// The embedded tenant, or `None` when `AUTH0_DOMAIN` names another provider.
     pub fn tenant(&self) -> Option<&RunningTenant> {
         self.tenant.as_ref()
@@ -137,8 +143,9 @@ impl RunningDemo {
         self.development_secret
     }
 
-    /// The start-up message: both URLs, the demo logins, and a warning when the development
-    /// secret is in use. One line each.
+    /// The start-up message: both URLs, the demo logins, where sessions live, a warning when
+    /// the development secret is in use, and (with the embedded tenant) where its state lives.
+    /// One line each.
     pub fn banner(&self) -> String {
         let app = self.app_url.as_str().trim_end_matches('/');
         let mut banner = match &self.tenant {
@@ -176,6 +183,15 @@ impl RunningDemo {
                  DEVELOPMENT secret, which anyone can use to forge them. Set AUTH0_SECRET (e.g. \
                  to the output of `openssl rand -hex 32`) for anything but local development.",
             );
+        }
+        if self.tenant.is_some() {
+            banner.push_str(&match self.state_dir() {
+                Some(dir) => format!(
+                    "\nState: the local tenant keeps its keys, SSO sessions and refresh tokens in {} (a restart keeps you logged in; TOLLGATE_DEMO_STATE_DIR=none keeps them in memory).",
+                    dir.display()
+                ),
+                None => "\nState: the local tenant's keys, SSO sessions and refresh tokens are in memory only; a restart logs everyone out (set TOLLGATE_DEMO_STATE_DIR to a directory to keep them).".to_owned(),
+            });
         }
         banner
     }

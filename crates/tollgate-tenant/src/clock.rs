@@ -215,7 +215,20 @@ impl fmt::Debug for SharedClock {
 
 /// An instant on the tenant's clock, in milliseconds since the Unix epoch: what deadlines and
 /// polling times in the state are kept as. Arithmetic saturates.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub(crate) struct Moment(u64);
 
 impl Moment {

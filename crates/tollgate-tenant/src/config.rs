@@ -96,6 +96,8 @@ pub struct TenantConfig {
     allowed_hosts: Vec<String>,
     /// Whether the `/dev/*` routes are served.
     dev_pages: bool,
+    /// Where the state and signing keys are kept across restarts (see `with_state_dir`).
+    state_dir: Option<PathBuf>,
     /// Not in TOML: set in code with [`TenantConfig::with_clock`].
     #[serde(skip)]
     clock: SharedClock,
@@ -128,6 +130,7 @@ impl Default for TenantConfig {
             require_dpop_nonce_at_my_account: false,
             allowed_hosts: Vec::new(),
             dev_pages: true,
+            state_dir: None,
             clock: SharedClock::default(),
         }
     }
@@ -187,7 +190,7 @@ impl TenantConfig {
         })?;
         let mut config = Self::from_toml_str(&text)?;
         if let Some(folder) = path.parent() {
-            for key in &mut config.signing_keys {
+            for key in config.signing_keys.iter_mut().chain(&mut config.state_dir) {
                 if key.is_relative() {
                     *key = folder.join(&*key);
                 }
@@ -389,6 +392,38 @@ impl TenantConfig {
     /// Whether the development pages are served.
     pub fn dev_pages(&self) -> bool {
         self.dev_pages
+    }
+
+    /// Keeps the tenant's state in the directory `dir` (created, mode 0700, if missing) so that
+    /// a restart keeps it: the signing keys (`signing-keys.pem`, current first) and a snapshot
+    /// (`state.json`) of SSO sessions, refresh-token families, authorization codes, login and
+    /// MFA transactions, MFA enrolments and remembered browsers, My Account data and the
+    /// attack-protection counters. The snapshot is written at most once a second while
+    /// something changed, and at [`RunningTenant::shutdown`](crate::RunningTenant::shutdown).
+    /// Without it, all state is in memory only. TOML: `state_dir = "DIR"` (relative to the
+    /// file's folder); CLI: `--state-dir DIR`.
+    ///
+    /// Key files named with [`with_signing_key_file`](Self::with_signing_key_file) win over
+    /// the directory's keys (and are not copied into it). Otherwise the directory's keys sign,
+    /// rather than the process's shared key: the first start generates one and saves it, and
+    /// [`with_fresh_signing_key`](Self::with_fresh_signing_key) changes nothing.
+    ///
+    /// ```
+    /// use tollgate_tenant::TenantConfig;
+    ///
+    /// let config = TenantConfig::example().with_state_dir("target/tenant-state");
+    /// assert_eq!(config.state_dir().unwrap().to_str(), Some("target/tenant-state"));
+    /// assert!(TenantConfig::example().state_dir().is_none());
+    /// ```
+    #[must_use]
+    pub fn with_state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// The state directory, if state is kept across restarts.
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.state_dir.as_deref()
     }
 
     /// The connections users may link with Connected Accounts (default `google-oauth2` and
@@ -652,6 +687,13 @@ impl TenantConfig {
                 return Err(ConfigError::InvalidAllowedHost { host: host.clone() });
             }
         }
+        if self
+            .state_dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            return Err(ConfigError::EmptyStateDir);
+        }
         let mut apis = HashSet::new();
         for api in &self.apis {
             if !apis.insert(api.identifier()) {
@@ -813,6 +855,9 @@ pub enum ConfigError {
         /// How many factors the policy allows.
         factors: usize,
     },
+    /// `state_dir` is an empty path.
+    #[error("state_dir is empty; name a directory, or leave it out to keep state in memory only")]
+    EmptyStateDir,
     /// A callback or logout URL is not an absolute URL.
     #[error("{url:?} is not an absolute URL; callback and logout URLs must be absolute")]
     InvalidUrl {

@@ -51,4 +51,34 @@ pub enum TenantError {
         /// The underlying RSA or encoding error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The state directory (or a file in it) could not be created, read or written.
+    #[error("state directory {}: {source} (check --state-dir / state_dir and its permissions)", path.display())]
+    StateDir {
+        /// The directory or file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The state file is not a state snapshot this tenant can read (truncated, edited or not
+    /// JSON). The tenant does not start empty over it: move the file away to start afresh.
+    #[error("the state file {} is corrupt ({reason}); move it away to start with empty state", path.display())]
+    CorruptState {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong, as the JSON parser said.
+        reason: String,
+    },
+    /// The state file was written by a newer tenant, in a format this one does not know.
+    #[error(
+        "the state file {} has format {found}, newer than the {supported} this tenant reads; \
+         use the newer tenant or move the file away", path.display()
+    )]
+    StateVersion {
+        /// The file.
+        path: PathBuf,
+        /// The format version in the file.
+        found: u64,
+        /// The newest format this tenant reads.
+        supported: u64,
+    },
 }

@@ -32,6 +32,8 @@ pub(crate) struct SigningKey {
     n: String,
     e: String,
     public_pem: String,
+    /// The private key as PKCS#1 PEM, for the state directory's key file.
+    private_pem: String,
 }
 
 impl fmt::Debug for SigningKey {
@@ -78,6 +80,44 @@ impl SigningKey {
         Self::from_private(&private)
     }
 
+    /// Reads every key of a file of concatenated PKCS#1 or PKCS#8 PEM blocks, in order (the
+    /// state directory's `signing-keys.pem`, current key first). A file without any key, or
+    /// with a block that is not an RSA private key, is refused as [`TenantError::InvalidKey`].
+    pub(crate) fn all_from_pem_file(path: &Path) -> Result<Vec<Self>, TenantError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TenantError::ReadKey {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let invalid = || TenantError::InvalidKey {
+            path: path.to_path_buf(),
+        };
+        let mut keys = Vec::new();
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("-----BEGIN ") {
+            let block = &rest[start..];
+            let end_marker = block.find("-----END ").ok_or_else(invalid)?;
+            let after = &block[end_marker + "-----END ".len()..];
+            let close = after.find("-----").ok_or_else(invalid)?;
+            let len = end_marker + "-----END ".len() + close + "-----".len();
+            let pem = &block[..len];
+            let private = RsaPrivateKey::from_pkcs1_pem(pem)
+                .ok()
+                .or_else(|| RsaPrivateKey::from_pkcs8_pem(pem).ok())
+                .ok_or_else(invalid)?;
+            keys.push(Self::from_private(&private)?);
+            rest = &block[len..];
+        }
+        if keys.is_empty() {
+            return Err(invalid());
+        }
+        Ok(keys)
+    }
+
+    /// The private key as PKCS#1 PEM text (secret: written only to the state directory, 0600).
+    pub(crate) fn private_pem(&self) -> &str {
+        &self.private_pem
+    }
+
     fn from_private(private: &RsaPrivateKey) -> Result<Self, TenantError> {
         let wrap =
             |e: Box<dyn std::error::Error + Send + Sync>| TenantError::KeyGeneration { source: e };
@@ -87,6 +127,10 @@ impl SigningKey {
         let public_pem = public
             .to_public_key_pem(LineEnding::LF)
             .map_err(|e| wrap(Box::new(e)))?;
+        let private_pem = private
+            .to_pkcs1_pem(LineEnding::LF)
+            .map_err(|e| wrap(Box::new(e)))?
+            .to_string();
         let digest = Sha256::digest(spki.as_bytes());
         let n_bytes = public.n().to_bytes_be();
         let e_bytes = public.e().to_bytes_be();
@@ -97,6 +141,7 @@ impl SigningKey {
             n: URL_SAFE_NO_PAD.encode(&n_bytes),
             e: URL_SAFE_NO_PAD.encode(&e_bytes),
             public_pem,
+            private_pem,
         })
     }
 
@@ -165,6 +210,11 @@ impl KeyRing {
     /// Unpublishes every key but the current one.
     pub(crate) fn drop_previous(&mut self) {
         self.keys.truncate(1);
+    }
+
+    /// The `kid`s of the published keys, current first.
+    pub(crate) fn kids(&self) -> Vec<String> {
+        self.keys.iter().map(|k| k.kid().to_owned()).collect()
     }
 
     /// The JWKS document.

@@ -134,8 +134,10 @@
 //!
 //! # Security
 //!
-//! This is a test double. It binds loopback addresses only, keeps everything in memory, stores
-//! passwords in plain text in its configuration, and serves plain HTTP. Never use it as a real
+//! This is a test double. It binds loopback addresses only, keeps everything in memory (or, with
+//! [`TenantConfig::with_state_dir`], in files readable by their owner only, private keys and
+//! tokens included), stores passwords in plain text in its configuration, and serves plain
+//! HTTP. Never use it as a real
 //! identity provider.
 
 mod backchannel;
@@ -156,6 +158,7 @@ mod jwt;
 mod keys;
 mod mfa;
 mod my_account;
+mod persist;
 mod random;
 mod routes;
 mod scope;

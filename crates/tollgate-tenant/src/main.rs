@@ -1,6 +1,8 @@
 //! `tollgate-tenant [--config tenant.toml] [--listen 127.0.0.1:4000] [--allowed-host HOST]…
-//! [--no-dev-pages]`: serves a local tenant until interrupted. Without `--config`, serves the
-//! built-in example tenant.
+//! [--no-dev-pages] [--state-dir DIR]`: serves a local tenant until interrupted (Ctrl-C or
+//! SIGTERM, after which the state is written a last time). Without `--config`, serves the
+//! built-in example tenant; without `--state-dir` (or `state_dir` in the file), its state is
+//! in memory only.
 
 use std::process::ExitCode;
 
@@ -8,7 +10,7 @@ use tollgate_tenant::{Tenant, TenantConfig};
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: tollgate-tenant [--config FILE.toml] [--listen 127.0.0.1:4000] \
-                     [--allowed-host HOST[:PORT]]... [--no-dev-pages]";
+                     [--allowed-host HOST[:PORT]]... [--no-dev-pages] [--state-dir DIR]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,6 +25,7 @@ async fn main() -> ExitCode {
     let mut listen = "127.0.0.1:4000".to_owned();
     let mut allowed_hosts = Vec::new();
     let mut dev_pages = true;
+    let mut state_dir = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -31,14 +34,15 @@ async fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             "--no-dev-pages" => dev_pages = false,
-            "--config" | "--listen" | "--allowed-host" => {
-                let Some(value) = args.next() else {
+            "--config" | "--listen" | "--allowed-host" | "--state-dir" => {
+                let Some(value) = args.next().filter(|v| !v.trim().is_empty()) else {
                     eprintln!("{arg} needs a value\n{USAGE}");
                     return ExitCode::from(2);
                 };
                 match arg.as_str() {
                     "--config" => config_path = Some(value),
                     "--listen" => listen = value,
+                    "--state-dir" => state_dir = Some(value),
                     _ => allowed_hosts.push(value),
                 }
             }
@@ -66,6 +70,9 @@ async fn main() -> ExitCode {
     if !dev_pages {
         config = config.with_dev_pages(false);
     }
+    if let Some(dir) = state_dir {
+        config = config.with_state_dir(dir);
+    }
     let tenant = match Tenant::start(config, &listen).await {
         Ok(tenant) => tenant,
         Err(error) => {
@@ -74,6 +81,33 @@ async fn main() -> ExitCode {
         }
     };
     println!("{}", tenant.issuer());
-    std::future::pending::<()>().await;
+    match tenant.state_dir() {
+        Some(dir) => println!(
+            "State: kept in {} (keys, sessions, refresh tokens, enrolments)",
+            dir.display()
+        ),
+        None => println!(
+            "State: in memory only; a restart forgets sessions, refresh tokens and keys (use --state-dir DIR to keep them)"
+        ),
+    }
+    stop_requested().await;
+    tenant.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM.
+async fn stop_requested() {
+    #[cfg(unix)]
+    if let Ok(mut terminate) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        return;
+    }
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        eprintln!("error: cannot wait for Ctrl-C ({error}); stopping");
+    }
 }

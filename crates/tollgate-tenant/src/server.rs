@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::keys::{KeyRing, SigningKey};
+use crate::persist::StateDir;
 use crate::state::TenantState;
 use crate::{
     IdTokenFault, OutboxMessage, TenantConfig, TenantError, TenantEvent, jwt, mfa, routes,
@@ -66,11 +67,31 @@ impl Tenant {
 
         let key_files = config.signing_key_files().to_vec();
         let fresh = config.fresh_signing_key();
-        let keys = tokio::task::spawn_blocking(move || load_keys(&key_files, fresh))
-            .await
-            .map_err(|e| TenantError::KeyGeneration {
-                source: Box::new(e),
-            })??;
+        let dir_path = config.state_dir().map(std::path::Path::to_path_buf);
+        let (keys, state_dir) = tokio::task::spawn_blocking(move || {
+            let Some(dir_path) = dir_path else {
+                return Ok((load_keys(&key_files, fresh)?, None));
+            };
+            let (dir, loaded) = StateDir::open(&dir_path)?;
+            let keys = if !key_files.is_empty() {
+                load_keys(&key_files, fresh)?
+            } else {
+                let ring = match loaded.keys {
+                    Some(mut saved) => {
+                        let current = Arc::new(saved.remove(0));
+                        KeyRing::new(current, saved)
+                    }
+                    None => KeyRing::new(Arc::new(SigningKey::generate()?), Vec::new()),
+                };
+                dir.own_keys(&ring)?;
+                ring
+            };
+            Ok::<_, TenantError>((keys, Some((dir, loaded.store))))
+        })
+        .await
+        .map_err(|e| TenantError::KeyGeneration {
+            source: Box::new(e),
+        })??;
 
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -83,8 +104,31 @@ impl Tenant {
             value: listen.to_owned(),
         })?;
 
-        let state = Arc::new(TenantState::new(config, issuer, keys));
+        let mut state = TenantState::new(config, issuer, keys);
+        if let Some((dir, restored)) = state_dir {
+            let restored = restored.map(|(store, saved_issuer)| {
+                if saved_issuer != state.issuer {
+                    tracing::warn!(
+                        saved = %saved_issuer,
+                        issuer = %state.issuer,
+                        "the state was saved by a tenant with another issuer (port); tokens it issued name that issuer"
+                    );
+                }
+                store
+            });
+            tracing::info!(dir = %dir.path().display(), restored = restored.is_some(), "tenant state kept in a state directory");
+            dir.mark_dirty();
+            state = state.with_state_dir(dir, restored);
+        } else {
+            tracing::info!(
+                "tenant state is in memory only (no state directory): a restart forgets it"
+            );
+        }
+        let state = Arc::new(state);
         state.spawn_sweeper();
+        if state.state_dir().is_some() {
+            crate::persist::spawn_saver(&state);
+        }
         let app = routes::router(Arc::clone(&state));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -181,6 +225,24 @@ impl RunningTenant {
     /// The configuration being served.
     pub fn config(&self) -> &TenantConfig {
         &self.state.config
+    }
+
+    /// The state directory the tenant keeps its keys and state in, or `None` when its state is
+    /// in memory only ([`TenantConfig::with_state_dir`]).
+    ///
+    /// ```
+    /// use tollgate_tenant::{Tenant, TenantConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tollgate_tenant::TenantError> {
+    /// let tenant = Tenant::start(TenantConfig::example(), "127.0.0.1:0").await?;
+    /// assert!(tenant.state_dir().is_none(), "in memory only");
+    /// tenant.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn state_dir(&self) -> Option<&std::path::Path> {
+        self.state.state_dir().map(StateDir::path)
     }
 
     /// Generates a new RSA key with a new `kid` and makes it the signing key. The previous keys
@@ -343,7 +405,9 @@ impl RunningTenant {
         jwt::sign_with_header(&self.state.current_key(), header, claims)
     }
 
-    /// Stops accepting connections and waits (up to five seconds) for the server to finish.
+    /// Stops accepting connections, waits (up to five seconds) for the server to finish and,
+    /// with a state directory, writes the state a last time (a new tenant on the same
+    /// directory may start once this returns).
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -354,6 +418,15 @@ impl RunningTenant {
                 .is_err()
         {
             server.abort();
+        }
+        if self.state.state_dir().is_some() {
+            let state = Arc::clone(&self.state);
+            let saved = tokio::task::spawn_blocking(move || state.close_state_dir()).await;
+            match saved {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "cannot save the tenant's state"),
+                Err(error) => tracing::error!(%error, "cannot save the tenant's state"),
+            }
         }
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct TenantState {
     pub(crate) backchannel: Backchannel,
     /// DPoP replay cache and nonces.
     pub(crate) dpop: crate::dpop::DpopState,
+    /// Where the state is kept across restarts, if anywhere.
+    state_dir: Option<crate::persist::StateDir>,
 }
 
 impl TenantState {
@@ -67,7 +69,69 @@ impl TenantState {
             events: EventLog::default(),
             backchannel: Backchannel::new(),
             dpop,
+            state_dir: None,
         }
+    }
+
+    /// Keeps the state in `dir` from now on, starting from `restored` (a store read from it,
+    /// put on the tenant's clock with what expired forgotten) when there is one.
+    pub(crate) fn with_state_dir(
+        mut self,
+        dir: crate::persist::StateDir,
+        restored: Option<Store>,
+    ) -> Self {
+        if let Some(store) = restored {
+            *self.store.get_mut().unwrap_or_else(PoisonError::into_inner) =
+                store.restore(self.config.shared_clock());
+        }
+        self.state_dir = Some(dir);
+        self
+    }
+
+    /// The state directory, if the state is kept across restarts.
+    pub(crate) fn state_dir(&self) -> Option<&crate::persist::StateDir> {
+        self.state_dir.as_ref()
+    }
+
+    /// Writes the snapshot if something may have changed since the last write (blocking I/O:
+    /// call from a blocking task or at shutdown).
+    pub(crate) fn save_if_dirty(&self) -> Result<(), TenantError> {
+        let Some(dir) = &self.state_dir else {
+            return Ok(());
+        };
+        if dir.is_closed() || !dir.take_dirty() {
+            return Ok(());
+        }
+        let saved = self.save_to(dir);
+        if saved.is_err() {
+            // Try again at the next tick.
+            dir.mark_dirty();
+        }
+        saved
+    }
+
+    /// Writes the state a last time and stops writing (a later change, or the timer, writes no
+    /// more: a new tenant may own the directory from now on).
+    pub(crate) fn close_state_dir(&self) -> Result<(), TenantError> {
+        let Some(dir) = &self.state_dir else {
+            return Ok(());
+        };
+        dir.mark_dirty();
+        let saved = self.save_if_dirty();
+        dir.close();
+        saved
+    }
+
+    fn save_to(&self, dir: &crate::persist::StateDir) -> Result<(), TenantError> {
+        dir.save(&self.keys, |kids| {
+            let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+            crate::persist::snapshot(
+                &store,
+                &self.issuer,
+                kids,
+                self.config.shared_clock().get().now_millis(),
+            )
+        })
     }
 
     /// Seconds since the Unix epoch on the tenant's clock.
@@ -127,6 +191,9 @@ impl TenantState {
 
     /// The published keys (write).
     pub(crate) fn keys_mut(&self) -> RwLockWriteGuard<'_, KeyRing> {
+        if let Some(dir) = &self.state_dir {
+            dir.mark_dirty();
+        }
         self.keys.write().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -163,6 +230,10 @@ impl TenantState {
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         store.purge_expired();
+        if let Some(dir) = &self.state_dir {
+            // Any holder of the guard may change the store.
+            dir.mark_dirty();
+        }
         store
     }
 

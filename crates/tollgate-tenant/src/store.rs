@@ -64,7 +64,7 @@ pub(crate) const MAX_ASSERTIONS: usize = 100_000;
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// The checked parameters of one `/authorize` request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AuthorizeRequest {
     pub(crate) client_id: String,
     pub(crate) redirect_uri: String,
@@ -84,7 +84,7 @@ pub(crate) struct AuthorizeRequest {
 }
 
 /// An SSO session, named by the `auth0` cookie.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Session {
     /// The `sid` claim.
     pub(crate) sid: String,
@@ -103,7 +103,7 @@ pub(crate) struct Session {
 }
 
 /// A login in progress between `/authorize` and the code redirect.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LoginTransaction {
     pub(crate) request: AuthorizeRequest,
     /// Set once the user is known and a second factor is due.
@@ -112,7 +112,7 @@ pub(crate) struct LoginTransaction {
 }
 
 /// The MFA step of a login transaction.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct MfaStep {
     /// The user being verified.
     pub(crate) email: String,
@@ -128,7 +128,7 @@ pub(crate) struct MfaStep {
 }
 
 /// What an authorization code stands for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AuthCode {
     pub(crate) request: AuthorizeRequest,
     pub(crate) email: String,
@@ -158,7 +158,7 @@ pub(crate) enum CodeUse {
 }
 
 /// An opaque access token (issued without an `audience`), good only at `/userinfo`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct OpaqueToken {
     pub(crate) email: String,
     pub(crate) scope: Vec<String>,
@@ -168,7 +168,7 @@ pub(crate) struct OpaqueToken {
 }
 
 /// All mutable tenant state.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Store {
     sessions: Sessions,
     transactions: Expiring<String, LoginTransaction>,
@@ -184,9 +184,11 @@ pub(crate) struct Store {
     pub(crate) attack: crate::routes::login::protection::AttackProtection,
     /// Client assertion ids (`client_id` + `jti`) seen, forgotten a second after their `exp`.
     assertions: Expiring<String, ()>,
-    /// When the small maps were last swept.
+    /// When the small maps were last swept (not saved: a restored store sweeps at once).
+    #[serde(skip)]
     last_sweep: Moment,
-    /// The tenant's clock.
+    /// The tenant's clock (not saved; set again by [`Store::restore`]).
+    #[serde(skip)]
     clock: SharedClock,
 }
 
@@ -243,6 +245,18 @@ impl Store {
             clock: clock.clone(),
             ..Self::default()
         }
+    }
+
+    /// Puts a store read from the state directory on the tenant's clock, and forgets what
+    /// expired while the tenant was down (the small maps are swept too).
+    pub(crate) fn restore(mut self, clock: &SharedClock) -> Self {
+        self.clock = clock.clone();
+        self.refresh.set_clock(clock.clone());
+        self.mfa.set_clock(clock.clone());
+        self.last_sweep = Moment::default();
+        let forgotten = self.purge_expired();
+        tracing::debug!(forgotten, "restored the tenant's state");
+        self
     }
 
     /// Records a client assertion's `jti`; `false` when it was seen before (a replay).

@@ -15,22 +15,22 @@ use url::Url;
 const MFA_ACR: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
 
 /// Keeps cookies per host like a browser (shared across ports), follows no redirects.
-struct Client {
-    http: reqwest::Client,
-    cookies: Vec<(String, String)>,
+pub(crate) struct Client {
+    pub(crate) http: reqwest::Client,
+    pub(crate) cookies: Vec<(String, String)>,
 }
 
-struct Answer {
-    status: StatusCode,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
     location: Option<Url>,
-    body: String,
+    pub(crate) body: String,
     cache_control: Option<String>,
     content_type: Option<String>,
     headers: HeaderMap,
 }
 
 impl Client {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -40,12 +40,12 @@ impl Client {
         }
     }
 
-    async fn send(&mut self, request: reqwest::RequestBuilder, url: &str) -> Answer {
+    pub(crate) async fn send(&mut self, request: reqwest::RequestBuilder, url: &str) -> Answer {
         self.send_accepting(request, url, "text/html,application/xhtml+xml")
             .await
     }
 
-    async fn send_accepting(
+    pub(crate) async fn send_accepting(
         &mut self,
         request: reqwest::RequestBuilder,
         url: &str,
@@ -87,24 +87,24 @@ impl Client {
         }
     }
 
-    async fn get(&mut self, url: &str) -> Answer {
+    pub(crate) async fn get(&mut self, url: &str) -> Answer {
         let request = self.http.get(url);
         self.send(request, url).await
     }
 
     /// A `GET` as `fetch` from a script sends it: accepting JSON.
-    async fn get_json(&mut self, url: &str) -> Answer {
+    pub(crate) async fn get_json(&mut self, url: &str) -> Answer {
         let request = self.http.get(url);
         self.send_accepting(request, url, "application/json").await
     }
 
-    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Answer {
         let request = self.http.post(url).form(form);
         self.send(request, url).await
     }
 
     /// Follows redirects from `url` by hand; returns the last URL and answer.
-    async fn follow(&mut self, url: &str) -> (String, Answer) {
+    pub(crate) async fn follow(&mut self, url: &str) -> (String, Answer) {
         let mut url = url.to_owned();
         for _ in 0..10 {
             let answer = self.get(&url).await;
@@ -118,17 +118,17 @@ impl Client {
 }
 
 impl Answer {
-    fn location(&self) -> &Url {
+    pub(crate) fn location(&self) -> &Url {
         self.location.as_ref().expect("a Location header")
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
 }
 
 /// The value of query parameter `name` of `url`.
-fn param(url: &Url, name: &str) -> Option<String> {
+pub(crate) fn param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
@@ -136,7 +136,7 @@ fn param(url: &Url, name: &str) -> Option<String> {
 
 /// Opens `path`, which needs a login, and signs in as `who` on the tenant's password page.
 /// Returns the URL and the answer where the redirects after the password end.
-async fn log_in(
+pub(crate) async fn log_in(
     client: &mut Client,
     demo: &RunningDemo,
     who: DemoLogin,

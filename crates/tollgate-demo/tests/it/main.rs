@@ -2,6 +2,7 @@
 //!
 //! - `binary`: the built `tollgate-demo` executable, its flags and start-up message;
 //! - `http`: the demo over plain HTTP;
+//! - `state_dir`: a restart of the demo on the same state directory keeps sessions working;
 //! - `browser` and `story`: the demo in real headless Chromium (`support::browser`), one
 //!   Chromium at a time.
 
@@ -11,4 +12,5 @@ mod support;
 mod binary;
 mod browser;
 mod http;
+mod state_dir;
 mod story;

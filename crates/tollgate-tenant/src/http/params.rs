@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, header};
 
 /// Named string parameters. The first occurrence of a repeated name wins; empty values count as
 /// absent, as they do at Auth0.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Params(HashMap<String, String>);
 
 /// The body is neither a form nor a JSON object.

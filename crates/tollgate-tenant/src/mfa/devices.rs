@@ -26,7 +26,7 @@ pub(crate) const DEVICES_PER_USER: usize = 50;
 pub(crate) const REMEMBERED_PER_USER: usize = 50;
 
 /// Per user: the devices and addresses of earlier logins; remembered browsers.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct DeviceStore {
     /// Per user: device ids and addresses, least recently seen first.
     seen: HashMap<String, (VecDeque<String>, VecDeque<String>)>,

@@ -19,7 +19,7 @@ const RECOVERY_CODE_LEN: usize = 24;
 pub(crate) const ENROLLED_PUSH_DEVICE: &str = "Auth0 Guardian";
 
 /// What an authenticator is, with the secret or address it needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Kind {
     Totp { secret: String },
     Sms { phone: String },
@@ -95,7 +95,7 @@ impl Kind {
 }
 
 /// One authenticator.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Authenticator {
     /// `<kind>|dev_<16 characters>`.
     pub(crate) id: String,
@@ -126,7 +126,7 @@ impl Authenticator {
 }
 
 /// Everything MFA knows about one user.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct UserFactors {
     authenticators: Vec<Authenticator>,
     /// TOTP steps already used, per authenticator id.

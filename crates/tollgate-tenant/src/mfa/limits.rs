@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::clock::Moment;
 
 /// A bucket's size and refill rate.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Limit {
     capacity: u32,
     refill_every: Duration,
@@ -37,7 +37,7 @@ impl Limit {
 }
 
 /// A token bucket that refills one token per `refill_every`, up to `capacity`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Bucket {
     limit: Limit,
     tokens: u32,

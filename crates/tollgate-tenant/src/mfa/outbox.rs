@@ -11,7 +11,7 @@ use crate::random;
 const CAPACITY: usize = 1000;
 
 /// How a message was (pretend-)delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum OutboxChannel {
@@ -56,7 +56,7 @@ impl PartialEq<&str> for OutboxChannel {
 }
 
 /// The state of a push request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum PushState {
@@ -101,7 +101,7 @@ impl PartialEq<&str> for PushState {
 /// [`RunningTenant::outbox`](crate::RunningTenant::outbox)).
 ///
 /// `channel` and `state` compare with strings: `message.channel == "sms"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct OutboxMessage {
     /// A unique id (`msg_…`); push requests are approved or denied by it.
@@ -123,7 +123,7 @@ pub struct OutboxMessage {
 }
 
 /// All messages, oldest first.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Outbox {
     messages: Vec<OutboxMessage>,
 }

@@ -295,9 +295,10 @@ impl MfaPolicy {
 
 /// What a request needs before tokens are issued: the union of the factors allowed by every
 /// policy that applies and is not yet satisfied, and the largest number of factors they require.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Requirement {
     /// Allowed factor types, in [`FACTOR_TYPES`] order.
+    #[serde(with = "crate::persist::codec::factor_types")]
     pub(crate) factors: Vec<&'static str>,
     /// How many different factors must pass.
     pub(crate) count: usize,

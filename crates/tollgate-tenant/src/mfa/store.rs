@@ -28,7 +28,7 @@ fn deadline(start: Moment, lifetime: Duration) -> Moment {
 }
 
 /// What an `mfa_token` stands for: the request that was answered with `mfa_required`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct MfaTransaction {
     pub(crate) email: String,
     pub(crate) client_id: String,
@@ -39,6 +39,7 @@ pub(crate) struct MfaTransaction {
     /// The factors that may answer.
     pub(crate) requirement: Requirement,
     /// The factor types already passed in this chain (for policies that require several).
+    #[serde(with = "crate::persist::codec::factor_types")]
     pub(crate) passed: Vec<&'static str>,
 }
 
@@ -58,7 +59,7 @@ pub(crate) enum Lookup<T> {
 }
 
 /// What an `oob_code` waits for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) enum OobSecret {
     /// The code sent by SMS, voice or email (the `binding_code`).
     Code(String),
@@ -67,7 +68,7 @@ pub(crate) enum OobSecret {
 }
 
 /// An out-of-band challenge or enrollment, named by its `oob_code`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct OobChallenge {
     email: String,
     /// The client of the API call; `None` for the login pages.
@@ -118,13 +119,14 @@ pub(crate) enum SendError {
 }
 
 /// All MFA state.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct MfaStore {
     users: HashMap<String, UserFactors>,
     tokens: Expiring<String, (MfaTransaction, Moment)>,
     oob: Expiring<String, OobChallenge>,
     pub(crate) outbox: Outbox,
     pub(crate) devices: super::devices::DeviceStore,
+    #[serde(skip)]
     clock: SharedClock,
 }
 
@@ -135,6 +137,11 @@ impl MfaStore {
             clock,
             ..Self::default()
         }
+    }
+
+    /// Puts restored MFA state on the tenant's clock.
+    pub(crate) fn set_clock(&mut self, clock: SharedClock) {
+        self.clock = clock;
     }
 
     /// The user's authenticators, made from the configuration on first use.

@@ -11,7 +11,7 @@ use crate::clock::Moment;
 const EXPIRED_MEMORY: Duration = Duration::from_secs(3600);
 
 /// One back-channel login request.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CibaRequest {
     pub(crate) client_id: String,
     pub(crate) email: String,
@@ -24,7 +24,7 @@ pub(crate) struct CibaRequest {
 }
 
 /// The requests in flight, by `auth_req_id`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CibaStore {
     pub(crate) requests: HashMap<String, CibaRequest>,
 }

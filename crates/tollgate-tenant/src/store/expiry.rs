@@ -11,6 +11,8 @@ use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 use crate::clock::Moment;
 
 /// Maps above this capacity are shrunk when they hold less than a quarter of it.
@@ -147,10 +149,37 @@ impl<K: Hash + Eq + Ord + Clone, V> Expiring<K, V> {
         }
     }
 
+    /// Every entry with its forget-at moment, in no particular order (for the state file).
+    fn iter(&self) -> impl Iterator<Item = (&K, &V, Moment)> {
+        self.entries.iter().map(|(k, (v, at))| (k, v, *at))
+    }
+
     /// The capacity of the map (for the memory figures).
     #[cfg(any(test, feature = "bench"))]
     pub(crate) fn capacity(&self) -> usize {
         self.entries.capacity()
+    }
+}
+
+/// Saved as a list of `[key, value, forget_at]`; the index is rebuilt when read.
+impl<K: Serialize + Hash + Eq + Ord + Clone, V: Serialize> Serialize for Expiring<K, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de, K, V> Deserialize<'de> for Expiring<K, V>
+where
+    K: Deserialize<'de> + Hash + Eq + Ord + Clone,
+    V: Deserialize<'de>,
+{
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries = Vec::<(K, V, Moment)>::deserialize(deserializer)?;
+        let mut map = Self::default();
+        for (key, value, at) in entries {
+            map.insert(key, value, at);
+        }
+        Ok(map)
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::clock::{self, Moment};
 
 /// What a ticket or a `connect_code` remembers of the connect request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Pending {
     pub(crate) auth_session: String,
     pub(crate) email: String,
@@ -23,7 +23,7 @@ pub(crate) struct Pending {
 }
 
 /// A linked account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Account {
     pub(crate) id: String,
     pub(crate) email: String,
@@ -45,7 +45,7 @@ impl Account {
 }
 
 /// Tickets, codes, linked accounts, and organization names changed through the API.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct MyAccountStore {
     pub(crate) tickets: HashMap<String, Pending>,
     pub(crate) codes: HashMap<String, Pending>,

@@ -7,7 +7,7 @@ use crate::clock::Moment;
 use crate::http::params::Params;
 
 /// One pushed request: its client and authorization parameters.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Pushed {
     pub(crate) client_id: String,
     pub(crate) params: Params,
@@ -15,7 +15,7 @@ pub(crate) struct Pushed {
 }
 
 /// Pushed requests by `request_uri`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ParStore {
     pub(crate) requests: HashMap<String, Pushed>,
 }

@@ -25,7 +25,7 @@ pub(crate) const FAMILIES_PER_USER_AND_CLIENT: usize = 200;
 pub(crate) const TOKENS_PER_FAMILY: usize = 1000;
 
 /// What a refresh-token family grants.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RefreshFamily {
     pub(crate) client_id: String,
     pub(crate) email: String,
@@ -40,7 +40,7 @@ pub(crate) struct RefreshFamily {
     pub(crate) amr: Vec<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Family {
     grant: RefreshFamily,
     expires_at: Moment,
@@ -51,7 +51,7 @@ struct Family {
     mfa_satisfied: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct TokenEntry {
     family: String,
     /// When it was retired, and the token issued in its place.
@@ -73,12 +73,14 @@ pub(crate) enum RefreshOutcome {
 }
 
 /// All refresh tokens.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RefreshTokens {
     families: Expiring<String, Family>,
     tokens: HashMap<String, TokenEntry>,
     /// (lower-case email, client id) → its live families, oldest first.
+    #[serde(with = "crate::persist::codec::pairs")]
     by_user: HashMap<(String, String), VecDeque<String>>,
+    #[serde(skip)]
     clock: SharedClock,
 }
 
@@ -94,6 +96,11 @@ impl RefreshTokens {
             clock,
             ..Self::default()
         }
+    }
+
+    /// Puts restored tokens on the tenant's clock.
+    pub(crate) fn set_clock(&mut self, clock: SharedClock) {
+        self.clock = clock;
     }
 
     /// Starts a family; returns `(family id, first token)`. At

@@ -14,7 +14,7 @@ use crate::clock::Moment;
 pub(crate) const SESSIONS_PER_USER: usize = 1000;
 
 /// The sessions and their indexes.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Sessions {
     by_cookie: Expiring<String, Session>,
     /// `sid` → cookie value.

@@ -30,4 +30,5 @@ mod mfa_refresh;
 mod my_account_api;
 mod page_headers;
 mod refresh;
+mod state_dir;
 mod token;

@@ -32,16 +32,17 @@ pub(crate) enum Refusal {
     Throttled,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Counter {
     failures: u32,
     blocked_until: Option<Moment>,
 }
 
 /// The counters of one tenant.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AttackProtection {
     /// By lower-case email and address.
+    #[serde(with = "crate::persist::codec::pairs")]
     users: HashMap<(String, String), Counter>,
     addresses: HashMap<String, Bucket>,
 }
