@@ -174,6 +174,6 @@ pub use config::{
 pub use error::TenantError;
 pub use events::TenantEvent;
 pub use fault::IdTokenFault;
-pub use mfa::{GrantKind, MfaPolicy, OutboxChannel, OutboxMessage, PushState};
+pub use mfa::{GrantKind, MfaPolicy, MfaRequirements, OutboxChannel, OutboxMessage, PushState};
 pub use server::{RunningTenant, Tenant};
 pub use tokens::AMR_CLAIM;

@@ -448,9 +448,9 @@ async fn the_default_audience_can_require_mfa_too() {
         after.access_tokens.is_empty(),
         "not as a per-audience entry"
     );
-    assert_ne!(
+    assert_eq!(
         after.token_set.refresh_token, before.token_set.refresh_token,
-        "the rotated refresh token is kept"
+        "the MFA grant returns no refresh token (the family keeps its own): the session keeps it"
     );
     let r = b.get(&app.url("/auth/access-token")).await;
     assert_eq!(r.status, 200);

@@ -102,6 +102,7 @@ pub(crate) fn mfa_required(
     transaction: MfaTransaction,
 ) -> OAuthError {
     let requirements = requirements_for(store, user, &transaction);
+    let listed = transaction.requirement.listed;
     let Some(requirements) = requirements else {
         if !transaction.passed.is_empty() {
             return OAuthError::access_denied(format!(
@@ -117,9 +118,13 @@ pub(crate) fn mfa_required(
         .mfa
         .issue_token(transaction, state.config.mfa_token_lifetime());
     tracing::info!(sub = %user.sub(), "mfa_required");
-    OAuthError::new(StatusCode::FORBIDDEN, "mfa_required", MFA_REQUIRED)
-        .with_field("mfa_token", json!(token))
-        .with_field("mfa_requirements", requirements)
+    let answer = OAuthError::new(StatusCode::FORBIDDEN, "mfa_required", MFA_REQUIRED)
+        .with_field("mfa_token", json!(token));
+    if listed {
+        answer.with_field("mfa_requirements", requirements)
+    } else {
+        answer
+    }
 }
 
 /// `{"challenge":[{"type":…},…]}` or `{"enroll":[…]}`; `None` when neither has an entry.
@@ -334,28 +339,20 @@ pub(crate) fn exchange<'a>(
     {
         granted.retain(|s| s != "offline_access");
     }
-    let refresh_token = {
+    // An `mfa_token` from a refresh-token request marks that family as having passed MFA and
+    // leaves its refresh token as it was: the answer carries no new one. An SDK that keeps the
+    // refresh token it had (nextjs-auth0 stores only the new access token) and one that would
+    // store a new one both go on refreshing with the family's current token, and a replay of a
+    // token the family rotated away from is still reuse (tenant README, "MFA grants and refresh
+    // tokens").
+    {
         let mut store = state.store();
         store.mfa.consume_token(token);
-        match &transaction.family {
-            Some(family_id) => {
-                store.refresh.mark_mfa_satisfied(family_id);
-                let rotate =
-                    scope::has(&granted, "offline_access") && client.refresh_token_rotation();
-                if rotate {
-                    Some(
-                        store
-                            .refresh
-                            .rotate_family(family_id)
-                            .ok_or_else(|| OAuthError::invalid_grant(INVALID_REFRESH_TOKEN))?,
-                    )
-                } else {
-                    None
-                }
-            }
-            None => None,
+        if let Some(family_id) = &transaction.family {
+            store.refresh.mark_mfa_satisfied(family_id);
         }
-    };
+    }
+    let refresh_token: Option<String> = None;
     let bound = tokens::binding(state, audience.as_deref(), jkt);
     // The family's methods, now with `mfa`; a token for no family records the MFA alone.
     let methods = match &transaction.family {

@@ -19,7 +19,7 @@ pub(crate) mod store;
 pub(crate) mod totp;
 
 pub use outbox::{OutboxChannel, OutboxMessage, PushState};
-pub use policy::{GrantKind, MfaPolicy};
+pub use policy::{GrantKind, MfaPolicy, MfaRequirements};
 
 pub(crate) use factors::validate_user;
 

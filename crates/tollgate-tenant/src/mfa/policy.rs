@@ -66,6 +66,34 @@ impl GrantKind {
     }
 }
 
+/// The shape of the `mfa_requirements` member of a `403 mfa_required` answer.
+///
+/// Auth0 answers in two ways, depending on how MFA is asked for. With Customizable MFA (a
+/// post-login Action calling `api.authentication.challengeWithAny(…)` or `enrollWithAny(…)`)
+/// the answer lists the factor types the user may use (`{"challenge":[{"type":"otp"},…]}`) or
+/// enroll (`{"enroll":[…]}`), in the vocabulary `otp`, `phone`, `email`, `push-notification`,
+/// `recovery-code`. With the plain MFA policy (the tenant's MFA setting, or an Action calling
+/// `api.multifactor.enable(…)`) the answer has `error`, `error_description` and `mfa_token`
+/// only.
+///
+/// The difference matters to SDKs: `@auth0/nextjs-auth0` 4.x compares its `challengeType`
+/// (`otp` or `oob`) with the listed types before it sends `/mfa/challenge`, so against a
+/// listed answer its SMS and email challenges (`oob`) stop in the SDK with
+/// `MfaNoAvailableFactorsError`, as they would against Auth0 with Customizable MFA; with
+/// [`Omitted`](Self::Omitted) it sends them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MfaRequirements {
+    /// Customizable MFA: `mfa_requirements` lists `challenge` (or `enroll`) types (the
+    /// default; TOML `mfa_requirements = "listed"`).
+    #[default]
+    Listed,
+    /// The plain MFA policy: no `mfa_requirements` member (TOML
+    /// `mfa_requirements = "omitted"`).
+    Omitted,
+}
+
 /// A rule that requires a second factor, like an Auth0 post-login Action.
 ///
 /// **A policy for an API covers every grant that issues tokens for that API.** With
@@ -127,6 +155,9 @@ pub struct MfaPolicy {
     /// Login MFA only from a device or IP address the user has not logged in from before.
     #[serde(default)]
     new_devices_only: bool,
+    /// Whether `mfa_required` answers list the factors (TOML `mfa_requirements`).
+    #[serde(default)]
+    mfa_requirements: MfaRequirements,
 }
 
 fn one() -> usize {
@@ -147,6 +178,7 @@ impl Default for MfaPolicy {
             required_factors: 1,
             remember_browser_days: None,
             new_devices_only: false,
+            mfa_requirements: MfaRequirements::Listed,
         }
     }
 }
@@ -227,6 +259,28 @@ impl MfaPolicy {
         self
     }
 
+    /// Sets the shape of this policy's `mfa_required` answers (default
+    /// [`MfaRequirements::Listed`], Customizable MFA). When several policies apply to one
+    /// request, the answer lists the factors if any of them lists.
+    ///
+    /// ```
+    /// use tollgate_tenant::{MfaPolicy, MfaRequirements};
+    ///
+    /// let plain = MfaPolicy::new().with_mfa_requirements(MfaRequirements::Omitted);
+    /// assert_eq!(plain.mfa_requirements(), MfaRequirements::Omitted);
+    /// assert_eq!(MfaPolicy::new().mfa_requirements(), MfaRequirements::Listed);
+    /// ```
+    #[must_use]
+    pub fn with_mfa_requirements(mut self, shape: MfaRequirements) -> Self {
+        self.mfa_requirements = shape;
+        self
+    }
+
+    /// The shape of this policy's `mfa_required` answers.
+    pub fn mfa_requirements(&self) -> MfaRequirements {
+        self.mfa_requirements
+    }
+
     /// Days a browser is remembered after MFA, if the policy remembers browsers.
     pub fn remembered_days(&self) -> Option<u64> {
         self.remember_browser_days
@@ -302,6 +356,13 @@ pub(crate) struct Requirement {
     pub(crate) factors: Vec<&'static str>,
     /// How many different factors must pass.
     pub(crate) count: usize,
+    /// Whether the `mfa_required` answer lists the factors (`mfa_requirements`).
+    #[serde(default = "listed")]
+    pub(crate) listed: bool,
+}
+
+fn listed() -> bool {
+    true
 }
 
 impl Requirement {
@@ -310,6 +371,7 @@ impl Requirement {
         Self {
             factors: FACTOR_TYPES.to_vec(),
             count: 1,
+            listed: true,
         }
     }
 
@@ -330,12 +392,14 @@ pub(crate) fn requirement<'a>(
     let mut allowed: Vec<&'static str> = Vec::new();
     let mut any = false;
     let mut count = 1;
+    let mut listed = false;
     for policy in policies {
         if !policy.applies_to(grant, audience) || (satisfied && !policy.every_time) {
             continue;
         }
         any = true;
         count = count.max(policy.required_factors);
+        listed |= policy.mfa_requirements == MfaRequirements::Listed;
         for factor in FACTOR_TYPES {
             if policy.factors.iter().any(|f| f == factor) && !allowed.contains(&factor) {
                 allowed.push(factor);
@@ -346,6 +410,7 @@ pub(crate) fn requirement<'a>(
     any.then_some(Requirement {
         factors: allowed,
         count,
+        listed,
     })
 }
 

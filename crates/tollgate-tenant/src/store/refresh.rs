@@ -214,23 +214,6 @@ impl RefreshTokens {
             .map(|f| &f.grant)
     }
 
-    /// Rotates a family without presenting a token (after an MFA grant answered for it): the
-    /// current token is retired as if it had been used, and the new token is returned.
-    pub(crate) fn rotate_family(&mut self, family_id: &str) -> Option<String> {
-        let now = self.clock.moment();
-        let family = self
-            .families
-            .get_mut(family_id)
-            .filter(|f| f.expires_at > now)?;
-        let new_token = random::secret();
-        let previous = std::mem::replace(&mut family.current, new_token.clone());
-        if let Some(entry) = self.tokens.get_mut(&previous) {
-            entry.retired = Some((now, new_token.clone()));
-        }
-        self.remember(family_id, &new_token);
-        Some(new_token)
-    }
-
     /// Presents `token` on behalf of `client_id`.
     pub(crate) fn present(
         &mut self,

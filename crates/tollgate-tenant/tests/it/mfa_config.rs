@@ -150,6 +150,10 @@ fn bad_mfa_settings_are_typed_errors() {
         ("[[mfa_policies]]\nevery_tme = true", |e| {
             matches!(e, ConfigError::Parse(_))
         }),
+        (
+            "[[mfa_policies]]\nmfa_requirements = \"sometimes\"",
+            |e| matches!(e, ConfigError::Parse(m) if m.to_string().contains("sometimes")),
+        ),
         ("mfa_token_lifetime = \"10m\"", |e| {
             matches!(e, ConfigError::Parse(_))
         }),
