@@ -24,6 +24,7 @@ Environment:
   AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET, AUTH0_SECRET, APP_BASE_URL, AUTH0_COOKIE_*,
   AUTH0_SESSION_*, …        override single settings (see tollgate::ConfigBuilder::from_env)
   TOLLGATE_SESSION_STORE    cookie (default), memory, or redis://host:6379/0 (rediss:// for TLS):
+                            or redis+cluster://h1:6379,h2:6379/ (a Redis Cluster's seeds):
                             where sessions live; with Redis, several demos share them
   TOLLGATE_SESSION_STORE_PREFIX  Redis key prefix (default tollgate:)
   TOLLGATE_DEMO_STATE_DIR   where the embedded tenant keeps its keys, SSO sessions and refresh

@@ -169,7 +169,8 @@ impl RunningDemo {
             ),
         };
         banner.push_str(&match &self.store {
-            tollgate::store::StoreChoice::Redis { .. } => {
+            tollgate::store::StoreChoice::Redis { .. }
+            | tollgate::store::StoreChoice::RedisCluster { .. } => {
                 format!("\nSessions: in Redis ({:?}), shared by every demo that names it.", self.store)
             }
             tollgate::store::StoreChoice::Memory => {

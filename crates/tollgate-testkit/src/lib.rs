@@ -5,6 +5,8 @@
 //! - [`local_config`] / [`loopback_issuer`]: a [`ConfigBuilder`] for a client of a provider running
 //!   on loopback over plain HTTP (the local tenant, the hostile OP, a Node provider).
 //! - [`RedisServer`]: a throw-away `redis-server` on a free port, which tests can freeze and thaw.
+//! - [`RedisCluster`]: a throw-away three-master Redis Cluster with replicas, whose masters tests
+//!   can fail over.
 //! - The session-store conformance suite is the core's own, for third-party stores too:
 //!   `tollgate::store_conformance!` and `tollgate::store::conformance` (the `testing` feature).
 //! - [`app`] and [`HttpBrowser`]: the axum adapter's test app against the local tenant, and a
@@ -12,10 +14,12 @@
 
 pub mod app;
 mod http_browser;
+mod redis_cluster;
 mod redis_server;
 
 pub use app::TestApp;
 pub use http_browser::{HttpBrowser, Resp};
+pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
 
 use tollgate::{Config, ConfigBuilder};

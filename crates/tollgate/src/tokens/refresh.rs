@@ -149,12 +149,7 @@ impl Tollgate {
         if let Some(t) = self.cached_token(&loaded.data, opts) {
             return Ok(TokenFetch::cached(t));
         }
-        let lock_name = {
-            // One lock per session, whatever the audience and scope: every grant redeems the
-            // session's one refresh token, and a rotation by one must be seen by the next.
-            let k = crate::tokens::single_flight::key(id, "", "");
-            k.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        };
+        let lock_name = crate::tokens::single_flight::refresh_lock_name(id);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let token = loop {
             match store

@@ -52,6 +52,17 @@ pub(crate) fn key(refresh_token: &str, audience: &str, scope: &str) -> [u8; 32] 
     h.finalize().into()
 }
 
+/// The name of the cross-process refresh lock of the stored session `store_id`: one lock per
+/// session, whatever the audience and scope (every grant redeems the session's one refresh token,
+/// and a rotation by one must be seen by the next). The Redis store on a cluster tags the
+/// session's key with the same name, so the session and its lock share a hash slot.
+pub(crate) fn refresh_lock_name(store_id: &str) -> String {
+    key(store_id, "", "")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl RefreshCoordinator {
     /// The newest refresh token known to follow `refresh_token` (itself when it was not rotated
     /// in the grace window).

@@ -26,6 +26,8 @@ mod pitfalls;
 mod private_key_jwt;
 mod provider_faults;
 #[cfg(feature = "redis")]
+mod redis_cluster;
+#[cfg(feature = "redis")]
 mod redis_store;
 mod reseal;
 mod rp_conformance;

@@ -13,7 +13,11 @@ pub const SESSION_STORE_VAR: &str = "TOLLGATE_SESSION_STORE";
 pub const SESSION_STORE_PREFIX_VAR: &str = "TOLLGATE_SESSION_STORE_PREFIX";
 
 /// What the value accepts, for error messages.
-const EXPECTED: &str = "cookie (the default: the session in the cookie), memory (this process only), or a Redis URL: redis://host:6379/0, rediss://host:6380/0 (TLS) or redis+unix:///path/to/redis.sock";
+const EXPECTED: &str = "cookie (the default: the session in the cookie), memory (this process only), a Redis URL: redis://host:6379/0, rediss://host:6380/0 (TLS) or redis+unix:///path/to/redis.sock, or a Redis Cluster's seed nodes: redis+cluster://host1:6379,host2:6379/ (rediss+cluster:// for TLS)";
+
+/// What a cluster value accepts, for error messages.
+#[cfg(feature = "redis")]
+const EXPECTED_CLUSTER: &str = "redis+cluster://[user:password@]host1:port1,host2:port2/ (rediss+cluster:// for TLS): one or more comma-separated host:port seeds, no database number";
 
 /// Which session store to use, as `TOLLGATE_SESSION_STORE` says.
 ///
@@ -22,6 +26,7 @@ const EXPECTED: &str = "cookie (the default: the session in the cookie), memory 
 /// | unset, empty, `cookie` | the default: the whole session sealed in the cookie (stateless) |
 /// | `memory` | [`MemoryStore`]: this process only (tests, one instance) |
 /// | `redis://host:port/db`, `rediss://…` (TLS), `redis+unix:///path` | [`RedisStore`](crate::store), shared by every instance; key prefix from `TOLLGATE_SESSION_STORE_PREFIX` (default `tollgate:`) |
+/// | `redis+cluster://host1:port1,host2:port2/`, `rediss+cluster://…` (TLS) | [`RedisStore`](crate::store) on a Redis Cluster, from these seed nodes (a password, `redis+cluster://:pw@h1:6379,h2:6379/`, is used for every node); same prefix variable, which may not hold `{` or `}` there |
 ///
 /// A value is checked when it is read (a bad URL fails there, naming the variable, with any
 /// password in it hidden), and the connection when [`open`](Self::open) runs, so an unreachable
@@ -53,6 +58,14 @@ pub enum StoreChoice {
         /// The key prefix.
         prefix: String,
     },
+    /// A Redis Cluster reached through the seed `nodes`, keys under `prefix`.
+    RedisCluster {
+        /// One `redis://` (or `rediss://`) URL per seed node (may hold a password: never
+        /// printed).
+        nodes: Vec<String>,
+        /// The key prefix.
+        prefix: String,
+    },
 }
 
 impl std::fmt::Debug for StoreChoice {
@@ -63,6 +76,14 @@ impl std::fmt::Debug for StoreChoice {
             Self::Redis { url, prefix } => f
                 .debug_struct("Redis")
                 .field("url", &redacted(url))
+                .field("prefix", prefix)
+                .finish(),
+            Self::RedisCluster { nodes, prefix } => f
+                .debug_struct("RedisCluster")
+                .field(
+                    "nodes",
+                    &nodes.iter().map(|n| redacted(n)).collect::<Vec<_>>(),
+                )
                 .field("prefix", prefix)
                 .finish(),
         }
@@ -84,6 +105,18 @@ impl StoreChoice {
         let choice = match value {
             "" | "cookie" => Self::Cookie,
             "memory" => Self::Memory,
+            url if is_cluster_url(url) => {
+                let nodes = check_cluster_url(url)?;
+                let prefix = check_prefix(prefix.as_deref())?;
+                if prefix.contains(['{', '}']) {
+                    return Err(ConfigError::InvalidValue {
+                        name: SESSION_STORE_PREFIX_VAR,
+                        value: prefix,
+                        expected: "no { or } with a Redis Cluster (they would put every key in one hash slot), such as myapp:",
+                    });
+                }
+                Self::RedisCluster { nodes, prefix }
+            }
             url if is_redis_url(url) => Self::Redis {
                 url: check_redis_url(url)?,
                 prefix: check_prefix(prefix.as_deref())?,
@@ -96,7 +129,7 @@ impl StoreChoice {
                 });
             }
         };
-        if prefix.is_some() && !matches!(choice, Self::Redis { .. }) {
+        if prefix.is_some() && !matches!(choice, Self::Redis { .. } | Self::RedisCluster { .. }) {
             return Err(ConfigError::InvalidValue {
                 name: SESSION_STORE_PREFIX_VAR,
                 value: prefix.unwrap_or_default(),
@@ -125,6 +158,7 @@ impl StoreChoice {
             Self::Cookie => Ok(None),
             Self::Memory => Ok(Some(Arc::new(MemoryStore::new()))),
             Self::Redis { url, prefix } => open_redis(url, prefix).await,
+            Self::RedisCluster { nodes, prefix } => open_redis_cluster(nodes, prefix).await,
         }
     }
 
@@ -138,6 +172,73 @@ fn is_redis_url(value: &str) -> bool {
     ["redis://", "rediss://", "redis+unix://", "unix://"]
         .iter()
         .any(|s| value.len() > s.len() && value[..s.len()].eq_ignore_ascii_case(s))
+}
+
+/// The scheme of a cluster value (`redis+cluster` or `rediss+cluster`), if it is one.
+fn cluster_scheme(value: &str) -> Option<&'static str> {
+    let (scheme, _) = value.split_once("://")?;
+    if scheme.eq_ignore_ascii_case("redis+cluster") {
+        Some("redis")
+    } else if scheme.eq_ignore_ascii_case("rediss+cluster") {
+        Some("rediss")
+    } else {
+        None
+    }
+}
+
+fn is_cluster_url(value: &str) -> bool {
+    cluster_scheme(value).is_some()
+}
+
+/// `redis+cluster://[userinfo@]h1:p1,h2:p2/` as one `redis://[userinfo@]h:p/` URL per seed.
+#[cfg(feature = "redis")]
+fn cluster_seeds(value: &str) -> Option<Vec<String>> {
+    let scheme = cluster_scheme(value)?;
+    let (_, rest) = value.split_once("://")?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if !path.is_empty() && path != "/" {
+        return None;
+    }
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((u, h)) => (format!("{u}@"), h),
+        None => (String::new(), authority),
+    };
+    let seeds: Option<Vec<String>> = hosts
+        .split(',')
+        .map(|h| {
+            let (host, port) = h.rsplit_once(':')?;
+            let ok = !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-_[]:".contains(&b))
+                && port.parse::<u16>().is_ok_and(|p| p > 0);
+            ok.then(|| format!("{scheme}://{userinfo}{host}:{port}/"))
+        })
+        .collect();
+    seeds.filter(|s| !s.is_empty())
+}
+
+#[cfg(feature = "redis")]
+fn check_cluster_url(value: &str) -> Result<Vec<String>, ConfigError> {
+    let refused = || ConfigError::InvalidValue {
+        name: SESSION_STORE_VAR,
+        value: redacted(value),
+        expected: EXPECTED_CLUSTER,
+    };
+    let seeds = cluster_seeds(value).ok_or_else(refused)?;
+    match redis::cluster::ClusterClient::new(seeds.iter().map(String::as_str)) {
+        Ok(_) => Ok(seeds),
+        Err(_) => Err(refused()),
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+fn check_cluster_url(value: &str) -> Result<Vec<String>, ConfigError> {
+    Err(ConfigError::InvalidValue {
+        name: SESSION_STORE_VAR,
+        value: redacted(value),
+        expected: "cookie or memory: this build of tollgate has no Redis support (enable its `redis` feature)",
+    })
 }
 
 #[cfg(feature = "redis")]
@@ -185,6 +286,37 @@ async fn open_redis(url: &str, prefix: &str) -> Result<Option<Arc<dyn SessionSto
         ))
     })?;
     Ok(Some(Arc::new(store.with_prefix(prefix))))
+}
+
+#[cfg(feature = "redis")]
+async fn open_redis_cluster(
+    nodes: &[String],
+    prefix: &str,
+) -> Result<Option<Arc<dyn SessionStore>>, StoreError> {
+    let store = super::RedisStore::connect_cluster(nodes.iter().map(String::as_str))
+        .await
+        .map_err(|e| {
+            let mut message = e.to_string();
+            for n in nodes {
+                message = message.replace(n.as_str(), &redacted(n));
+            }
+            let seeds: Vec<String> = nodes.iter().map(|n| redacted(n)).collect();
+            StoreError::Unavailable(format!(
+                "{SESSION_STORE_VAR} (Redis Cluster {}): {message}",
+                seeds.join(", ")
+            ))
+        })?;
+    Ok(Some(Arc::new(store.with_prefix(prefix))))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn open_redis_cluster(
+    _nodes: &[String],
+    _prefix: &str,
+) -> Result<Option<Arc<dyn SessionStore>>, StoreError> {
+    Err(StoreError::Unavailable(
+        "this build of tollgate has no Redis support".into(),
+    ))
 }
 
 #[cfg(not(feature = "redis"))]
@@ -297,11 +429,84 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "redis")]
+    #[test]
+    fn cluster_values_give_one_seed_per_node() {
+        match choice(
+            Some("redis+cluster://127.0.0.1:7000,127.0.0.1:7001/"),
+            Some("app-b:"),
+        )
+        .unwrap()
+        {
+            StoreChoice::RedisCluster { nodes, prefix } => {
+                assert_eq!(
+                    nodes,
+                    ["redis://127.0.0.1:7000/", "redis://127.0.0.1:7001/"]
+                );
+                assert_eq!(prefix, "app-b:");
+            }
+            other => panic!("{other:?}"),
+        }
+        match choice(
+            Some("rediss+cluster://:hunter2@cache-1.example.com:6380"),
+            None,
+        )
+        .unwrap()
+        {
+            c @ StoreChoice::RedisCluster { .. } => {
+                let StoreChoice::RedisCluster { nodes, prefix } = &c else {
+                    unreachable!()
+                };
+                assert_eq!(nodes, &["rediss://:hunter2@cache-1.example.com:6380/"]);
+                assert_eq!(prefix, "tollgate:");
+                let shown = format!("{c:?}");
+                assert!(!shown.contains("hunter2"), "{shown}");
+                assert!(shown.contains(":***@cache-1.example.com:6380"), "{shown}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_cluster_values_are_refused_naming_the_variable_and_hiding_passwords() {
+        for bad in [
+            "redis+cluster://",
+            "redis+cluster:///",
+            "redis+cluster://,",
+            "redis+cluster://h1:7000,,h2:7001/",
+            "redis+cluster://h1,h2/",
+            "redis+cluster://h1:notaport/",
+            "redis+cluster://h1:0/",
+            "redis+cluster://h1:7000/3",
+            "redis+cluster://h 1:7000/",
+            "rediss+cluster://u:hunter2@h1:7000,h2/",
+        ] {
+            let err = choice(Some(bad), None).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(SESSION_STORE_VAR), "{bad}: {text}");
+            assert!(!text.contains("hunter2"), "{bad}: {text}");
+            #[cfg(feature = "redis")]
+            assert!(text.contains("redis+cluster://"), "{bad}: {text}");
+        }
+        #[cfg(feature = "redis")]
+        for bad in ["app{x}:", "{", "}"] {
+            let err = choice(Some("redis+cluster://h1:7000/"), Some(bad)).unwrap_err();
+            assert!(
+                err.to_string().contains(SESSION_STORE_PREFIX_VAR),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+
     #[test]
     fn redaction_keeps_the_host() {
         assert_eq!(redacted("redis://u:pw@h:1/0"), "redis://u:***@h:1/0");
         assert_eq!(redacted("redis://pw@h"), "redis://***@h");
         assert_eq!(redacted("redis://h:1/0"), "redis://h:1/0");
         assert_eq!(redacted("plain"), "plain");
+        assert_eq!(
+            redacted("redis+cluster://u:pw@h1:1,h2:2/"),
+            "redis+cluster://u:***@h1:1,h2:2/"
+        );
     }
 }
