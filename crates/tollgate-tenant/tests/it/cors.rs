@@ -31,7 +31,7 @@ async fn preflight(tenant: &RunningTenant, path: &str, origin: &str, method: &st
         .expect("the tenant answers")
 }
 
-fn header_text<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+fn header_text(response: &Response, name: header::HeaderName) -> &str {
     response
         .headers()
         .get(name)

@@ -33,5 +33,6 @@ mod my_account_api;
 mod page_headers;
 mod public_clients;
 mod refresh;
+mod spa_browser;
 mod state_dir;
 mod token;
