@@ -34,8 +34,8 @@ use serde::Deserialize;
 /// assert!(!spa.allows_origin("http://127.0.0.1:4000"));
 /// ```
 ///
-/// Confidential clients are an Auth0 "Regular Web Application" by default. The callback and logout URLs are matched exactly,
-/// as Auth0 does for URLs without wildcards. The `client_credentials` grant gives a client
+/// A client is a confidential Auth0 "Regular Web Application" by default. The callback and
+/// logout URLs are matched exactly, as Auth0 does for URLs without wildcards. The `client_credentials` grant gives a client
 /// machine-to-machine tokens only for the APIs it has a client grant for
 /// ([`with_client_grant`](Self::with_client_grant)), as at Auth0.
 ///
