@@ -240,3 +240,71 @@ async fn every_answer_to_an_allowed_origin_carries_the_headers_errors_included()
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_cors(&response, CORS_ONLY);
 }
+
+#[tokio::test]
+async fn a_429_and_a_403_mfa_required_carry_the_headers_too() {
+    use crate::common::mfa::{GRANT_OTP, mfa_config};
+    use crate::public_clients::{spa_client, spa_post};
+
+    let tenant = start_with(mfa_config().with_client(spa_client())).await;
+    let http = browser();
+    let code = crate::public_clients::spa_code(&http, &tenant).await;
+    let tokens: serde_json::Value = spa_post(
+        &tenant,
+        "oauth/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", crate::public_clients::SPA_CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let rt = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let response = spa_post(
+        &tenant,
+        "oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt),
+            ("audience", API),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_cors(&response, SPA_ORIGIN);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "mfa_required", "{body}");
+    let mfa_token = body["mfa_token"].as_str().unwrap().to_owned();
+
+    // Wrong codes until the lockout answers 429 (Auth0 allows 10 failures).
+    let right = tenant.totp_code(EMAIL).unwrap();
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        let response = spa_post(
+            &tenant,
+            "oauth/token",
+            &[
+                ("grant_type", GRANT_OTP),
+                ("mfa_token", &mfa_token),
+                ("otp", wrong),
+            ],
+        )
+        .await;
+        assert_cors(&response, SPA_ORIGIN);
+        statuses.push(response.status());
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
