@@ -16,7 +16,7 @@ use crate::clock::SharedClock;
 use crate::mfa::{self, GrantKind, MfaPolicy};
 pub use api::ApiConfig;
 pub(crate) use api::{MY_ACCOUNT_SCOPES, MY_ORG_SCOPES};
-pub use client::ClientConfig;
+pub use client::{AppType, ClientConfig, TokenEndpointAuthMethod};
 pub use exchange::TokenExchangeProfile;
 pub use user::UserConfig;
 
@@ -639,6 +639,19 @@ impl TenantConfig {
                     return Err(ConfigError::InvalidUrl { url: url.clone() });
                 }
             }
+            validate_client_type(client)?;
+            for (field, origins) in [
+                ("web_origins", client.web_origins()),
+                ("allowed_origins", client.allowed_origins()),
+            ] {
+                if let Some(origin) = origins.iter().find(|o| !is_origin(o)) {
+                    return Err(ConfigError::InvalidOrigin {
+                        client_id: client.client_id().to_owned(),
+                        field,
+                        origin: origin.clone(),
+                    });
+                }
+            }
             if let Some(url) = client.backchannel_logout_url() {
                 let web = url::Url::parse(url)
                     .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
@@ -729,6 +742,71 @@ impl TenantConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether `text` is a serialized web origin: `http(s)://host[:port]`, lower case, no default
+/// port, no path, no trailing slash (what browsers send in `Origin`).
+fn is_origin(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.has_host()
+            && !text.contains('*')
+            && u.origin().ascii_serialization() == text
+    })
+}
+
+/// The application type, authentication method, secret and key of one client agree.
+fn validate_client_type(client: &ClientConfig) -> Result<(), ConfigError> {
+    let invalid = |field: &'static str, reason: String| ConfigError::InvalidClient {
+        client_id: client.client_id().to_owned(),
+        field,
+        reason,
+    };
+    let app_type = client.app_type();
+    let method = client.token_endpoint_auth_method();
+    if matches!(app_type, AppType::Spa | AppType::Native) && method != TokenEndpointAuthMethod::None
+    {
+        return Err(invalid(
+            "token_endpoint_auth_method",
+            format!(
+                "is {:?}, but a {} application is a public client: set it to \"none\" and remove client_secret, or use app_type = \"regular_web\"",
+                method.as_str(),
+                app_type.as_str()
+            ),
+        ));
+    }
+    match method {
+        TokenEndpointAuthMethod::None if client.has_secret() => Err(invalid(
+            "client_secret",
+            "is set, but token_endpoint_auth_method is \"none\" (a public client): remove the secret, or choose client_secret_post or client_secret_basic".to_owned(),
+        )),
+        TokenEndpointAuthMethod::None if app_type == AppType::NonInteractive => Err(invalid(
+            "token_endpoint_auth_method",
+            "is \"none\", but a non_interactive (machine-to-machine) application must authenticate: use client_secret_post, client_secret_basic or private_key_jwt".to_owned(),
+        )),
+        TokenEndpointAuthMethod::None
+            if app_type == AppType::Spa && !client.refresh_token_rotation() =>
+        {
+            Err(invalid(
+                "refresh_token_rotation",
+                "is false, but a spa's refresh tokens must rotate (as Auth0 requires for refresh tokens in the browser): remove the field or set it to true".to_owned(),
+            ))
+        }
+        m if m.uses_secret() && !client.has_secret() => Err(invalid(
+            "client_secret",
+            format!(
+                "is missing, but token_endpoint_auth_method is {:?}: add the secret, or make the client public with token_endpoint_auth_method = \"none\"",
+                m.as_str()
+            ),
+        )),
+        TokenEndpointAuthMethod::PrivateKeyJwt if client.client_assertion_key().is_none() => {
+            Err(invalid(
+                "client_assertion_public_key",
+                "is missing, but token_endpoint_auth_method is \"private_key_jwt\": add the client's P-256 public key (SPKI PEM)".to_owned(),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -858,6 +936,30 @@ pub enum ConfigError {
     /// `state_dir` is an empty path.
     #[error("state_dir is empty; name a directory, or leave it out to keep state in memory only")]
     EmptyStateDir,
+    /// A client's `app_type`, `token_endpoint_auth_method`, `client_secret`,
+    /// `client_assertion_public_key` or `refresh_token_rotation` contradict each other (a `spa`
+    /// with a secret method, `none` with a secret, `private_key_jwt` without a key…).
+    #[error("client {client_id:?}: {field} {reason}")]
+    InvalidClient {
+        /// The client.
+        client_id: String,
+        /// The TOML field to change.
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// A `web_origins` or `allowed_origins` entry is not an origin.
+    #[error(
+        "the {field} entry {origin:?} of client {client_id:?} is not an origin: write it as scheme://host[:port] in lower case, without a path, trailing slash, default port or wildcard, like https://app.example.com"
+    )]
+    InvalidOrigin {
+        /// The client.
+        client_id: String,
+        /// `web_origins` or `allowed_origins`.
+        field: &'static str,
+        /// The offending entry.
+        origin: String,
+    },
     /// A callback or logout URL is not an absolute URL.
     #[error("{url:?} is not an absolute URL; callback and logout URLs must be absolute")]
     InvalidUrl {

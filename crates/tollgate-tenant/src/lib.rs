@@ -169,7 +169,8 @@ mod tokens;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    ApiConfig, ClientConfig, ConfigError, TenantConfig, TokenExchangeProfile, UserConfig,
+    ApiConfig, AppType, ClientConfig, ConfigError, TenantConfig, TokenEndpointAuthMethod,
+    TokenExchangeProfile, UserConfig,
 };
 pub use error::TenantError;
 pub use events::TenantEvent;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{delete, get, post};
 
-use crate::http::guard;
+use crate::http::{cors, guard};
 use crate::mfa;
 use crate::state::TenantState;
 
@@ -28,6 +28,7 @@ type AppState = Arc<TenantState>;
 /// All routes of one tenant.
 pub(crate) fn router(state: AppState) -> Router {
     let policy = Arc::new(guard::SitePolicy::new(&state.issuer, &state.config));
+    let cors_policy = Arc::new(cors::CorsPolicy::new(&state.config));
     Router::new()
         .merge(crate::my_account::router(state.clone()))
         .route(
@@ -73,5 +74,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/dev/logs.json", get(dev::json))
         .route("/dev/users/logout", post(dev::end_user_sessions))
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            cors_policy,
+            cors::cors,
+        ))
         .layer(axum::middleware::from_fn_with_state(policy, guard::guard))
 }

@@ -5,11 +5,37 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// A registered application: its credentials, allowed URLs, refresh-token policy and client
-/// grants.
+/// A registered application: its type, credentials, allowed URLs and origins, refresh-token
+/// policy and client grants.
 ///
-/// Mirrors an Auth0 "Regular Web Application". The callback and logout URLs are matched exactly,
-/// as Auth0 does for URLs without wildcards. The `client_credentials` grant gives a client
+/// The fields carry Auth0's Management API names, so that a team can paste what it has:
+/// `app_type` ([`AppType`]: `regular_web`, the default, `spa`, `native`, `non_interactive`),
+/// `token_endpoint_auth_method` ([`TokenEndpointAuthMethod`]), `callbacks`,
+/// `allowed_logout_urls` (the older name `logout_urls` is still read), `web_origins` (Allowed
+/// Web Origins) and `allowed_origins` (Allowed Origins, CORS).
+///
+/// A **public client** ([`ClientConfig::public`], or `token_endpoint_auth_method = "none"`) has
+/// no secret: it authenticates with `client_id` alone, must send a PKCE `code_challenge`
+/// (S256) to `/authorize`, and must not send a secret. A browser may call the token,
+/// revocation, userinfo, MFA and discovery endpoints from the client's origins: those listed in
+/// `allowed_origins` or `web_origins`, and the origins of its `callbacks` (Auth0 allows those
+/// by default).
+///
+/// ```
+/// use tollgate_tenant::{AppType, ClientConfig, TokenEndpointAuthMethod};
+///
+/// let spa = ClientConfig::public("spa-client-id")
+///     .with_callback("http://127.0.0.1:5173/")
+///     .with_web_origin("http://127.0.0.1:5173");
+/// assert_eq!(spa.app_type(), AppType::Spa);
+/// assert_eq!(spa.token_endpoint_auth_method(), TokenEndpointAuthMethod::None);
+/// assert!(spa.is_public());
+/// assert!(spa.allows_origin("http://127.0.0.1:5173"));
+/// assert!(!spa.allows_origin("http://127.0.0.1:4000"));
+/// ```
+///
+/// A client is a confidential Auth0 "Regular Web Application" by default. The callback and
+/// logout URLs are matched exactly, as Auth0 does for URLs without wildcards. The `client_credentials` grant gives a client
 /// machine-to-machine tokens only for the APIs it has a client grant for
 /// ([`with_client_grant`](Self::with_client_grant)), as at Auth0.
 ///
@@ -33,11 +59,23 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
     client_id: String,
-    client_secret: String,
+    /// Absent for public clients.
+    #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(default)]
+    app_type: AppType,
+    /// `None`: the application type's default.
+    #[serde(default)]
+    token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
     #[serde(default)]
     callbacks: Vec<String>,
+    /// TOML `allowed_logout_urls` (Auth0's name) or `logout_urls` (this tenant's older name).
+    #[serde(default, alias = "logout_urls")]
+    allowed_logout_urls: Vec<String>,
     #[serde(default)]
-    logout_urls: Vec<String>,
+    web_origins: Vec<String>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
     #[serde(default = "default_rotation")]
     refresh_token_rotation: bool,
     #[serde(default, with = "super::seconds")]
@@ -68,14 +106,110 @@ fn default_rotation() -> bool {
     true
 }
 
+/// An Auth0 application type (the Management API's `app_type`). TOML: `app_type = "spa"`.
+///
+/// ```
+/// use tollgate_tenant::AppType;
+///
+/// assert_eq!(AppType::default(), AppType::RegularWeb);
+/// assert_eq!(AppType::Spa.as_str(), "spa");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AppType {
+    /// A server-side web application (`regular_web`): confidential, the default.
+    #[default]
+    RegularWeb,
+    /// A single-page application (`spa`): a public client in the browser, PKCE required,
+    /// refresh tokens rotate.
+    Spa,
+    /// A native or mobile application (`native`): a public client, PKCE required.
+    Native,
+    /// A machine-to-machine application (`non_interactive`): confidential.
+    NonInteractive,
+}
+
+impl AppType {
+    /// The Management API name (`regular_web`, `spa`, `native`, `non_interactive`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RegularWeb => "regular_web",
+            Self::Spa => "spa",
+            Self::Native => "native",
+            Self::NonInteractive => "non_interactive",
+        }
+    }
+
+    /// The authentication method Auth0 gives a new application of this type: `none` for
+    /// SPAs and native apps, `client_secret_post` otherwise.
+    pub fn default_auth_method(self) -> TokenEndpointAuthMethod {
+        match self {
+            Self::Spa | Self::Native => TokenEndpointAuthMethod::None,
+            Self::RegularWeb | Self::NonInteractive => TokenEndpointAuthMethod::ClientSecretPost,
+        }
+    }
+}
+
+/// How a client authenticates at `/oauth/token`, `/oauth/revoke` and the MFA API (the
+/// Management API's `token_endpoint_auth_method`). TOML:
+/// `token_endpoint_auth_method = "none"`.
+///
+/// `client_secret_post` and `client_secret_basic` clients may use either way of sending the
+/// secret (and a registered assertion key, if any), as this tenant always accepted; a
+/// `private_key_jwt` client must use an assertion; a `none` client sends `client_id` only.
+///
+/// ```
+/// use tollgate_tenant::TokenEndpointAuthMethod;
+///
+/// assert_eq!(TokenEndpointAuthMethod::None.as_str(), "none");
+/// assert!(TokenEndpointAuthMethod::ClientSecretBasic.uses_secret());
+/// assert!(!TokenEndpointAuthMethod::PrivateKeyJwt.uses_secret());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TokenEndpointAuthMethod {
+    /// A public client: `client_id` only, no secret.
+    None,
+    /// `client_id` and `client_secret` in the body.
+    ClientSecretPost,
+    /// `Authorization: Basic base64(client_id:client_secret)`.
+    ClientSecretBasic,
+    /// An ES256 client assertion (`client_assertion`), verified with the registered key.
+    PrivateKeyJwt,
+}
+
+impl TokenEndpointAuthMethod {
+    /// The Management API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+
+    /// Whether the method authenticates with the client secret.
+    pub fn uses_secret(self) -> bool {
+        matches!(self, Self::ClientSecretPost | Self::ClientSecretBasic)
+    }
+}
+
 impl ClientConfig {
-    /// A client with these credentials, no allowed URLs, rotation on and no reuse interval.
+    /// A confidential client (a Regular Web Application) with these credentials, no allowed
+    /// URLs, rotation on and no reuse interval.
     pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
         Self {
             client_id: client_id.into(),
-            client_secret: client_secret.into(),
+            client_secret: Some(client_secret.into()),
+            app_type: AppType::RegularWeb,
+            token_endpoint_auth_method: None,
             callbacks: Vec::new(),
-            logout_urls: Vec::new(),
+            allowed_logout_urls: Vec::new(),
+            web_origins: Vec::new(),
+            allowed_origins: Vec::new(),
             refresh_token_rotation: true,
             rotation_leeway: Duration::ZERO,
             backchannel_logout_url: None,
@@ -83,6 +217,109 @@ impl ClientConfig {
             client_assertion_public_key: None,
             client_grants: Vec::new(),
         }
+    }
+
+    /// A public client: a single-page application (`app_type = "spa"`,
+    /// `token_endpoint_auth_method = "none"`) without a secret. It authenticates with
+    /// `client_id` alone, must use PKCE, and its refresh tokens rotate. Use
+    /// [`with_app_type`](Self::with_app_type) for a native application.
+    ///
+    /// ```
+    /// use tollgate_tenant::{AppType, ClientConfig};
+    ///
+    /// let app = ClientConfig::public("mobile").with_app_type(AppType::Native);
+    /// assert!(app.is_public());
+    /// assert_eq!(app.client_secret(), "");
+    /// ```
+    pub fn public(client_id: impl Into<String>) -> Self {
+        Self {
+            client_secret: None,
+            app_type: AppType::Spa,
+            token_endpoint_auth_method: Some(TokenEndpointAuthMethod::None),
+            ..Self::new(client_id, "")
+        }
+    }
+
+    /// Sets the application type (TOML `app_type`). A SPA or native application must be a
+    /// public client (`token_endpoint_auth_method = "none"`, no secret), else the tenant does
+    /// not start.
+    #[must_use]
+    pub fn with_app_type(mut self, app_type: AppType) -> Self {
+        self.app_type = app_type;
+        self
+    }
+
+    /// Sets how the client authenticates (TOML `token_endpoint_auth_method`); without it, the
+    /// application type's default ([`AppType::default_auth_method`]). `none` needs no secret
+    /// (and refuses one); `private_key_jwt` needs an assertion key
+    /// ([`with_client_assertion_key`](Self::with_client_assertion_key)).
+    #[must_use]
+    pub fn with_token_endpoint_auth_method(mut self, method: TokenEndpointAuthMethod) -> Self {
+        self.token_endpoint_auth_method = Some(method);
+        self
+    }
+
+    /// Adds an Allowed Web Origin (TOML `web_origins`), like `https://app.example.com`:
+    /// `scheme://host[:port]`, no path. Browsers on this origin may call the tenant's
+    /// token, revocation, userinfo, MFA and discovery endpoints (CORS).
+    #[must_use]
+    pub fn with_web_origin(mut self, origin: impl Into<String>) -> Self {
+        self.web_origins.push(origin.into());
+        self
+    }
+
+    /// Adds an Allowed Origin (CORS) (TOML `allowed_origins`): `scheme://host[:port]`, no path.
+    #[must_use]
+    pub fn with_allowed_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_origins.push(origin.into());
+        self
+    }
+
+    /// The application type.
+    pub fn app_type(&self) -> AppType {
+        self.app_type
+    }
+
+    /// How the client authenticates: the configured method, or its type's default.
+    pub fn token_endpoint_auth_method(&self) -> TokenEndpointAuthMethod {
+        self.token_endpoint_auth_method
+            .unwrap_or_else(|| self.app_type.default_auth_method())
+    }
+
+    /// Whether this is a public client (`token_endpoint_auth_method = "none"`).
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method() == TokenEndpointAuthMethod::None
+    }
+
+    /// Whether a secret is configured.
+    pub(crate) fn has_secret(&self) -> bool {
+        self.client_secret.is_some()
+    }
+
+    /// The Allowed Web Origins, in order.
+    pub fn web_origins(&self) -> &[String] {
+        &self.web_origins
+    }
+
+    /// The Allowed Origins (CORS), in order.
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.allowed_origins
+    }
+
+    /// Whether a browser on `origin` (an `Origin` header value) may call the tenant's API
+    /// endpoints for this client: it is one of the Allowed Origins or Allowed Web Origins, or
+    /// the origin of an `http(s)` callback URL.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins
+            .iter()
+            .chain(&self.web_origins)
+            .any(|allowed| allowed == origin)
+            || self.callbacks.iter().any(|callback| {
+                url::Url::parse(callback).is_ok_and(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.origin().ascii_serialization() == origin
+                })
+            })
     }
 
     /// Authorizes the client for machine-to-machine (`client_credentials`) tokens for the API
@@ -165,9 +402,10 @@ impl ClientConfig {
     }
 
     /// Adds an Allowed Logout URL (matched exactly against `returnTo` / `post_logout_redirect_uri`).
+    /// TOML: `allowed_logout_urls` (or the older `logout_urls`).
     #[must_use]
     pub fn with_logout_url(mut self, url: impl Into<String>) -> Self {
-        self.logout_urls.push(url.into());
+        self.allowed_logout_urls.push(url.into());
         self
     }
 
@@ -202,9 +440,9 @@ impl ClientConfig {
         &self.client_id
     }
 
-    /// The client secret.
+    /// The client secret; empty for a public client.
     pub fn client_secret(&self) -> &str {
-        &self.client_secret
+        self.client_secret.as_deref().unwrap_or_default()
     }
 
     /// The Allowed Callback URLs, in order.
@@ -214,7 +452,7 @@ impl ClientConfig {
 
     /// The Allowed Logout URLs, in order.
     pub fn logout_urls(&self) -> &[String] {
-        &self.logout_urls
+        &self.allowed_logout_urls
     }
 
     /// Whether refresh tokens rotate on every use.
@@ -239,7 +477,9 @@ impl ClientConfig {
 
     /// Whether `url` is one of the Allowed Logout URLs.
     pub(crate) fn allows_logout_url(&self, url: &str) -> bool {
-        self.logout_urls.iter().any(|allowed| allowed == url)
+        self.allowed_logout_urls
+            .iter()
+            .any(|allowed| allowed == url)
     }
 }
 
@@ -247,9 +487,19 @@ impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
             .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("app_type", &self.app_type)
+            .field(
+                "token_endpoint_auth_method",
+                &self.token_endpoint_auth_method(),
+            )
             .field("callbacks", &self.callbacks)
-            .field("logout_urls", &self.logout_urls)
+            .field("allowed_logout_urls", &self.allowed_logout_urls)
+            .field("web_origins", &self.web_origins)
+            .field("allowed_origins", &self.allowed_origins)
             .field("refresh_token_rotation", &self.refresh_token_rotation)
             .field("rotation_leeway", &self.rotation_leeway)
             .field("backchannel_logout_url", &self.backchannel_logout_url)

@@ -1,6 +1,7 @@
-//! Client authentication at the token and revocation endpoints: `client_secret_basic` (HTTP
-//! Basic), `client_secret_post` (body parameters) or `private_key_jwt` (an ES256 client assertion
-//! verified with the client's registered public key, single use).
+//! Client authentication at the token and revocation endpoints and the MFA API:
+//! `client_secret_basic` (HTTP Basic), `client_secret_post` (body parameters),
+//! `private_key_jwt` (an ES256 client assertion verified with the client's registered public
+//! key, single use) or `none` (a public client: `client_id` only).
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
@@ -9,21 +10,48 @@ use subtle::ConstantTimeEq;
 
 use super::oauth_error::OAuthError;
 use super::params::Params;
-use crate::ClientConfig;
 use crate::state::TenantState;
+use crate::{ClientConfig, TokenEndpointAuthMethod};
 
 /// The `client_assertion_type` of a JWT client assertion.
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// The client the request authenticated as, or 401 `invalid_client`.
+/// The client the request authenticated as, or 401 `invalid_client`; 403 `access_denied` when
+/// a browser on an origin the client does not list sent it.
+///
+/// Each client authenticates with its method ([`ClientConfig::token_endpoint_auth_method`]):
+/// a public client (`none`) with `client_id` alone, and it must not send a secret or an
+/// assertion; a `private_key_jwt` client with an assertion only; a `client_secret_post` or
+/// `client_secret_basic` client with its secret, either way (as this tenant always accepted),
+/// or an assertion if it registered a key. Every refusal answers Auth0's
+/// `401 invalid_client` "Client authentication failed"; the reason is logged.
 pub(crate) fn authenticate<'a>(
     state: &'a TenantState,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<&'a ClientConfig, OAuthError> {
+    let client = credentials_client(state, headers, params)?;
+    check_origin(state, headers, client)?;
+    Ok(client)
+}
+
+/// The client whose credentials the request carries.
+fn credentials_client<'a>(
+    state: &'a TenantState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<&'a ClientConfig, OAuthError> {
+    let refuse = |why: &str| {
+        tracing::info!(why, "client authentication refused");
+        OAuthError::invalid_client()
+    };
     let config = &state.config;
     if let Some(assertion) = params.get("client_assertion") {
-        return assertion_client(state, params, assertion);
+        let client = assertion_client(state, params, assertion)?;
+        if client.is_public() {
+            return Err(refuse("a public client sent a client assertion"));
+        }
+        return Ok(client);
     }
     let (client_id, secret) = match basic_credentials(headers) {
         Some((id, secret)) => {
@@ -31,16 +59,32 @@ pub(crate) fn authenticate<'a>(
             if params.get("client_id").is_some_and(|body_id| body_id != id) {
                 return Err(OAuthError::invalid_client());
             }
-            (id, secret)
+            (id, Some(secret))
         }
-        None => match (params.owned("client_id"), params.owned("client_secret")) {
-            (Some(id), Some(secret)) => (id, secret),
-            _ => return Err(OAuthError::invalid_client()),
+        None => match params.owned("client_id") {
+            Some(id) => (id, params.owned("client_secret")),
+            None => return Err(OAuthError::invalid_client()),
         },
     };
     let client = config
         .client(&client_id)
-        .ok_or_else(OAuthError::invalid_client)?;
+        .ok_or_else(|| refuse("unknown client"))?;
+    let method = client.token_endpoint_auth_method();
+    let Some(secret) = secret else {
+        return if method == TokenEndpointAuthMethod::None {
+            Ok(client)
+        } else {
+            Err(refuse("a confidential client sent no credentials"))
+        };
+    };
+    if method == TokenEndpointAuthMethod::None {
+        return Err(refuse(
+            "a public client (token_endpoint_auth_method none) sent a client secret",
+        ));
+    }
+    if !method.uses_secret() || !client.has_secret() {
+        return Err(refuse("the client does not authenticate with a secret"));
+    }
     let matches: bool = client
         .client_secret()
         .as_bytes()
@@ -49,7 +93,35 @@ pub(crate) fn authenticate<'a>(
     if matches {
         Ok(client)
     } else {
-        Err(OAuthError::invalid_client())
+        Err(refuse("wrong client secret"))
+    }
+}
+
+/// A request that a browser sent (it has an `Origin`) is accepted only from an origin the
+/// client lists (Allowed Origins, Allowed Web Origins or a callback's origin), or from the
+/// tenant's own origin.
+fn check_origin(
+    state: &TenantState,
+    headers: &HeaderMap,
+    client: &ClientConfig,
+) -> Result<(), OAuthError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default();
+    let own = url::Url::parse(&state.issuer)
+        .is_ok_and(|issuer| issuer.origin().ascii_serialization() == origin);
+    if own || client.allows_origin(origin) {
+        Ok(())
+    } else {
+        tracing::info!(
+            origin,
+            client_id = client.client_id(),
+            "refused a request from an origin the client does not allow"
+        );
+        Err(OAuthError::access_denied(format!(
+            "Origin {origin} is not allowed for this client"
+        )))
     }
 }
 

@@ -219,6 +219,13 @@ fn check(state: &TenantState, params: &Params) -> Result<(AuthorizeRequest, Prom
     }
     let code_challenge =
         check_pkce(params).map_err(|description| fail("invalid_request", description))?;
+    if client.is_public() && code_challenge.is_none() {
+        // A public client has no secret: only PKCE ties the code to the app that asked for it.
+        return Err(fail(
+            "invalid_request",
+            "Missing required parameter: code_challenge",
+        ));
+    }
     let api = match params.get("audience") {
         Some(audience) => Some(
             state

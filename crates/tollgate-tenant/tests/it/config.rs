@@ -95,7 +95,7 @@ fn bad_toml_is_a_typed_error() {
     let cases = [
         ("id_token_lifetime = \"ten\"", "parse"),
         ("unknown_field = 1", "parse"),
-        ("[[clients]]\nclient_id = \"a\"", "parse"),
+        ("[[clients]]\nclient_id = \"a\"", "no-secret"),
         (
             "[[users]]\nemail = \"a@b.c\"\npassword = \"p\"\nshoe_size = 9",
             "parse",
@@ -132,6 +132,13 @@ fn bad_toml_is_a_typed_error() {
             "dup-api" => matches!(error, ConfigError::DuplicateApi { .. }),
             "url" => matches!(&error, ConfigError::InvalidUrl { url } if url == "/relative"),
             "empty" => matches!(error, ConfigError::EmptyClientId),
+            "no-secret" => matches!(
+                error,
+                ConfigError::InvalidClient {
+                    field: "client_secret",
+                    ..
+                }
+            ),
             _ => unreachable!(),
         };
         assert!(matched, "{toml}: {error:?}");

@@ -44,6 +44,11 @@ pub(super) fn exchange<'a>(
             "The redirect_uri does not match the one sent to /authorize",
         ));
     }
+    // A public client's code always carries a challenge (/authorize requires one); a code
+    // without one (issued before the client was made public) is not redeemed by it.
+    if client.is_public() && request.code_challenge.is_none() {
+        return Err(OAuthError::invalid_grant(BAD_VERIFIER));
+    }
     if !verifier_matches(
         request.code_challenge.as_deref(),
         params.get("code_verifier"),

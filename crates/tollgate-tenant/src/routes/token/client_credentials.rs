@@ -21,6 +21,14 @@ pub(super) fn exchange(
     record: &mut GrantRecord<'_>,
     jkt: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
+    if client.is_public() {
+        // A public client cannot keep a secret, so it gets no machine-to-machine tokens.
+        return Err(OAuthError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            "Grant type 'client_credentials' not allowed for the client.",
+        ));
+    }
     let audience = params.get("audience").ok_or_else(|| {
         OAuthError::access_denied(
             "No audience parameter was provided, and no default audience has been configured",
