@@ -31,4 +31,5 @@ mod my_account_api;
 mod page_headers;
 mod refresh;
 mod state_dir;
+mod tls;
 mod token;
