@@ -397,3 +397,63 @@ async fn toml_tls_paths_are_relative_to_the_file() {
         "{error}"
     );
 }
+
+#[test]
+fn the_binary_takes_issuer_and_tls_flags_and_prints_what_to_trust() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    const BIN: &str = env!("CARGO_BIN_EXE_tollgate-tenant");
+    let stderr = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, text) = stderr(&["--issuer"]);
+    assert_eq!(code, Some(2));
+    assert!(text.contains("--issuer needs a value"), "{text}");
+    let (code, text) = stderr(&["--tls-cert", "cert.pem"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        text.contains("both --tls-cert FILE and --tls-key FILE"),
+        "{text}"
+    );
+    let (code, text) = stderr(&["--tls", "--tls-key", "key.pem"]);
+    assert_eq!(code, Some(2), "{text}");
+    let (code, text) = stderr(&["--listen", "127.0.0.1:0", "--issuer", "http://localhost/"]);
+    assert_eq!(code, Some(1));
+    assert!(text.contains("has no port"), "{text}");
+    let (code, text) = stderr(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--issuer",
+        "http://192.0.2.1:4000/",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(text.contains("non-loopback"), "{text}");
+
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--tls"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let issuer = lines.next().unwrap().unwrap();
+    let trust = lines.next().unwrap().unwrap();
+    let spki = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(issuer.starts_with("https://127.0.0.1:"), "{issuer}");
+    assert!(
+        trust.starts_with("TLS: trust ") && trust.contains("ca.pem"),
+        "{trust}"
+    );
+    assert!(
+        spki.starts_with("TLS: Chromium --ignore-certificate-errors-spki-list="),
+        "{spki}"
+    );
+}
