@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::Clock;
 use crate::clock::SharedClock;
 use crate::mfa::{self, GrantKind, MfaPolicy};
+use crate::tls::TlsConfig;
 pub use api::ApiConfig;
 pub(crate) use api::{MY_ACCOUNT_SCOPES, MY_ORG_SCOPES};
 pub use client::{AppType, ClientConfig, TokenEndpointAuthMethod};
@@ -98,6 +99,10 @@ pub struct TenantConfig {
     dev_pages: bool,
     /// Where the state and signing keys are kept across restarts (see `with_state_dir`).
     state_dir: Option<PathBuf>,
+    /// The issuer URL when it is not `http(s)://IP:PORT/` of the listener (see `with_issuer`).
+    issuer: Option<String>,
+    /// Whether (and with which certificate) the tenant serves HTTPS (see `with_tls`).
+    tls: Option<TlsConfig>,
     /// Not in TOML: set in code with [`TenantConfig::with_clock`].
     #[serde(skip)]
     clock: SharedClock,
@@ -131,6 +136,8 @@ impl Default for TenantConfig {
             allowed_hosts: Vec::new(),
             dev_pages: true,
             state_dir: None,
+            issuer: None,
+            tls: None,
             clock: SharedClock::default(),
         }
     }
@@ -190,7 +197,13 @@ impl TenantConfig {
         })?;
         let mut config = Self::from_toml_str(&text)?;
         if let Some(folder) = path.parent() {
-            for key in config.signing_keys.iter_mut().chain(&mut config.state_dir) {
+            let tls_files = config.tls.iter_mut().flat_map(TlsConfig::paths_mut);
+            for key in config
+                .signing_keys
+                .iter_mut()
+                .chain(&mut config.state_dir)
+                .chain(tls_files)
+            {
                 if key.is_relative() {
                     *key = folder.join(&*key);
                 }
@@ -419,6 +432,59 @@ impl TenantConfig {
     pub fn with_state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
         self
+    }
+
+    /// The issuer URL the tenant names itself by, instead of `http://IP:PORT/` (or
+    /// `https://IP:PORT/` with [`with_tls`](Self::with_tls)) of its listener: in discovery, the
+    /// `iss` of every token, page links, redirects, logout and back-channel logout tokens. Its
+    /// host (`localhost`, `127.0.0.1`, `[::1]` or a name that resolves to loopback only) is
+    /// accepted in `Host` headers automatically. The tenant still listens where
+    /// [`Tenant::start`](crate::Tenant::start) is told; a port that differs from the listener's
+    /// (or none) suits a proxy in front, but a listener on port 0 needs an issuer with a port.
+    ///
+    /// The scheme is `http` or `https`, the path `/` (a missing trailing slash is added); a
+    /// query, fragment, user name or other path is refused. TOML: `issuer = "…"`; CLI:
+    /// `--issuer URL`.
+    ///
+    /// ```
+    /// use tollgate_tenant::TenantConfig;
+    ///
+    /// let config = TenantConfig::example().with_issuer("http://localhost:4000");
+    /// assert_eq!(config.issuer(), Some("http://localhost:4000"));
+    /// assert!(TenantConfig::example().issuer().is_none());
+    /// ```
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The configured issuer as given (the running tenant's
+    /// [`issuer`](crate::RunningTenant::issuer) is its normalised form), or `None` when the
+    /// tenant names itself after its listener.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// Serves HTTPS instead of plain HTTP: with a generated local CA and certificate
+    /// ([`TlsConfig::generated`]) or a certificate chain and key from PEM files
+    /// ([`TlsConfig::from_pem_files`]). The default issuer becomes `https://IP:PORT/`.
+    /// TOML: a `[tls]` section (empty for a generated certificate, or `cert` and `key`);
+    /// CLI: `--tls`, or `--tls-cert FILE --tls-key FILE`.
+    ///
+    /// ```
+    /// use tollgate_tenant::{TenantConfig, TlsConfig};
+    ///
+    /// let config = TenantConfig::example().with_tls(TlsConfig::generated());
+    /// assert!(config.tls().is_some());
+    /// ```
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// How the tenant serves HTTPS, or `None` for plain HTTP.
+    pub fn tls(&self) -> Option<&TlsConfig> {
+        self.tls.as_ref()
     }
 
     /// The state directory, if state is kept across restarts.
@@ -707,6 +773,7 @@ impl TenantConfig {
         {
             return Err(ConfigError::EmptyStateDir);
         }
+        self.validate_issuer_and_tls()?;
         let mut apis = HashSet::new();
         for api in &self.apis {
             if !apis.insert(api.identifier()) {
@@ -716,6 +783,23 @@ impl TenantConfig {
             }
         }
         self.validate_client_grants()
+    }
+
+    /// The issuer is a loopback `http(s)` origin (normalised in place by `normalize_issuer`),
+    /// TLS files come in pairs, and a TLS tenant does not name itself with `http`.
+    fn validate_issuer_and_tls(&self) -> Result<(), ConfigError> {
+        if let Some(tls) = &self.tls {
+            tls.validate()?;
+        }
+        if let Some(issuer) = &self.issuer {
+            let url = crate::issuer::parse(issuer)?;
+            if self.tls.is_some() && url.scheme() == "http" {
+                return Err(ConfigError::HttpIssuerWithTls {
+                    issuer: issuer.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Every client grant names a configured API (once per client) and scopes it defines.
@@ -933,6 +1017,46 @@ pub enum ConfigError {
         /// How many factors the policy allows.
         factors: usize,
     },
+    /// The issuer is not an absolute URL.
+    #[error("issuer {issuer:?} is not an absolute URL; use e.g. http://localhost:4000/")]
+    IssuerNotUrl {
+        /// The configured issuer.
+        issuer: String,
+    },
+    /// The issuer's scheme is neither `http` nor `https`.
+    #[error("issuer {issuer:?} must use http or https")]
+    IssuerScheme {
+        /// The configured issuer.
+        issuer: String,
+    },
+    /// The issuer's host is an IP address that is not a loopback address.
+    #[error(
+        "issuer {issuer:?} names a non-loopback address; the local tenant's issuer is localhost, \
+         127.0.0.1, [::1] or a name that resolves to loopback"
+    )]
+    IssuerNotLoopback {
+        /// The configured issuer.
+        issuer: String,
+    },
+    /// The issuer has a path other than `/`, a query, a fragment or a user name.
+    #[error(
+        "issuer {issuer:?} must be an origin with the path / only (no query, fragment or user)"
+    )]
+    IssuerPath {
+        /// The configured issuer.
+        issuer: String,
+    },
+    /// The tenant serves HTTPS but the issuer says `http`.
+    #[error("issuer {issuer:?} is http but the tenant serves HTTPS ([tls] / --tls); use https://")]
+    HttpIssuerWithTls {
+        /// The configured issuer.
+        issuer: String,
+    },
+    /// Only one of the TLS certificate and key files is given.
+    #[error(
+        "TLS needs both a certificate and a key file (cert and key, --tls-cert and --tls-key), or neither for a generated one"
+    )]
+    TlsFilesIncomplete,
     /// `state_dir` is an empty path.
     #[error("state_dir is empty; name a directory, or leave it out to keep state in memory only")]
     EmptyStateDir,

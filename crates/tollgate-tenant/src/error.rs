@@ -81,4 +81,36 @@ pub enum TenantError {
         /// The newest format this tenant reads.
         supported: u64,
     },
+    /// A listener on port 0 with an issuer that names no port: the issuer could not reach it.
+    #[error(
+        "issuer {issuer} has no port but the tenant listens on port 0 (any free port); give the \
+         issuer a port or --listen a fixed one"
+    )]
+    IssuerNeedsPort {
+        /// The configured issuer.
+        issuer: String,
+    },
+    /// The issuer's host name does not resolve, or resolves to a non-loopback address.
+    #[error(
+        "issuer host {host:?} does not resolve to loopback addresses only; use localhost, \
+         127.0.0.1, [::1] or a name mapped to loopback (e.g. in /etc/hosts)"
+    )]
+    IssuerHostNotLoopback {
+        /// The host name.
+        host: String,
+    },
+    /// A TLS certificate or key file could not be read or parsed.
+    #[error("TLS file {}: {reason} (check --tls-cert / --tls-key or [tls])", path.display())]
+    TlsFile {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The TLS certificate could not be made or does not fit its key.
+    #[error("cannot set up TLS: {reason}")]
+    Tls {
+        /// What went wrong.
+        reason: String,
+    },
 }

@@ -154,6 +154,7 @@ mod fault;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod issuer;
 mod jwt;
 mod keys;
 mod mfa;
@@ -165,6 +166,7 @@ mod scope;
 mod server;
 mod state;
 mod store;
+mod tls;
 mod tokens;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -177,4 +179,5 @@ pub use events::TenantEvent;
 pub use fault::IdTokenFault;
 pub use mfa::{GrantKind, MfaPolicy, MfaRequirements, OutboxChannel, OutboxMessage, PushState};
 pub use server::{RunningTenant, Tenant};
+pub use tls::TlsConfig;
 pub use tokens::AMR_CLAIM;

@@ -243,7 +243,7 @@ fn read_snapshot(path: &Path) -> Result<Option<(Store, String)>, TenantError> {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder (mode 0600), synced
 /// before it replaces `path`, and syncs the folder after the rename.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TenantError> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TenantError> {
     let io = |source| TenantError::StateDir {
         path: path.to_path_buf(),
         source,
@@ -285,7 +285,7 @@ fn private_file(path: &Path) -> std::io::Result<File> {
 }
 
 /// Creates the directory and its missing parents; the directory itself gets mode 0700.
-fn create_dir(path: &Path) -> std::io::Result<()> {
+pub(crate) fn create_dir(path: &Path) -> std::io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

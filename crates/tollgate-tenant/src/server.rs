@@ -31,7 +31,8 @@ impl Tenant {
     /// first start (about a second) and reused by the next ones; a tenant configured with
     /// [`TenantConfig::with_fresh_signing_key`] generates its own.
     ///
-    /// The issuer is `http://IP:PORT/` with the bound port.
+    /// The issuer is `http://IP:PORT/` with the bound port (`https://` with
+    /// [`TenantConfig::with_tls`]), or the one given to [`TenantConfig::with_issuer`].
     ///
     /// ```
     /// use tollgate_tenant::{ClientConfig, Tenant, TenantConfig, UserConfig};
@@ -99,10 +100,30 @@ impl Tenant {
         let local = listener
             .local_addr()
             .map_err(|source| TenantError::Bind { addr, source })?;
-        let issuer = format!("http://{local}/");
-        let base_url = Url::parse(&issuer).map_err(|_| TenantError::InvalidListenAddress {
-            value: listen.to_owned(),
-        })?;
+        let base_url =
+            crate::issuer::resolve(config.issuer(), config.tls().is_some(), addr.port(), local)
+                .await?;
+        let issuer = base_url.to_string();
+        let tls = match config.tls().cloned() {
+            None => None,
+            Some(tls) => {
+                let dir = config.state_dir().map(std::path::Path::to_path_buf);
+                let hosts: Vec<String> = base_url
+                    .host_str()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .chain([local.ip().to_string()])
+                    .collect();
+                let material = tokio::task::spawn_blocking(move || {
+                    crate::tls::prepare(&tls, dir.as_deref(), &hosts)
+                })
+                .await
+                .map_err(|e| TenantError::Tls {
+                    reason: e.to_string(),
+                })??;
+                Some(material)
+            }
+        };
 
         let mut state = TenantState::new(config, issuer, keys);
         if let Some((dir, restored)) = state_dir {
@@ -131,25 +152,51 @@ impl Tenant {
         }
         let app = routes::router(Arc::clone(&state));
         let (stop, stopped) = oneshot::channel::<()>();
+        let (plain_listener, tls_listener) = match &tls {
+            Some(material) => (
+                None,
+                Some(
+                    crate::tls::TlsListener::new(listener, material.acceptor.clone())
+                        .map_err(|source| TenantError::Bind { addr, source })?,
+                ),
+            ),
+            None => (Some(listener), None),
+        };
         let server = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(error) = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown)
-            .await
-            {
+            let served = match (tls_listener, plain_listener) {
+                (Some(listener), _) => {
+                    // `tap_io` gives the TLS listener axum's `ConnectInfo<SocketAddr>`.
+                    use axum::serve::ListenerExt as _;
+                    axum::serve(
+                        listener.tap_io(|_| {}),
+                        app.into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                }
+                (None, Some(listener)) => {
+                    axum::serve(
+                        listener,
+                        app.into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                }
+                (None, None) => Ok(()),
+            };
+            if let Err(error) = served {
                 tracing::error!(%error, "tenant server failed");
             }
         });
-        tracing::info!(issuer = %state.issuer, "local tenant listening");
+        tracing::info!(issuer = %state.issuer, %local, tls = tls.is_some(), "local tenant listening");
         Ok(RunningTenant {
             state,
             base_url,
             local_addr: local,
+            tls,
             stop: Some(stop),
             server: Some(server),
         })
@@ -202,14 +249,49 @@ pub struct RunningTenant {
     state: Arc<TenantState>,
     base_url: Url,
     local_addr: SocketAddr,
+    tls: Option<crate::tls::TlsMaterial>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
 
 impl RunningTenant {
-    /// The issuer, `http://127.0.0.1:PORT/`, with the trailing slash Auth0 uses.
+    /// The issuer, `http://127.0.0.1:PORT/` (`https://…` with TLS) or the configured one
+    /// ([`TenantConfig::with_issuer`]), with the trailing slash Auth0 uses.
     pub fn issuer(&self) -> &str {
         &self.state.issuer
+    }
+
+    /// Where the PEM a client must trust is, with TLS ([`TenantConfig::with_tls`]): the
+    /// generated CA's `ca.pem` (in the state directory, else a temporary directory removed
+    /// when the tenant stops), or the configured certificate file. `None` without TLS.
+    ///
+    /// ```
+    /// use tollgate_tenant::{Tenant, TenantConfig, TlsConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tollgate_tenant::TenantError> {
+    /// let config = TenantConfig::example().with_tls(TlsConfig::generated());
+    /// let tenant = Tenant::start(config, "127.0.0.1:0").await?;
+    /// assert!(tenant.issuer().starts_with("https://127.0.0.1:"));
+    /// let path = tenant.ca_pem_path().expect("a TLS tenant has a CA");
+    /// assert_eq!(std::fs::read_to_string(path).ok().as_deref(), tenant.ca_pem());
+    /// tenant.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn ca_pem_path(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().map(|t| t.ca_pem_path.as_path())
+    }
+
+    /// The PEM text at [`ca_pem_path`](Self::ca_pem_path), for a client's root store.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.ca_pem.as_str())
+    }
+
+    /// The base64 SHA-256 of the server certificate's public key (SubjectPublicKeyInfo): the
+    /// value Chromium's `--ignore-certificate-errors-spki-list` takes. `None` without TLS.
+    pub fn spki_sha256(&self) -> Option<&str> {
+        self.tls.as_ref().and_then(|t| t.spki_sha256.as_deref())
     }
 
     /// The issuer as a URL (the base of every endpoint).
@@ -435,6 +517,9 @@ impl Drop for RunningTenant {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(dir) = self.tls.as_ref().and_then(|t| t.temp_dir.as_ref()) {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

@@ -152,6 +152,14 @@ pub async fn start_full(
     start_inner(secret, "/auth/callback", tweak, None, |t| t, None).await
 }
 
+/// Starts the tenant over HTTPS, with a generated CA and the host-name issuer
+/// `https://localhost:PORT/`, and an app (config changed by `tweak`) whose SDK trusts that CA
+/// (`ConfigBuilder::extra_root_certificate_pem`). Browse it with
+/// `HttpBrowser::trusting(app.tenant.ca_pem().unwrap())`.
+pub async fn start_https(tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> TestApp {
+    start_on(SECRET, "/auth/callback", tweak, None, |t| t, None, true).await
+}
+
 async fn start_inner(
     secret: &str,
     callback_path: &str,
@@ -160,50 +168,97 @@ async fn start_inner(
     tenant_tweak: impl FnOnce(TenantConfig) -> TenantConfig,
     hooks: Option<tollgate::Hooks>,
 ) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-    let tenant = Tenant::start(
-        tenant_tweak(
-            TenantConfig::new()
-                .with_client(
-                    ClientConfig::new(CLIENT_ID, CLIENT_SECRET)
-                        .with_callback(base.join(callback_path).unwrap().as_str())
-                        .with_logout_url(base.as_str())
-                        .with_logout_url(base.join("/goodbye").unwrap().as_str())
-                        .with_backchannel_logout_url(
-                            base.join("/auth/backchannel-logout").unwrap().as_str(),
-                        ),
-                )
-                .with_user(
-                    UserConfig::new(ALICE.0, ALICE.1)
-                        .with_name("Alice Example")
-                        .with_totp_secret("JBSWY3DPEHPK3PXP")
-                        .with_phone("+15555550100")
-                        .with_email_factor()
-                        .with_recovery_code("ABCDEFGHJKLMNPQRSTUVWXYZ"),
-                )
-                .with_user(UserConfig::new(BOB.0, BOB.1).with_name("Bob Example"))
-                .with_user(
-                    UserConfig::new(CAROL.0, CAROL.1)
-                        .with_name("Carol Example")
-                        .with_push_device("Carol's phone"),
-                )
-                .with_api(
-                    ApiConfig::new("https://payments.example.com").with_scopes(["read:payments"]),
-                ),
-        ),
-        "127.0.0.1:0",
+    start_on(
+        secret,
+        callback_path,
+        tweak,
+        store,
+        tenant_tweak,
+        hooks,
+        false,
     )
     .await
-    .unwrap();
-    let config = tweak(crate::local_config(
+}
+
+/// Starts an HTTPS tenant named `https://localhost:PORT/`. The issuer needs its port before
+/// the tenant binds, so a free port is picked first; another process taking it in between
+/// makes the start fail, and a new port is tried.
+async fn start_https_tenant(config: TenantConfig) -> RunningTenant {
+    let mut last = None;
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let config = config
+            .clone()
+            .with_tls(tollgate_tenant::TlsConfig::generated())
+            .with_issuer(format!("https://localhost:{port}/"));
+        match Tenant::start(config, &format!("127.0.0.1:{port}")).await {
+            Ok(tenant) => return tenant,
+            Err(e @ tollgate_tenant::TenantError::Bind { .. }) => last = Some(e),
+            Err(e) => panic!("the HTTPS tenant does not start: {e}"),
+        }
+    }
+    panic!("no free port for the HTTPS tenant: {last:?}")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn start_on(
+    secret: &str,
+    callback_path: &str,
+    tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+    store: Option<Arc<dyn SessionStore>>,
+    tenant_tweak: impl FnOnce(TenantConfig) -> TenantConfig,
+    hooks: Option<tollgate::Hooks>,
+    https: bool,
+) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    let tenant_config = tenant_tweak(
+        TenantConfig::new()
+            .with_client(
+                ClientConfig::new(CLIENT_ID, CLIENT_SECRET)
+                    .with_callback(base.join(callback_path).unwrap().as_str())
+                    .with_logout_url(base.as_str())
+                    .with_logout_url(base.join("/goodbye").unwrap().as_str())
+                    .with_backchannel_logout_url(
+                        base.join("/auth/backchannel-logout").unwrap().as_str(),
+                    ),
+            )
+            .with_user(
+                UserConfig::new(ALICE.0, ALICE.1)
+                    .with_name("Alice Example")
+                    .with_totp_secret("JBSWY3DPEHPK3PXP")
+                    .with_phone("+15555550100")
+                    .with_email_factor()
+                    .with_recovery_code("ABCDEFGHJKLMNPQRSTUVWXYZ"),
+            )
+            .with_user(UserConfig::new(BOB.0, BOB.1).with_name("Bob Example"))
+            .with_user(
+                UserConfig::new(CAROL.0, CAROL.1)
+                    .with_name("Carol Example")
+                    .with_push_device("Carol's phone"),
+            )
+            .with_api(
+                ApiConfig::new("https://payments.example.com").with_scopes(["read:payments"]),
+            ),
+    );
+    let tenant = if https {
+        start_https_tenant(tenant_config).await
+    } else {
+        Tenant::start(tenant_config, "127.0.0.1:0").await.unwrap()
+    };
+    let mut local = crate::local_config(
         tenant.issuer(),
         (CLIENT_ID, CLIENT_SECRET),
         secret,
         base.as_str(),
-    ))
-    .build()
-    .unwrap();
+    );
+    if let Some(ca) = tenant.ca_pem() {
+        local = local.extra_root_certificate_pem(ca);
+    }
+    let config = tweak(local).build().unwrap();
     let mut builder = Tollgate::builder(config.clone());
     if let Some(st) = &store {
         builder = builder.store(st.clone());

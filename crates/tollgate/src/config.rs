@@ -184,6 +184,8 @@ pub struct Config {
     pub(crate) connect_account_endpoint: bool,
     pub(crate) api_proxies: bool,
     pub(crate) clock: std::sync::Arc<dyn crate::time::Clock>,
+    /// Root certificates trusted besides the built-in ones, for calls to the provider.
+    pub(crate) extra_root_certificates: Vec<reqwest::Certificate>,
 }
 
 impl Config {
@@ -398,6 +400,7 @@ pub struct ConfigBuilder {
     connect_account_endpoint: bool,
     no_api_proxies: bool,
     clock: Option<std::sync::Arc<dyn crate::time::Clock>>,
+    extra_root_certificates_pem: Vec<String>,
 }
 
 impl ConfigBuilder {
@@ -641,6 +644,28 @@ impl ConfigBuilder {
     /// `localhost`): for a local tenant in development and tests. Never for a real provider.
     pub fn insecure_allow_http_loopback_issuer(mut self) -> Self {
         self.insecure_http_loopback = true;
+        self
+    }
+
+    /// Trusts the certificates in this PEM text (one or more `CERTIFICATE` blocks) as roots for
+    /// the calls to the provider, besides the built-in roots: for a local tenant serving HTTPS
+    /// with its own CA (`tollgate_tenant::RunningTenant::ca_pem`). May be called more than
+    /// once. `build` refuses PEM text without a certificate.
+    ///
+    /// ```
+    /// let err = tollgate::Config::builder()
+    ///     .domain("https://localhost:4443/")
+    ///     .client_id("my-client")
+    ///     .client_secret("my-client-secret")
+    ///     .secret("a-long-random-value-of-at-least-32-bytes")
+    ///     .app_base_url("https://app.example.com")
+    ///     .extra_root_certificate_pem("not a certificate")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(err, tollgate::ConfigError::InvalidRootCertificate { .. }));
+    /// ```
+    pub fn extra_root_certificate_pem(mut self, pem: impl Into<String>) -> Self {
+        self.extra_root_certificates_pem.push(pem.into());
         self
     }
 
@@ -904,6 +929,22 @@ impl ConfigBuilder {
             None => crate::oidc::id_token::algorithms::AlgorithmPolicy::Discovery,
             Some(algs) => crate::oidc::id_token::algorithms::check_pinned(algs)?,
         };
+        let mut extra_root_certificates = Vec::new();
+        for (index, pem) in self.extra_root_certificates_pem.iter().enumerate() {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+                ConfigError::InvalidRootCertificate {
+                    index,
+                    reason: e.to_string(),
+                }
+            })?;
+            if certs.is_empty() {
+                return Err(ConfigError::InvalidRootCertificate {
+                    index,
+                    reason: "no PEM CERTIFICATE block".to_owned(),
+                });
+            }
+            extra_root_certificates.extend(certs);
+        }
         let default_return_to = self.default_return_to.unwrap_or_else(|| "/".into());
         let mfa_token_ttl = self.mfa_token_ttl.unwrap_or(Duration::from_secs(300));
         if mfa_token_ttl.is_zero() {
@@ -981,6 +1022,7 @@ impl ConfigBuilder {
             clock: self
                 .clock
                 .unwrap_or_else(|| std::sync::Arc::new(crate::time::SystemClock)),
+            extra_root_certificates,
         })
     }
 }

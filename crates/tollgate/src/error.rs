@@ -83,6 +83,14 @@ pub enum ConfigError {
     /// The DPoP key pair (`AUTH0_DPOP_PRIVATE_KEY` / `AUTH0_DPOP_PUBLIC_KEY`) cannot be used.
     #[error("AUTH0_DPOP_PRIVATE_KEY / AUTH0_DPOP_PUBLIC_KEY: {0}.")]
     DpopKey(#[source] crate::oidc::dpop::DpopKeyError),
+    /// A PEM given to `ConfigBuilder::extra_root_certificate_pem` holds no usable certificate.
+    #[error("extra root certificate {index}: {reason}; pass PEM text with CERTIFICATE blocks.")]
+    InvalidRootCertificate {
+        /// Which call (0 for the first).
+        index: usize,
+        /// What was wrong.
+        reason: String,
+    },
 }
 
 impl std::fmt::Debug for ConfigError {

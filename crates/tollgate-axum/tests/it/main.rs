@@ -15,6 +15,7 @@ mod connection_tokens;
 mod dynamic_base_url;
 mod errors;
 mod hooks;
+mod https_tenant;
 mod login_flow;
 mod login_query;
 mod logout;

@@ -35,4 +35,5 @@ mod public_clients;
 mod refresh;
 mod spa_browser;
 mod state_dir;
+mod tls;
 mod token;

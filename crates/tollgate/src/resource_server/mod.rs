@@ -209,6 +209,7 @@ impl ApiValidator {
             config.http_timeout,
             None,
             std::sync::Arc::new(crate::time::SystemClock),
+            &[],
         );
         Self {
             inner: Arc::new(Inner {

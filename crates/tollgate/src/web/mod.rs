@@ -182,6 +182,7 @@ impl Tollgate {
             config.http_timeout,
             dpop,
             config.clock.clone(),
+            &config.extra_root_certificates,
         );
         let sessions = CookieSessionCodec::new(&config);
         let transaction_keys = Keyring::derive(&config.secrets, KeyPurpose::Transaction)

@@ -55,8 +55,13 @@ pub(crate) struct HttpClient {
 }
 
 impl HttpClient {
-    pub(crate) fn new(timeout: Duration, clock: std::sync::Arc<dyn crate::time::Clock>) -> Self {
+    pub(crate) fn new(
+        timeout: Duration,
+        clock: std::sync::Arc<dyn crate::time::Clock>,
+        extra_roots: &[reqwest::Certificate],
+    ) -> Self {
         let inner = reqwest::Client::builder()
+            .tls_certs_merge(extra_roots.iter().cloned())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)

@@ -298,6 +298,7 @@ mod tests {
         let http = HttpClient::new(
             Duration::from_millis(500),
             std::sync::Arc::new(crate::time::SystemClock),
+            &[],
         );
         let wants_new =
             |keys: &[VerificationKey]| keys.iter().any(|k| k.kid.as_deref() == Some("new"));

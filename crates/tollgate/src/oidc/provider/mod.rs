@@ -33,9 +33,10 @@ impl Provider {
         timeout: std::time::Duration,
         dpop: Option<crate::oidc::dpop::Dpop>,
         clock: std::sync::Arc<dyn crate::time::Clock>,
+        extra_roots: &[reqwest::Certificate],
     ) -> Self {
         Self {
-            http: HttpClient::new(timeout, clock),
+            http: HttpClient::new(timeout, clock, extra_roots),
             dpop,
             discovery: Discovery::new(issuer, allow_http_loopback),
             jwks: JwksCache::new(),
