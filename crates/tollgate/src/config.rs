@@ -929,22 +929,7 @@ impl ConfigBuilder {
             None => crate::oidc::id_token::algorithms::AlgorithmPolicy::Discovery,
             Some(algs) => crate::oidc::id_token::algorithms::check_pinned(algs)?,
         };
-        let mut extra_root_certificates = Vec::new();
-        for (index, pem) in self.extra_root_certificates_pem.iter().enumerate() {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-                ConfigError::InvalidRootCertificate {
-                    index,
-                    reason: e.to_string(),
-                }
-            })?;
-            if certs.is_empty() {
-                return Err(ConfigError::InvalidRootCertificate {
-                    index,
-                    reason: "no PEM CERTIFICATE block".to_owned(),
-                });
-            }
-            extra_root_certificates.extend(certs);
-        }
+        let extra_root_certificates = parse_root_certificates(&self.extra_root_certificates_pem)?;
         let default_return_to = self.default_return_to.unwrap_or_else(|| "/".into());
         let mfa_token_ttl = self.mfa_token_ttl.unwrap_or(Duration::from_secs(300));
         if mfa_token_ttl.is_zero() {
@@ -1025,6 +1010,30 @@ impl ConfigBuilder {
             extra_root_certificates,
         })
     }
+}
+
+/// The certificates of each PEM text (a bundle may hold several); a text without any is refused
+/// with its position.
+pub(crate) fn parse_root_certificates(
+    pems: &[String],
+) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+    let mut roots = Vec::new();
+    for (index, pem) in pems.iter().enumerate() {
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+            ConfigError::InvalidRootCertificate {
+                index,
+                reason: e.to_string(),
+            }
+        })?;
+        if certs.is_empty() {
+            return Err(ConfigError::InvalidRootCertificate {
+                index,
+                reason: "no PEM CERTIFICATE block".to_owned(),
+            });
+        }
+        roots.extend(certs);
+    }
+    Ok(roots)
 }
 
 pub(crate) fn parse_issuer(domain: &str, allow_http_loopback: bool) -> Result<Url, ConfigError> {

@@ -114,3 +114,38 @@ async fn an_sdk_that_does_not_trust_the_ca_cannot_log_in() {
         app.tenant.issuer()
     );
 }
+
+#[tokio::test]
+async fn an_api_verifies_tokens_of_an_https_tenant_once_it_trusts_the_ca() {
+    use tollgate::api::{ApiConfig, ApiValidator};
+    let app = common::start_https(|c| c).await;
+    let issuer = app.tenant.issuer().to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({"iss": issuer, "sub": "auth0|alice",
+        "aud": [tollgate_testkit::app::PAYMENTS], "iat": now, "exp": now + 300,
+        "azp": common::CLIENT_ID, "scope": "read:payments"});
+    let header = serde_json::json!({"typ": "at+jwt"});
+    let token = app.tenant.sign_jwt(
+        header.as_object().unwrap().clone(),
+        claims.as_object().unwrap().clone(),
+    );
+    // The API's keys come from the tenant's JWKS over TLS: with the CA trusted they verify...
+    let trusting = ApiValidator::new(
+        ApiConfig::new(issuer.clone(), tollgate_testkit::app::PAYMENTS)
+            .extra_root_certificate_pem(app.tenant.ca_pem().unwrap())
+            .build()
+            .unwrap(),
+    );
+    let verified = trusting.verify(&token).await.unwrap();
+    assert_eq!(verified.sub(), "auth0|alice");
+    // ...and without it the keys cannot be fetched, so the token is not accepted.
+    let untrusting = ApiValidator::new(
+        ApiConfig::new(issuer, tollgate_testkit::app::PAYMENTS)
+            .build()
+            .unwrap(),
+    );
+    assert!(untrusting.verify(&token).await.is_err());
+}

@@ -48,6 +48,7 @@ pub struct ApiConfig {
     allow_http_loopback: bool,
     realm: String,
     dpop: DpopMode,
+    extra_roots_pem: Vec<String>,
 }
 
 impl ApiConfig {
@@ -63,6 +64,7 @@ impl ApiConfig {
             allow_http_loopback: false,
             realm: "api".to_owned(),
             dpop: DpopMode::Allowed,
+            extra_roots_pem: Vec::new(),
         }
     }
 
@@ -116,11 +118,28 @@ impl ApiConfig {
         self
     }
 
+    /// Trusts another root certificate (PEM text, one or more `CERTIFICATE` blocks) for the calls
+    /// to the provider, next to the system's: a local tenant served over HTTPS with its own CA.
+    ///
+    /// ```
+    /// use tollgate::api::{ApiConfig, ApiTokenError};
+    ///
+    /// let err = ApiConfig::new("https://localhost:4000/", "https://payments.example.com")
+    ///     .extra_root_certificate_pem("not a certificate")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(err, ApiTokenError::Config(m) if m.contains("extra root certificate 0")));
+    /// ```
+    pub fn extra_root_certificate_pem(mut self, pem: impl Into<String>) -> Self {
+        self.extra_roots_pem.push(pem.into());
+        self
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
-    /// [`ApiTokenError::Config`] for a bad domain, an empty audience, no algorithm, or a
-    /// symmetric algorithm.
+    /// [`ApiTokenError::Config`] for a bad domain, an empty audience, no algorithm, a
+    /// symmetric algorithm, or an extra root certificate that is not PEM.
     pub fn build(self) -> Result<BuiltApiConfig, ApiTokenError> {
         let issuer = crate::config::parse_issuer(&self.domain, self.allow_http_loopback)
             .map_err(|e| ApiTokenError::Config(e.to_string()))?;
@@ -141,8 +160,11 @@ impl ApiConfig {
                 "{alg:?} is symmetric: an API verifies tokens with the provider's public keys"
             )));
         }
+        let extra_roots = crate::config::parse_root_certificates(&self.extra_roots_pem)
+            .map_err(|e| ApiTokenError::Config(e.to_string()))?;
         Ok(BuiltApiConfig {
             issuer,
+            extra_roots,
             audience: self.audience,
             algorithms: self.algorithms,
             clock_tolerance: self.clock_tolerance,
@@ -158,6 +180,7 @@ impl ApiConfig {
 #[derive(Debug, Clone)]
 pub struct BuiltApiConfig {
     issuer: Url,
+    extra_roots: Vec<reqwest::Certificate>,
     audience: String,
     algorithms: Vec<Algorithm>,
     clock_tolerance: Duration,
@@ -209,7 +232,7 @@ impl ApiValidator {
             config.http_timeout,
             None,
             std::sync::Arc::new(crate::time::SystemClock),
-            &[],
+            &config.extra_roots,
         );
         Self {
             inner: Arc::new(Inner {
