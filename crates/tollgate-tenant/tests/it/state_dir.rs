@@ -3,7 +3,7 @@
 //! (rotation and reuse detection) and pending authorization codes; a corrupt or newer state
 //! file stops the start with an error naming the file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,31 +12,6 @@ use reqwest::cookie::Jar;
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 use tollgate_tenant::{ConfigError, RunningTenant, Tenant, TenantConfig, TenantError};
-
-/// A directory of its own for one test, removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let mut suffix = [0u8; 8];
-        getrandom::fill(&mut suffix).unwrap();
-        let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-        Self(std::env::temp_dir().join(format!(
-            "tollgate-state-{name}-{}-{suffix}",
-            std::process::id()
-        )))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A browser-like client on `jar`, without pooled connections (the server it talked to may be
 /// gone by its next request).
@@ -83,7 +58,7 @@ fn mode(path: &Path) -> u32 {
 
 #[tokio::test]
 async fn a_restart_keeps_keys_sso_sessions_refresh_families_and_pending_codes() {
-    let dir = TempDir::new("restart");
+    let dir = TempDir::new("state-restart");
     let first = start_in(dir.path(), "127.0.0.1:0").await;
     assert_eq!(first.state_dir(), Some(dir.path()));
     let listen = first.local_addr().to_string();
@@ -165,7 +140,7 @@ async fn a_restart_keeps_keys_sso_sessions_refresh_families_and_pending_codes() 
 
 #[tokio::test]
 async fn a_rotated_key_and_its_predecessor_are_kept() {
-    let dir = TempDir::new("rotate");
+    let dir = TempDir::new("state-rotate");
     let first = start_in(dir.path(), "127.0.0.1:0").await;
     let before = jwks(&browser(), &first).await.keys[0].common.key_id.clone();
     first.rotate_signing_key();
@@ -184,7 +159,7 @@ async fn a_rotated_key_and_its_predecessor_are_kept() {
 
 #[tokio::test]
 async fn what_expired_while_the_tenant_was_down_is_forgotten() {
-    let dir = TempDir::new("expiry");
+    let dir = TempDir::new("state-expiry");
     let clock = tollgate_tenant::ManualClock::starting_now();
     let config = || {
         config()
@@ -223,7 +198,7 @@ async fn what_expired_while_the_tenant_was_down_is_forgotten() {
 
 #[tokio::test]
 async fn a_corrupt_state_file_stops_the_start_with_its_name() {
-    let dir = TempDir::new("corrupt");
+    let dir = TempDir::new("state-corrupt");
     std::fs::create_dir_all(dir.path()).unwrap();
     let file = dir.path().join("state.json");
     let truncated = r#"{"format": 1, "issuer": "http://127.0.0.1:1/", "sto"#;
@@ -247,7 +222,7 @@ async fn a_corrupt_state_file_stops_the_start_with_its_name() {
 
 #[tokio::test]
 async fn a_state_file_of_a_newer_format_is_refused() {
-    let dir = TempDir::new("newer");
+    let dir = TempDir::new("state-newer");
     std::fs::create_dir_all(dir.path()).unwrap();
     let file = dir.path().join("state.json");
     std::fs::write(&file, r#"{"format": 2, "something": "new"}"#).unwrap();
@@ -266,7 +241,7 @@ async fn a_state_file_of_a_newer_format_is_refused() {
 
 #[tokio::test]
 async fn a_bad_state_directory_or_key_file_is_refused_with_its_name() {
-    let dir = TempDir::new("bad");
+    let dir = TempDir::new("state-bad");
     std::fs::create_dir_all(dir.path()).unwrap();
     let not_a_dir = dir.path().join("a-file");
     std::fs::write(&not_a_dir, "").unwrap();
@@ -306,7 +281,7 @@ async fn a_bad_state_directory_or_key_file_is_refused_with_its_name() {
 
 #[test]
 fn a_relative_state_dir_in_a_file_is_taken_from_the_files_folder() {
-    let dir = TempDir::new("toml");
+    let dir = TempDir::new("state-toml");
     std::fs::create_dir_all(dir.path()).unwrap();
     let file = dir.path().join("tenant.toml");
     std::fs::write(&file, "state_dir = \"state\"\n").unwrap();
@@ -328,7 +303,7 @@ fn the_binary_announces_where_state_lives() {
         "{missing:?}"
     );
 
-    let dir = TempDir::new("binary");
+    let dir = TempDir::new("state-binary");
     for (args, expected) in [
         (vec![], "State: in memory only"),
         (

@@ -3,37 +3,10 @@
 //! that a client trusting `ca.pem` accepts and others refuse; a state directory keeps the CA
 //! across restarts; every refusal has its typed error.
 
-use std::path::{Path, PathBuf};
-
 use crate::common::*;
 use reqwest::Client;
 use serde_json::Value;
 use tollgate_tenant::{ConfigError, RunningTenant, Tenant, TenantConfig, TenantError, TlsConfig};
-
-/// A directory of its own for one test, removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let mut suffix = [0u8; 8];
-        getrandom::fill(&mut suffix).unwrap();
-        let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-        Self(std::env::temp_dir().join(format!(
-            "tollgate-tls-{name}-{}-{suffix}",
-            std::process::id()
-        )))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A port that was free a moment ago (for an issuer that must name its port before binding).
 fn free_port() -> u16 {
@@ -176,7 +149,7 @@ async fn https_serves_a_certificate_from_the_generated_ca() {
 
 #[tokio::test]
 async fn a_state_dir_keeps_the_ca_and_the_key_across_restarts() {
-    let dir = TempDir::new("restart");
+    let dir = TempDir::new("tls-restart");
     let tls = || {
         config()
             .with_tls(TlsConfig::generated())
@@ -355,7 +328,7 @@ async fn tls_refusals_are_typed() {
         "{empty}"
     );
 
-    let dir = TempDir::new("files");
+    let dir = TempDir::new("tls-files");
     std::fs::create_dir_all(dir.path()).unwrap();
     let missing = dir.path().join("missing.pem");
     let error = Tenant::start(
@@ -382,7 +355,7 @@ async fn tls_refusals_are_typed() {
 
 #[tokio::test]
 async fn toml_tls_paths_are_relative_to_the_file() {
-    let dir = TempDir::new("toml");
+    let dir = TempDir::new("tls-toml");
     std::fs::create_dir_all(dir.path()).unwrap();
     let file = dir.path().join("tenant.toml");
     std::fs::write(

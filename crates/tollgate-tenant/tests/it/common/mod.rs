@@ -384,3 +384,26 @@ pub(crate) async fn refresh_as(
     form.extend_from_slice(extra);
     token_as(&browser(), tenant, client_id, client_secret, &form).await
 }
+
+/// A directory of its own for one test (under the system's temporary folder, named after the
+/// test, the process and a random suffix), removed when the test ends.
+pub(crate) struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(name: &str) -> Self {
+        let mut suffix = [0u8; 8];
+        getrandom::fill(&mut suffix).unwrap();
+        let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+        Self(std::env::temp_dir().join(format!("tollgate-{name}-{}-{suffix}", std::process::id())))
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
